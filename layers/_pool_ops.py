@@ -1,0 +1,294 @@
+"""Pooling, unpooling and upsampling with hand-written backward passes (any rank, channels last).
+
+Every backward pass routes the upstream gradient through the pooling windows:
+
+* max-pooling sends each window's gradient to the window's maximum. On ties the whole gradient
+  goes to the first maximum in row-major scan order of the window (as TensorFlow's own kernels);
+* average pooling spreads it evenly over the window's real (non-padding) inputs;
+* Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``.
+
+Windows that tile the input (stride == pool size) are handled as a reshaped view with one window
+axis per spatial axis, with no copies; overlapping windows as a stack of strided slices whose
+contributions are added back at their offsets.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from layers import _geometry as g
+from layers._shapes import dilate, expand_spatial, interleave, pad_or_crop
+
+POOL_PADDINGS = ("valid", "same")
+
+
+class PoolGeometry(NamedTuple):
+    """Checked pool size, strides and explicit pads of one pooling op."""
+
+    pool: tuple[int, ...]
+    strides: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    out: tuple[int, ...]
+
+
+def pool_geometry(spatial, pool_size, strides=None, padding="valid") -> PoolGeometry:
+    """Validate pooling arguments against an input's spatial shape."""
+    rank = len(spatial)
+    pool = g.normalize_tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else g.normalize_tuple(strides, rank, "strides")
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in POOL_PADDINGS:
+        raise ValueError(
+            f"Invalid value for argument `padding`. Expected one of {POOL_PADDINGS}. Received: padding={padding!r}"
+        )
+    ones = (1,) * rank
+    pads = g.spatial_pads(spatial, pool, strides, mode, ones)
+    g.check_spatial(spatial, pool, pads, ones, strides, what="pool window")
+    out = tuple(g.output_size(n, k, s, p) for n, k, s, p in zip(spatial, pool, strides, pads))
+    return PoolGeometry(pool, strides, pads, out)
+
+
+def _extent_pairs(spatial, geo: PoolGeometry):
+    """Pads that make each axis exactly as long as the windows read (negative: crop the rest)."""
+    return [
+        (pb, (o - 1) * s + k - n - pb)
+        for n, o, k, s, (pb, _) in zip(spatial, geo.out, geo.pool, geo.strides, geo.pads)
+    ]
+
+
+class _Windows:
+    """The pooling windows of an input, as one tensor with window axes (``values``).
+
+    ``expand`` broadcasts a pooled-shape tensor against ``values``; ``fold`` adds a
+    ``values``-shaped tensor back into the input's shape (the transpose of taking windows).
+    """
+
+    def __init__(self, x: tf.Tensor, geo: PoolGeometry, pad_value=0):
+        self.rank = len(geo.pool)
+        self.geo = geo
+        self.spatial = x.shape[1:-1]
+        self.extent_pairs = _extent_pairs(self.spatial, geo)
+        self.xp = pad_or_crop(x, self.extent_pairs, pad_value)
+        # TensorFlow broadcasts up to rank 6 on CPU, enough for the tiled view of 1D and 2D.
+        self.tiled = geo.pool == geo.strides and self.rank <= 2
+        count = int(np.prod(geo.pool))
+        order = np.arange(count, 0, -1, dtype=np.int32)  # first in scan order ranks highest
+        if self.tiled:
+            self.axes = tuple(2 + 2 * i for i in range(self.rank))
+            self.priority = order.reshape([1] + interleave([1] * self.rank, geo.pool) + [1])
+        else:
+            self.axes = (0,)
+            self.priority = order.reshape([count] + [1] * (self.rank + 2))
+            self.offsets = list(itertools.product(*[range(k) for k in geo.pool]))
+
+    @property
+    def values(self) -> tf.Tensor:
+        if self.tiled:
+            shape = [-1] + interleave(self.geo.out, self.geo.pool) + [self.xp.shape[-1]]
+            return tf.reshape(self.xp, shape)
+        return tf.stack([self._slice(self.xp, off) for off in self.offsets], axis=0)
+
+    def _slice(self, t, offset):
+        spans = [slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, self.geo.out, self.geo.strides)]
+        return t[(slice(None), *spans, slice(None))]
+
+    def expand(self, t: tf.Tensor) -> tf.Tensor:
+        return expand_spatial(t, self.rank) if self.tiled else t[None]
+
+    def fold(self, contrib: tf.Tensor) -> tf.Tensor:
+        """Sum window contributions back onto the input (undoing the extent padding)."""
+        if self.tiled:
+            folded = tf.reshape(contrib, tf.shape(self.xp))
+        else:
+            folded = 0
+            for i, off in enumerate(self.offsets):
+                spread = dilate(contrib[i], self.geo.strides)
+                tail = [e - o - t for e, o, t in zip(self.xp.shape[1:-1], off, spread.shape[1:-1])]
+                folded += pad_or_crop(spread, list(zip(off, tail)))
+        return pad_or_crop(folded, [(-b, -a) for b, a in self.extent_pairs])
+
+    def first_max_mask(self, y: tf.Tensor) -> tf.Tensor:
+        """True at each window's first maximum (row-major scan order), False elsewhere."""
+        values = self.values
+        score = tf.where(tf.equal(values, self.expand(y)), tf.constant(self.priority), 0)
+        return tf.equal(score, tf.reduce_max(score, axis=self.axes, keepdims=True))
+
+
+def _tf_padding(geo: PoolGeometry, spatial) -> str:
+    same = g.spatial_pads(spatial, geo.pool, geo.strides, "same", (1,) * len(spatial))
+    return "SAME" if geo.pads == same and any(p != (0, 0) for p in geo.pads) else "VALID"
+
+
+def _prepare(x, pool_size, strides, padding):
+    x = tf.convert_to_tensor(x)
+    if x.shape.rank is None or x.shape.rank < 3:
+        raise ValueError(f"Expected an input of rank 3 to 5 (batch, spatial..., channels). Received: x.shape={x.shape}")
+    geo = pool_geometry(x.shape[1:-1], pool_size, strides, padding)
+    return x, geo, _tf_padding(geo, x.shape[1:-1])
+
+
+def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
+    """Max-pooling; the gradient goes to each window's first maximum (see the module doc).
+
+    Example:
+    >>> max_pool(tf.reshape(tf.range(16.0), (1, 4, 4, 1)), 2)[0, ..., 0]
+    <tf.Tensor: shape=(2, 2), dtype=float32, numpy=
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)>
+    """
+    x, geo, mode = _prepare(x, pool_size, strides, padding)
+
+    @tf.custom_gradient
+    def _max_pool(x):
+        y = tf.nn.max_pool(x, geo.pool, geo.strides, mode)
+
+        def grad(dy):
+            windows = _Windows(x, geo, pad_value=x.dtype.min)
+            contrib = tf.where(windows.first_max_mask(y), windows.expand(dy), tf.zeros((), dy.dtype))
+            return windows.fold(contrib)
+
+        return y, grad
+
+    return _max_pool(x)
+
+
+def _window_counts(spatial, geo: PoolGeometry) -> np.ndarray:
+    """How many real (non-padding) inputs each window covers, shaped (1, *out, 1)."""
+    per_axis = []
+    for n, o, k, s, (pb, _) in zip(spatial, geo.out, geo.pool, geo.strides, geo.pads):
+        start = np.arange(o) * s - pb
+        per_axis.append(np.minimum(start + k, n) - np.maximum(start, 0))
+    counts = np.ones(())
+    for c in per_axis:
+        counts = np.multiply.outer(counts, c)
+    return counts.reshape((1, *geo.out, 1))
+
+
+def _spread(dy_per_input: tf.Tensor, x: tf.Tensor, geo: PoolGeometry, weights=None) -> tf.Tensor:
+    """Send each window's value to every input of the window (times ``weights`` if given)."""
+    windows = _Windows(x, geo)
+    contrib = windows.expand(dy_per_input)
+    shape = tf.shape(windows.values) if weights is None else None
+    contrib = tf.broadcast_to(contrib, shape) if weights is None else contrib * weights(windows.values)
+    return windows.fold(contrib)
+
+
+def avg_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
+    """Average pooling over the real inputs of each window (padding is not counted)."""
+    x, geo, mode = _prepare(x, pool_size, strides, padding)
+    counts = _window_counts(x.shape[1:-1], geo)
+
+    @tf.custom_gradient
+    def _avg_pool(x):
+        def grad(dy):
+            return _spread(dy / tf.constant(counts, dy.dtype), x, geo)
+
+        return tf.nn.avg_pool(x, geo.pool, geo.strides, mode), grad
+
+    return _avg_pool(x)
+
+
+def lp_pool(x, pool_size, strides=None, padding="valid", p: float = 2.0) -> tf.Tensor:
+    """Lp-norm pooling, ``y = (sum over the window of |x|^p)^(1/p)``; p = 2 is L2 pooling."""
+    if not p >= 1:
+        raise ValueError(f"Invalid value for argument `p`. Expected a number >= 1. Received: p={p!r}")
+    x, geo, mode = _prepare(x, pool_size, strides, padding)
+    counts = _window_counts(x.shape[1:-1], geo)
+
+    @tf.custom_gradient
+    def _lp_pool(x):
+        total = tf.nn.avg_pool(tf.abs(x) ** p, geo.pool, geo.strides, mode) * tf.constant(counts, x.dtype)
+        y = total ** (1.0 / p)
+
+        def grad(dy):
+            scale = tf.math.divide_no_nan(dy, y ** (p - 1.0))
+            return _spread(scale, x, geo, weights=lambda v: tf.sign(v) * tf.abs(v) ** (p - 1.0))
+
+        return y, grad
+
+    return _lp_pool(x)
+
+
+def _input_index_grid(spatial, channels: int) -> np.ndarray:
+    """For one example, the flat index over (*spatial, channels) of every element."""
+    return np.arange(int(np.prod(spatial)) * channels, dtype=np.int64).reshape((1, *spatial, channels))
+
+
+def max_pool_with_argmax(x, pool_size, strides=None, padding="valid"):
+    """Max-pooling that also returns where each maximum came from.
+
+    Returns:
+        ``(y, indices)``: ``indices`` (int64, shaped like ``y``) is the flat index of the
+        maximum within its example, over ``(*spatial, channels)`` -- batch excluded, so it
+        does not depend on how a batch is split. Ties pick the first maximum, as the gradient.
+    """
+    x, geo, _ = _prepare(x, pool_size, strides, padding)
+    y = max_pool(x, geo.pool, geo.strides, padding)
+    windows = _Windows(tf.stop_gradient(x), geo, pad_value=x.dtype.min)
+    grid = _Windows(tf.constant(_input_index_grid(x.shape[1:-1], x.shape[-1])), geo, pad_value=-1)
+    mask = windows.first_max_mask(tf.stop_gradient(y))
+    picked = tf.where(mask, grid.values, tf.zeros((), tf.int64))
+    return y, tf.reduce_max(picked, axis=windows.axes)
+
+
+def max_unpool(x, indices, output_shape) -> tf.Tensor:
+    """Put each value of ``x`` back where ``indices`` says its maximum was; zeros elsewhere.
+
+    Args:
+        x: pooled values, `(batch, *pooled, channels)`.
+        indices: what ``max_pool_with_argmax`` returned for them.
+        output_shape: `(*spatial, channels)` of one example before pooling.
+
+    The backward pass gathers the upstream gradient at the same indices.
+    """
+    x = tf.convert_to_tensor(x)
+    indices = tf.cast(indices, tf.int64)
+    size = int(np.prod(output_shape))
+    batch = tf.shape(x, out_type=tf.int64)[0]
+    offsets = tf.reshape(tf.range(batch) * size, [-1] + [1] * (x.shape.rank - 1))
+    flat = tf.reshape(indices + offsets, [-1, 1])
+
+    @tf.custom_gradient
+    def _max_unpool(x):
+        def grad(dy):
+            return tf.reshape(tf.gather_nd(tf.reshape(dy, [-1]), flat), tf.shape(x))
+
+        y = tf.scatter_nd(flat, tf.reshape(x, [-1]), tf.reshape(batch * size, [1]))
+        return tf.reshape(y, tf.concat([[-1], list(output_shape)], axis=0)), grad
+
+    return _max_unpool(x)
+
+
+UPSAMPLING_MODES = ("nearest", "bed_of_nails")
+
+
+def upsample(x, size, mode: str = "nearest") -> tf.Tensor:
+    """Repeat each pixel ``size`` times per axis (nearest) or put it in the block's corner.
+
+    ``bed_of_nails`` places each value at the top-left of its block and zeros elsewhere. The
+    backward pass sums each block (nearest) or reads its corner (bed of nails).
+    """
+    x = tf.convert_to_tensor(x)
+    rank = x.shape.rank - 2
+    size = g.normalize_tuple(size, rank, "size")
+    if mode not in UPSAMPLING_MODES:
+        raise ValueError(f"Invalid value for argument `interpolation`. Expected one of {UPSAMPLING_MODES}. Received: interpolation={mode!r}")
+    corner = np.zeros([1] + interleave([1] * rank, size) + [1], np.float32)
+    corner[(0,) + (slice(None, 1),) * (2 * rank) + (0,)] = 1.0
+    block = np.ones_like(corner) if mode == "nearest" else corner
+    block_axes = tuple(2 + 2 * i for i in range(rank))
+    out_shape = [-1] + [n * s for n, s in zip(x.shape[1:-1], size)] + [x.shape[-1]]
+
+    @tf.custom_gradient
+    def _upsample(x):
+        def grad(dy):
+            blocks = tf.reshape(dy, [-1] + interleave(x.shape[1:-1], size) + [x.shape[-1]])
+            return tf.reduce_sum(blocks * tf.constant(block, dy.dtype), axis=block_axes)
+
+        return tf.reshape(expand_spatial(x, rank) * tf.constant(block, x.dtype), out_shape), grad
+
+    return _upsample(x)

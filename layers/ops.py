@@ -1,0 +1,398 @@
+"""The math of the convolution family as plain functions on tensors (channels last).
+
+Every differentiable op here is a ``tf.custom_gradient`` function whose backward pass is written
+by hand, and the backward pass of a convolution is itself a convolution:
+
+* kernel VJP: ``dL/dW = correlate(x_padded, dL/dy dilated by the stride)`` -- the input (as a
+  batch of ``in_channels`` images whose channels are the examples) correlated with the upstream
+  gradient used as the kernel;
+* input VJP: ``dL/dx = correlate(pad(dilate(dL/dy, stride)), flip(W))`` with the kernel's two
+  channel axes swapped -- a transposed convolution, which is also the forward pass of
+  ``conv_transpose``.
+
+The rank (1D, 2D, 3D) is taken from the kernel. Pooling and unpooling live in ``_pool_ops`` and
+are re-exported here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from layers import _geometry as g
+from layers._shapes import dilate, pad_or_crop
+from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one public module of math)
+    avg_pool,
+    lp_pool,
+    max_pool,
+    max_pool_with_argmax,
+    max_unpool,
+    upsample,
+)
+
+
+class Geometry(NamedTuple):
+    """Checked strides, explicit ``(before, after)`` pads and dilation of one convolution."""
+
+    strides: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+
+
+def conv_geometry(spatial, kernel_spatial, strides=1, padding="valid", dilation_rate=1) -> Geometry:
+    """Validate a convolution's arguments against an input's spatial shape."""
+    rank = len(kernel_spatial)
+    strides = g.normalize_tuple(strides, rank, "strides")
+    dilation = g.normalize_tuple(dilation_rate, rank, "dilation_rate")
+    g.check_stride_dilation(strides, dilation)
+    padding = g.normalize_padding(padding, rank)
+    pads = g.spatial_pads(spatial, kernel_spatial, strides, padding, dilation)
+    g.check_spatial(spatial, kernel_spatial, pads, dilation, strides)
+    return Geometry(strides, pads, dilation)
+
+
+def _check_rank(x: tf.Tensor, rank: int, name: str = "x") -> None:
+    if x.shape.rank != rank + 2:
+        raise ValueError(
+            f"Expected `{name}` of rank {rank + 2} (batch, {rank} spatial dimensions, channels) "
+            f"for a {rank}D operation. Received: {name}.shape={tuple(x.shape)}"
+        )
+
+
+def _correlate(x: tf.Tensor, kernel: tf.Tensor, strides, pads, dilation) -> tf.Tensor:
+    """Cross-correlation with explicit pads, handing TensorFlow "VALID"/"SAME" when they match."""
+    spatial = x.shape[1:-1]
+    same = g.spatial_pads(spatial, kernel.shape[:-2], strides, "same", dilation)
+    if all(p == (0, 0) for p in pads):
+        mode = "VALID"
+    elif tuple(pads) == same:
+        mode = "SAME"
+    else:
+        x, mode = pad_or_crop(x, pads), "VALID"
+    return tf.nn.convolution(x, kernel, strides=strides, padding=mode, dilations=dilation)
+
+
+def _flip_kernel(kernel: tf.Tensor) -> tf.Tensor:
+    """Mirror the kernel in every spatial axis and swap its in/out channel axes."""
+    rank = kernel.shape.rank - 2
+    flipped = tf.reverse(kernel, axis=list(range(rank)))
+    return tf.transpose(flipped, [*range(rank), rank + 1, rank])
+
+
+def _used_extent(n_out: int, kernel_size: int, stride: int, dilation: int) -> int:
+    """How many padded input rows a convolution with ``n_out`` outputs reads."""
+    return (n_out - 1) * stride + g.effective_kernel_size(kernel_size, dilation)
+
+
+def _vjp_pads(spatial, kernel_spatial, geo: Geometry, out_spatial):
+    """Pads that turn the (stride-dilated) upstream gradient into the input VJP's input."""
+    pairs = []
+    for n, k, s, d, (pb, pa), o in zip(spatial, kernel_spatial, geo.strides, geo.dilation, geo.pads, out_spatial):
+        k_eff = g.effective_kernel_size(k, d)
+        unused = n + pb + pa - _used_extent(o, k, s, d)  # trailing rows no output reads
+        pairs.append((k_eff - 1 - pb, k_eff - 1 - pa + unused))
+    return tuple(pairs)
+
+
+def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
+    """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
+    rank = len(spatial)
+    out_spatial = dy.shape[1:-1]
+    if max(geo.strides) == 1:
+        # Stride 1: correlate the padded upstream gradient with the flipped kernel.
+        pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
+        return _correlate(dy, _flip_kernel(kernel), (1,) * rank, pairs, geo.dilation)
+    # Stride > 1: the transposed-convolution primitive inserts the zeros between rows for us;
+    # conv_input_vjp_reference spells the same computation out and the tests hold them equal.
+    padded = [n + pb + pa for n, (pb, pa) in zip(spatial, geo.pads)]
+    out_shape = tf.concat([batch_shape[:1], padded, [kernel.shape[-2]]], axis=0)
+    dxp = tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding="VALID")
+    return pad_or_crop(dxp, [(-pb, -pa) for pb, pa in geo.pads])
+
+
+def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
+    """dL/dW: the padded input correlated with the upstream gradient dilated by the stride.
+
+    The examples become channels and the input channels become the batch, so one forward
+    convolution sums over examples and output positions: conv stride = the layer's dilation,
+    conv dilation = the layer's stride.
+    """
+    rank = len(kernel_spatial)
+    out_spatial = dy.shape[1:-1]
+    extents = [_used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
+    spatial = x.shape[1:-1]
+    # Pad, and drop trailing rows that no output reads, in one step.
+    pairs = [(pb, e - n - pb) for n, e, (pb, _) in zip(spatial, extents, geo.pads)]
+    xp = pad_or_crop(x, pairs)
+    images = tf.transpose(xp, [rank + 1, *range(1, rank + 1), 0])  # (C_in, *S, N)
+    weights = tf.transpose(dy, [*range(1, rank + 1), 0, rank + 1])  # (*O, N, C_out)
+    out = tf.nn.convolution(images, weights, strides=geo.dilation, dilations=geo.strides, padding="VALID")
+    return tf.transpose(out, [*range(1, rank + 1), 0, rank + 1])  # (*K, C_in, C_out)
+
+
+def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
+    """N-D cross-correlation (a deep-learning "convolution") with a hand-written backward pass.
+
+    Args:
+        x: `(batch, *spatial, in_channels)`; the spatial dimensions must be known.
+        kernel: `(*kernel_size, in_channels, filters)`.
+        strides: int or tuple, one per spatial dimension.
+        padding: `"valid"`, `"same"`, `"full"`, an int, or a tuple per spatial dimension
+            (ints or `(before, after)` pairs).
+        dilation_rate: int or tuple; cannot exceed 1 together with `strides`.
+
+    Returns:
+        `(batch, *out_spatial, filters)` with out = floor((n + pads - K_eff) / s) + 1.
+
+    Example:
+    >>> conv(tf.reshape([1., 2., 3., 4.], (1, 4, 1)), tf.reshape([1., 2., 3.], (3, 1, 1)))[0, :, 0]
+    <tf.Tensor: shape=(2,), dtype=float32, numpy=array([14., 20.], dtype=float32)>
+    """
+    x = tf.convert_to_tensor(x)
+    kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
+    rank = kernel.shape.rank - 2
+    _check_rank(x, rank)
+    geo = conv_geometry(x.shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
+
+    @tf.custom_gradient
+    def _conv(x, kernel):
+        def grad(dy):
+            dx = _input_vjp(dy, kernel, tf.shape(x), x.shape[1:-1], geo)
+            return dx, _kernel_vjp(x, dy, kernel.shape[:-2], geo)
+
+        return _correlate(x, kernel, geo.strides, geo.pads, geo.dilation), grad
+
+    return _conv(x, kernel)
+
+
+def conv_input_vjp(dy, kernel, input_shape, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
+    """dL/dx of ``conv`` given the upstream gradient ``dy`` and the input's shape."""
+    dy, kernel = tf.convert_to_tensor(dy), tf.convert_to_tensor(kernel)
+    input_shape = tf.TensorShape(input_shape)
+    geo = conv_geometry(input_shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
+    batch = tf.shape(dy)[:1] if input_shape[0] is None else tf.constant([input_shape[0]])
+    return _input_vjp(dy, tf.cast(kernel, dy.dtype), batch, input_shape[1:-1], geo)
+
+
+def conv_input_vjp_reference(dy, kernel, input_shape, strides=1, padding="valid", dilation_rate=1):
+    """The input VJP spelled out as the lectures do: dilate, pad, flip, correlate.
+
+    1. insert ``stride - 1`` zeros between the rows of ``dy`` (undo the subsampling);
+    2. pad by ``K_eff - 1`` minus the forward padding on each side (a "full" correlation);
+    3. mirror the kernel and swap its channel axes;
+    4. correlate with stride 1 and the forward dilation.
+    """
+    dy = tf.convert_to_tensor(dy)
+    kernel = tf.cast(kernel, dy.dtype)
+    input_shape = tf.TensorShape(input_shape)
+    spatial = input_shape[1:-1]
+    rank = len(spatial)
+    geo = conv_geometry(spatial, kernel.shape[:rank], strides, padding, dilation_rate)
+    dilated = dilate(dy, geo.strides)
+    pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, dy.shape[1:-1])
+    padded = pad_or_crop(dilated, pairs)
+    return tf.nn.convolution(padded, _flip_kernel(kernel), padding="VALID", dilations=geo.dilation)
+
+
+def conv_kernel_vjp(x, dy, kernel_shape, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
+    """dL/dW of ``conv``: the input correlated with the (stride-dilated) upstream gradient."""
+    x, dy = tf.convert_to_tensor(x), tf.convert_to_tensor(dy)
+    kernel_spatial = tuple(kernel_shape)[:-2]
+    geo = conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
+    return _kernel_vjp(x, tf.cast(dy, x.dtype), kernel_spatial, geo)
+
+
+def transpose_output_size(n: int, kernel_size: int, stride: int, padding, output_padding, dilation: int) -> int:
+    """Length of a transposed convolution's output (Keras's rule, extended to full/explicit)."""
+    k = g.effective_kernel_size(kernel_size, dilation)
+    if output_padding is None:
+        if padding == "valid":
+            return n * stride + max(k - stride, 0)
+        if padding == "same":
+            return n * stride
+        output_padding = 0
+    total = {"valid": 0, "same": 2 * (k // 2), "full": 2 * (k - 1)}.get(padding) if isinstance(padding, str) else sum(padding)
+    return (n - 1) * stride + k - total + output_padding
+
+
+def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", output_padding=None, dilation_rate=1):
+    """Output spatial shape and the geometry of the forward conv a transposed conv inverts."""
+    rank = len(kernel_spatial)
+    strides = g.normalize_tuple(strides, rank, "strides")
+    dilation = g.normalize_tuple(dilation_rate, rank, "dilation_rate")
+    g.check_stride_dilation(strides, dilation)
+    padding = g.normalize_padding(padding, rank)
+    if output_padding is not None:
+        output_padding = g.normalize_tuple(output_padding, rank, "output_padding", allow_zero=True)
+        if any(op >= max(s, d) for op, s, d in zip(output_padding, strides, dilation)):
+            raise ValueError(
+                "`output_padding` must be smaller than the stride (or dilation). Received: "
+                f"output_padding={output_padding}, strides={strides}, dilation_rate={dilation}"
+            )
+    out = []
+    for i, (n, k, s, d) in enumerate(zip(spatial, kernel_spatial, strides, dilation)):
+        mode = padding if isinstance(padding, str) else padding[i]
+        op = None if output_padding is None else output_padding[i]
+        size = transpose_output_size(n, k, s, mode, op, d)
+        if size < 1:
+            raise ValueError(f"The transposed convolution's output would be empty: input spatial shape {tuple(spatial)}, kernel {tuple(kernel_spatial)}, padding {padding!r}")
+        out.append(size)
+    pads = g.spatial_pads(out, kernel_spatial, strides, padding, dilation)
+    return tuple(out), Geometry(strides, pads, dilation)
+
+
+def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, dilation_rate=1) -> tf.Tensor:
+    """Transposed convolution: the input VJP of the conv that maps its output back to ``x``.
+
+    Args:
+        x: `(batch, *spatial, in_channels)`.
+        kernel: `(*kernel_size, filters, in_channels)` (the Keras layout).
+
+    Its own backward pass: dL/dx is the forward ``conv`` of dL/dy, and dL/dW is the conv kernel
+    VJP with dL/dy as the input and x as the upstream gradient.
+    """
+    x = tf.convert_to_tensor(x)
+    kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
+    rank = kernel.shape.rank - 2
+    _check_rank(x, rank)
+    out_spatial, geo = transpose_geometry(x.shape[1:-1], kernel.shape[:rank], strides, padding, output_padding, dilation_rate)
+
+    @tf.custom_gradient
+    def _conv_transpose(x, kernel):
+        def grad(dy):
+            dx = _correlate(dy, kernel, geo.strides, geo.pads, geo.dilation)
+            return dx, _kernel_vjp(dy, x, kernel.shape[:rank], geo)
+
+        return _input_vjp(x, kernel, tf.shape(x), out_spatial, geo), grad
+
+    return _conv_transpose(x, kernel)
+
+
+def bias_add(x, bias) -> tf.Tensor:
+    """``x + bias`` over the channel axis; its bias gradient is the upstream gradient summed."""
+
+    @tf.custom_gradient
+    def _bias_add(x, bias):
+        def grad(dy):
+            axes = list(range(dy.shape.rank - 1))
+            return dy, tf.cast(tf.reduce_sum(tf.cast(dy, tf.float32), axis=axes), bias.dtype)
+
+        return tf.nn.bias_add(x, bias), grad
+
+    return _bias_add(tf.convert_to_tensor(x), tf.convert_to_tensor(bias, dtype=x.dtype))
+
+
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilation: int = 1) -> int:
+    """M = floor((N + 2P - K_eff) / S) + 1 with K_eff = (K - 1) * D + 1.
+
+    ``padding`` is an int P or ``"valid"`` (0), ``"same"`` (M = ceil(N / S)) or ``"full"`` (K_eff - 1).
+
+    Example:
+    >>> conv_output_size(5, 2, stride=3)
+    2
+    """
+    padding = g.normalize_padding(padding, 1)
+    mode = padding if isinstance(padding, str) else padding[0]
+    pads = g.pad_amounts(n, kernel_size, stride, mode, dilation)
+    return g.output_size(n, kernel_size, stride, pads, dilation)
+
+
+def conv_matrix(kernel, input_shape, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:
+    """The dense matrix M of ``conv`` for one example: ``conv(x).ravel() == M @ x.ravel()``.
+
+    Built directly from the definition, independent of any conv op: row i is one output element,
+    column j one input element, and M[i, j] the kernel weight that multiplies x_j in y_i (zero
+    when x_j is outside y_i's window). For a single channel it is the lectures' Toeplitz matrix.
+
+    Args:
+        kernel: `(*kernel_size, in_channels, filters)`.
+        input_shape: `(*spatial, in_channels)` of one example (no batch axis).
+    """
+    w = np.asarray(kernel)
+    rank = w.ndim - 2
+    spatial = tuple(input_shape)[:rank]
+    geo = conv_geometry(spatial, w.shape[:rank], strides, padding, dilation_rate)
+    out = [g.output_size(n, k, s, p, d) for n, k, s, p, d in zip(spatial, w.shape[:rank], geo.strides, geo.pads, geo.dilation)]
+    c_in, c_out = w.shape[-2:]
+    m = np.zeros((int(np.prod(out)), c_out, int(np.prod(spatial)), c_in), dtype=w.dtype)
+    grid = np.stack(np.meshgrid(*[np.arange(o) for o in out], indexing="ij"), -1).reshape(-1, rank)
+    for tap in itertools.product(*[range(k) for k in w.shape[:rank]]):
+        coords = grid * geo.strides + np.array(tap) * geo.dilation - [p[0] for p in geo.pads]
+        inside = np.all((coords >= 0) & (coords < spatial), axis=1)
+        cols = np.ravel_multi_index(coords[inside].T, spatial)
+        m[np.flatnonzero(inside), :, cols, :] += w[tap].T
+    return m.reshape(int(np.prod(out)) * c_out, int(np.prod(spatial)) * c_in)
+
+
+def _identity_kernel(kernel_size, channels: int, dtype) -> tf.Tensor:
+    """A kernel whose convolution copies each window into the channels (im2col as a conv)."""
+    size = int(np.prod(kernel_size)) * channels
+    return tf.constant(np.eye(size).reshape((*kernel_size, channels, size)), dtype=dtype)
+
+
+def local_conv(x, kernel, kernel_size, strides=1, padding="valid") -> tf.Tensor:
+    """Locally connected layer: a convolution whose weights differ at every output position.
+
+    Args:
+        x: `(batch, *spatial, in_channels)`.
+        kernel: `(num_positions, prod(kernel_size) * in_channels, filters)`, positions row-major.
+
+    The windows are cut out by a convolution with an identity kernel, so their backward pass
+    (adding window gradients back onto the input) is that convolution's input VJP.
+    """
+    x = tf.convert_to_tensor(x)
+    kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
+    rank = x.shape.rank - 2
+    kernel_size = g.normalize_tuple(kernel_size, rank, "kernel_size")
+    geo = conv_geometry(x.shape[1:-1], kernel_size, strides, padding)
+    eye = _identity_kernel(kernel_size, x.shape[-1], x.dtype)
+
+    @tf.custom_gradient
+    def _local(x, kernel):
+        patches = _correlate(x, eye, geo.strides, geo.pads, geo.dilation)
+        flat = tf.reshape(patches, [-1, kernel.shape[0], kernel.shape[1]])
+        y = tf.einsum("nlj,ljf->nlf", flat, kernel)
+
+        def grad(dy):
+            dy = tf.reshape(dy, tf.shape(y))
+            d_kernel = tf.einsum("nlj,nlf->ljf", flat, dy)
+            d_patches = tf.reshape(tf.einsum("nlf,ljf->nlj", dy, kernel), tf.shape(patches))
+            return _input_vjp(d_patches, eye, tf.shape(x), x.shape[1:-1], geo), d_kernel
+
+        out_shape = tf.concat([tf.shape(x)[:1], patches.shape[1:-1], [kernel.shape[-1]]], axis=0)
+        return tf.reshape(y, out_shape), grad
+
+    return _local(x, kernel)
+
+
+def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
+    """Maxout: split ``axis`` into ``num_units`` groups of consecutive channels, keep each max.
+
+    The gradient goes to the first maximum of each group.
+    """
+    x = tf.convert_to_tensor(x)
+    axis = axis % x.shape.rank
+    channels = x.shape[axis]
+    if channels is None or channels % num_units:
+        raise ValueError(f"The number of channels ({channels}) must be a multiple of `num_units` ({num_units}).")
+    pieces = channels // num_units
+    shape = tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0)
+    order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
+
+    @tf.custom_gradient
+    def _maxout(x):
+        groups = tf.reshape(x, shape)
+        y = tf.reduce_max(groups, axis=axis + 1)
+
+        def grad(dy):
+            score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
+            first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
+            routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
+            return tf.reshape(routed, tf.shape(x))
+
+        return y, grad
+
+    return _maxout(x)
