@@ -140,3 +140,16 @@ def output_spatial(spatial, kernel_size, strides, padding, dilation, what: str =
             )
         out.append(size)
     return out
+
+
+def check_output_padding(output_padding, strides, dilation):
+    """``None`` or a tuple of non-negative ints, each smaller than its stride (or dilation)."""
+    if output_padding is None:
+        return None
+    output_padding = normalize_tuple(output_padding, len(strides), "output_padding", allow_zero=True)
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, strides, dilation)):
+        raise ValueError(
+            "`output_padding` must be smaller than the stride (or dilation). Received: "
+            f"output_padding={output_padding}, strides={strides}, dilation_rate={dilation}"
+        )
+    return output_padding

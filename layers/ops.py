@@ -68,7 +68,8 @@ def _correlate(x: tf.Tensor, kernel: tf.Tensor, strides, pads, dilation) -> tf.T
     same = g.spatial_pads(spatial, kernel.shape[:-2], strides, "same", dilation)
     if all(p == (0, 0) for p in pads):
         mode = "VALID"
-    elif tuple(pads) == same:
+    elif tuple(pads) == same and len(spatial) < 3:
+        # (TensorFlow's CPU Conv3D gets some strided "SAME" cases wrong: pad explicitly in 3D.)
         mode = "SAME"
     else:
         x, mode = pad_or_crop(x, pads), "VALID"
@@ -225,13 +226,7 @@ def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", outp
     dilation = g.normalize_tuple(dilation_rate, rank, "dilation_rate")
     g.check_stride_dilation(strides, dilation)
     padding = g.normalize_padding(padding, rank)
-    if output_padding is not None:
-        output_padding = g.normalize_tuple(output_padding, rank, "output_padding", allow_zero=True)
-        if any(op >= max(s, d) for op, s, d in zip(output_padding, strides, dilation)):
-            raise ValueError(
-                "`output_padding` must be smaller than the stride (or dilation). Received: "
-                f"output_padding={output_padding}, strides={strides}, dilation_rate={dilation}"
-            )
+    output_padding = g.check_output_padding(output_padding, strides, dilation)
     out = []
     for i, (n, k, s, d) in enumerate(zip(spatial, kernel_spatial, strides, dilation)):
         mode = padding if isinstance(padding, str) else padding[i]
@@ -241,6 +236,13 @@ def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", outp
             raise ValueError(f"The transposed convolution's output would be empty: input spatial shape {tuple(spatial)}, kernel {tuple(kernel_spatial)}, padding {padding!r}")
         out.append(size)
     pads = g.spatial_pads(out, kernel_spatial, strides, padding, dilation)
+    back = [g.output_size(n, k, s, p, d) for n, k, s, p, d in zip(out, kernel_spatial, strides, pads, dilation)]
+    if tuple(back) != tuple(spatial):
+        raise ValueError(
+            f"With padding={padding!r} and output_padding={output_padding}, an output of spatial shape "
+            f"{tuple(out)} does not convolve back to the input's {tuple(spatial)} (an even kernel with "
+            "'same' padding needs output_padding=None or 'valid')."
+        )
     return tuple(out), Geometry(strides, pads, dilation)
 
 

@@ -22,10 +22,7 @@ class BaseConvTranspose(KernelLayer):
         self.kernel_size, self.strides, self.padding, self.dilation_rate = window_args(
             rank, kernel_size, strides, padding, dilation_rate
         )
-        self.output_padding = output_padding
-        if output_padding is not None:
-            self.output_padding = g.normalize_tuple(output_padding, rank, "output_padding", allow_zero=True)
-            ops.transpose_geometry((1,) * rank, self.kernel_size, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        self.output_padding = g.check_output_padding(output_padding, self.strides, self.dilation_rate)
 
     def build(self, input_shape):
         self.check_input(input_shape)
