@@ -123,6 +123,17 @@ def _tf_padding(geo: PoolGeometry, spatial) -> str:
     return "SAME" if geo.pads == same and any(p != (0, 0) for p in geo.pads) else "VALID"
 
 
+def _tf_pool(x, geo: PoolGeometry, mode: str, kind: str) -> tf.Tensor:
+    """TensorFlow's pooling op; its 3D ops have no float64 kernel, so take windows there."""
+    if x.shape.rank == 5 and x.dtype == tf.float64:
+        windows = _Windows(x, geo, pad_value=x.dtype.min if kind == "MAX" else 0)
+        reduce = tf.reduce_max if kind == "MAX" else tf.reduce_sum
+        pooled = reduce(windows.values, axis=windows.axes)
+        return pooled if kind == "MAX" else pooled / _window_counts(x.shape[1:-1], geo)
+    pool = tf.nn.max_pool if kind == "MAX" else tf.nn.avg_pool
+    return pool(x, geo.pool, geo.strides, mode)
+
+
 def _prepare(x, pool_size, strides, padding):
     x = tf.convert_to_tensor(x)
     if x.shape.rank is None or x.shape.rank < 3:
@@ -144,7 +155,7 @@ def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
 
     @tf.custom_gradient
     def _max_pool(x):
-        y = tf.nn.max_pool(x, geo.pool, geo.strides, mode)
+        y = _tf_pool(x, geo, mode, "MAX")
 
         def grad(dy):
             windows = _Windows(x, geo, pad_value=x.dtype.min)
@@ -187,7 +198,7 @@ def avg_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
         def grad(dy):
             return _spread(dy / tf.constant(counts, dy.dtype), x, geo)
 
-        return tf.nn.avg_pool(x, geo.pool, geo.strides, mode), grad
+        return _tf_pool(x, geo, mode, "AVG"), grad
 
     return _avg_pool(x)
 
@@ -201,7 +212,7 @@ def lp_pool(x, pool_size, strides=None, padding="valid", p: float = 2.0) -> tf.T
 
     @tf.custom_gradient
     def _lp_pool(x):
-        total = tf.nn.avg_pool(tf.abs(x) ** p, geo.pool, geo.strides, mode) * tf.constant(counts, x.dtype)
+        total = _tf_pool(tf.abs(x) ** p, geo, mode, "AVG") * tf.constant(counts, x.dtype)
         y = total ** (1.0 / p)
 
         def grad(dy):

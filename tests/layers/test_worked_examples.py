@@ -1,0 +1,134 @@
+"""The lecture notes' worked numbers (shared/seeds), recomputed through layers.ops."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from layers import ops
+
+
+def test_1d_correlation_of_the_lecture():
+    # 001: I = [1, 2, 3, 4], W = [1, 2, 3] -> O = [14, 20]
+    out = ops.conv(tf.reshape([1.0, 2, 3, 4], (1, 4, 1)), tf.reshape([1.0, 2, 3], (3, 1, 1)))
+    np.testing.assert_array_equal(out.numpy().ravel(), [14, 20])
+
+
+def test_1d_backward_of_the_lecture():
+    # dL/dW = correlation(I, dL/dO); dL/dI = full correlation of dL/dO with the flipped W.
+    x, w, dy = np.array([1.0, 2, 3, 4]), np.array([1.0, 2, 3]), np.array([1.0, 2])
+    d_w = ops.conv_kernel_vjp(x.reshape(1, 4, 1), dy.reshape(1, 2, 1), (3, 1, 1)).numpy().ravel()
+    d_x = ops.conv_input_vjp(dy.reshape(1, 2, 1), w.reshape(3, 1, 1), (1, 4, 1)).numpy().ravel()
+    np.testing.assert_allclose(d_w, [1 * 1 + 2 * 2, 1 * 2 + 2 * 3, 1 * 3 + 2 * 4])
+    np.testing.assert_allclose(d_x, [1 * 1, 1 * 2 + 2 * 1, 1 * 3 + 2 * 2, 2 * 3])
+
+
+def test_two_channel_2x4x4_example():
+    # 001: I = 2x4x4, W = 2x2x2x2 (out, in, kH, kW), b = (0.1, 0.2), O = 2x3x3.
+    image = np.array(
+        [[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
+         [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=np.float32)
+    w = np.zeros((2, 2, 2, 2), np.float32)  # (out, in, kH, kW) as on the slide
+    w[0, 0] = [[1, -2], [-2, 1]]
+    w[1, 0] = [[3, 1], [2, 2]]
+    w[0, 1] = [[1, 0], [0, 1]]
+    w[1, 1] = [[0, 0], [0, 4]]
+    kernel = w.transpose(2, 3, 1, 0)  # -> (kH, kW, in, out)
+    x = image.transpose(1, 2, 0)[None]
+    out = ops.bias_add(ops.conv(x, kernel), [0.1, 0.2]).numpy()[0].transpose(2, 0, 1)
+    # The slide prints O[1] row 1 column 1 as -3.1; recomputed by hand it is 3.1 (seeds/README.md).
+    expected_o1 = [[3.1, -3.9, -10.9], [4.1, -12.9, 16.1], [-3.9, 0.1, 9.1]]
+    expected_o2 = [[-0.8, 8.2, 6.2], [5.2, 18.2, 7.2], [-8.8, 2.2, -7.8]]
+    np.testing.assert_allclose(out[0], expected_o1, atol=1e-5)
+    np.testing.assert_allclose(out[1], expected_o2, atol=1e-5)
+
+
+def test_toeplitz_matrix_of_the_4x4_by_3x3_example():
+    # 002: u (3x3) * x (4x4) = [[122, 148], [126, 134]] and the printed 4x16 matrix U.
+    u = np.array([[1, 4, 1], [1, 4, 3], [3, 3, 1]], np.float32)
+    x = np.array([[4, 5, 8, 7], [1, 8, 8, 8], [3, 6, 6, 4], [6, 5, 7, 8]], np.float32)
+    matrix = ops.conv_matrix(u[..., None, None], (4, 4, 1))
+    expected = np.array([
+        [1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0, 0],
+        [0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0],
+        [0, 0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1]])
+    np.testing.assert_array_equal(matrix, expected)
+    np.testing.assert_array_equal(matrix @ x.ravel(), [122, 148, 126, 134])
+    np.testing.assert_array_equal(ops.conv(x[None, ..., None], u[..., None, None]).numpy().ravel(), [122, 148, 126, 134])
+
+
+@pytest.mark.parametrize("strides,padding,dilation", [(1, "valid", 1), (2, "same", 1), (1, "full", 2), (3, 1, 1), (2, (1, 2), 1)])
+def test_conv_matrix_matches_conv_and_its_transpose_is_the_input_vjp(strides, padding, dilation):
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((3, 3, 2, 4))
+    x = rng.standard_normal((7, 8, 2))
+    matrix = ops.conv_matrix(kernel, x.shape, strides, padding, dilation)
+    y = ops.conv(x[None], kernel, strides, padding, dilation).numpy()
+    np.testing.assert_allclose(matrix @ x.ravel(), y.ravel(), atol=1e-10)
+    # "backprop through a conv is multiplication by the transposed matrix"
+    dy = rng.standard_normal(y.shape)
+    d_x = ops.conv_input_vjp(dy, kernel, (1, *x.shape), strides, padding, dilation).numpy()
+    np.testing.assert_allclose(matrix.T @ dy.ravel(), d_x.ravel(), atol=1e-10)
+
+
+@pytest.mark.parametrize("n,k,s,p,d,m", [
+    (5, 2, 3, 0, 1, 2),      # 000: M = (5 - 2) / 3 + 1 = 2
+    (7, 3, 1, 0, 1, 5),      # M = N - K + 1
+    (7, 3, 2, 1, 1, 4),      # floor((7 + 2 - 3) / 2) + 1
+    (32, 5, 1, 0, 1, 28),    # LeNet's first conv
+    (227, 11, 4, 0, 1, 55),  # AlexNet's first conv
+    (10, 3, 1, 0, 2, 6),     # dilation 2: K_eff = 5
+    (10, 3, 1, "same", 2, 10),
+    (10, 3, 2, "same", 1, 5),
+    (10, 3, 1, "full", 1, 12),
+])
+def test_output_size_formula(n, k, s, p, d, m):
+    assert ops.conv_output_size(n, k, s, p, d) == m
+    x = np.zeros((1, n, 1), np.float32)
+    assert ops.conv(x, np.zeros((k, 1, 1), np.float32), s, p, d).shape[1] == m
+
+
+def test_max_pool_gradient_goes_to_the_maximum_of_each_window():
+    x = tf.constant([[1.0, 3, 2, 0], [4, 2, 1, 7], [0, 1, 9, 2], [3, 8, 1, 1]])[None, ..., None]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = ops.max_pool(x, 2)
+        loss = tf.reduce_sum(y * tf.constant([[10.0, 20], [30, 40]])[None, ..., None])
+    np.testing.assert_array_equal(y.numpy()[0, ..., 0], [[4, 7], [8, 9]])
+    expected = np.zeros((4, 4))
+    expected[1, 0], expected[1, 3], expected[3, 1], expected[2, 2] = 10, 20, 30, 40
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy()[0, ..., 0], expected)
+
+
+def test_max_pool_ties_go_to_the_first_maximum_like_tensorflow():
+    x = tf.constant([[5.0, 5], [5, 1]])[None, ..., None]
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, theirs = ops.max_pool(x, 2), tf.nn.max_pool(x, 2, 2, "VALID")
+    np.testing.assert_array_equal(tape.gradient(ours, x).numpy().ravel(), [1, 0, 0, 0])
+    np.testing.assert_array_equal(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy())
+
+
+@pytest.mark.parametrize("strides,padding,output_padding", [(1, "valid", None), (2, "same", None), (2, "valid", 1), (3, "same", 2)])
+def test_transposed_conv_forward_is_the_conv_backward(strides, padding, output_padding):
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((3, 3, 2, 5)).astype(np.float32)  # a conv from 2 to 5 channels
+    x = tf.constant(rng.standard_normal((2, 4, 4, 5)).astype(np.float32))
+    y = ops.conv_transpose(x, kernel, strides, padding, output_padding)
+    z = tf.zeros(y.shape)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        conv_out = tf.nn.convolution(z, kernel, strides, padding.upper())  # TensorFlow's autodiff
+    np.testing.assert_allclose(y.numpy(), tape.gradient(conv_out, z, output_gradients=x).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("strides,padding,dilation", [(2, "same", 1), (3, "valid", 1), (2, (2, 1), 1), (1, "full", 2), (1, "same", 3)])
+def test_input_vjp_fast_form_equals_the_literal_dilate_pad_flip_correlate(strides, padding, dilation):
+    rng = np.random.default_rng(1)
+    kernel = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    shape = (2, 9, 8, 3)
+    out = ops.conv(np.zeros(shape, np.float32), kernel, strides, padding, dilation).shape
+    dy = rng.standard_normal(out).astype(np.float32)
+    fast = ops.conv_input_vjp(dy, kernel, shape, strides, padding, dilation)
+    literal = ops.conv_input_vjp_reference(dy, kernel, shape, strides, padding, dilation)
+    np.testing.assert_allclose(fast.numpy(), literal.numpy(), atol=1e-5)
