@@ -124,12 +124,12 @@ def _tf_padding(geo: PoolGeometry, spatial) -> str:
 
 
 def _tf_pool(x, geo: PoolGeometry, mode: str, kind: str) -> tf.Tensor:
-    """TensorFlow's pooling op; its 3D ops have no float64 kernel, so take windows there."""
-    if x.shape.rank == 5 and x.dtype == tf.float64:
+    """TensorFlow's pooling op; its 3D CPU ops take only float32, so take windows otherwise."""
+    if x.shape.rank == 5 and x.dtype != tf.float32:
         windows = _Windows(x, geo, pad_value=x.dtype.min if kind == "MAX" else 0)
         reduce = tf.reduce_max if kind == "MAX" else tf.reduce_sum
         pooled = reduce(windows.values, axis=windows.axes)
-        return pooled if kind == "MAX" else pooled / _window_counts(x.shape[1:-1], geo)
+        return pooled if kind == "MAX" else pooled / tf.constant(_window_counts(x.shape[1:-1], geo), x.dtype)
     pool = tf.nn.max_pool if kind == "MAX" else tf.nn.avg_pool
     return pool(x, geo.pool, geo.strides, mode)
 

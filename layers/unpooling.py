@@ -41,10 +41,11 @@ class MaxUnpooling2D(keras.layers.Layer):
         self.output_size = None if output_size is None else g.normalize_tuple(output_size, 2, "output_size")
 
     def call(self, inputs, indices):
-        out = self.compute_output_shape(inputs.shape)
+        out = self.compute_output_shape(inputs.shape, indices.shape)
         return ops.max_unpool(inputs, indices, out[1:])
 
-    def compute_output_shape(self, input_shape, indices_shape=None):
+    def compute_output_shape(self, inputs_shape, indices_shape):
+        input_shape = inputs_shape
         if len(input_shape) != 4:
             raise ValueError(f"Expected inputs of rank 4 (batch, height, width, channels). Received: input_shape={tuple(input_shape)}")
         spatial = self.output_size or tuple(None if n is None else n * s for n, s in zip(input_shape[1:3], self.size))
