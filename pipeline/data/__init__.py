@@ -1,0 +1,22 @@
+"""Datasets: TFDS for the real ones, TFDS builders for the offline ones, a tf.data input pipeline.
+
+>>> from pipeline.data import load
+>>> train, info = load("digits", "train", batch_size=64)
+>>> info.num_classes, info.input_shape
+(10, (32, 32, 1))
+"""
+
+from pipeline.data.builders import OFFLINE_BUILDERS
+from pipeline.data.load import DatasetInfo, load
+from pipeline.data.samples import SAMPLE_IMAGES, sample_images
+from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
+
+__all__ = [
+    "OFFLINE_BUILDERS",
+    "REAL_DATASETS",
+    "SAMPLE_IMAGES",
+    "DatasetInfo",
+    "DatasetNotPreparedError",
+    "load",
+    "sample_images",
+]

@@ -1,0 +1,209 @@
+"""`load(name, split)`: a batched, shuffled, prefetched `tf.data.Dataset` and what a model needs to know."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from pipeline.data import source, transforms
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("label", "mask", "image")
+# Datasets whose decoded, float32 examples take more memory than this are not cached.
+CACHE_LIMIT_BYTES = 2 * 1024**3
+# Shuffle buffer: the whole split when it is smaller than this, else a window of this size.
+SHUFFLE_BUFFER = 10_000
+# Feature names TFDS datasets use for per-pixel labels.
+MASK_KEYS = ("mask", "segmentation_mask")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a model and a report need to know about a loaded split.
+
+    Attributes:
+        name: the dataset name as given to `load`.
+        split: the split as given to `load` ("train", "validation", "test", or a TFDS slice).
+        num_classes: classes of the target (for `target="mask"`: background included).
+        input_shape: shape of one image as it comes out of the pipeline.
+        class_names: one name per class.
+        num_examples: examples in this split.
+        target: what the second element of each pair is: "label", "mask" or "image".
+    """
+
+    name: str
+    split: str
+    num_classes: int
+    input_shape: tuple[int, ...]
+    class_names: tuple[str, ...]
+    num_examples: int
+    target: str = "label"
+
+
+def load(
+    name: str,
+    split: str,
+    *,
+    batch_size: int | None = None,
+    data_dir: str | None = None,
+    shuffle_seed: int | None = 0,
+    augment: bool = False,
+    image_size: int | Sequence[int] | None = None,
+    target: str = "label",
+    validation_fraction: float = 0.1,
+    options: Mapping[str, Any] | None = None,
+    download: bool = True,
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """Load a split as `(image, target)` pairs, images float32 in [0, 1].
+
+    Args:
+        name: a TFDS name ("mnist", "cifar10", "cifar10:3.0.2", ...) or an offline dataset
+            ("digits", "bars", "shapes", "signals").
+        split: "train", "validation" or "test", or any TFDS split string ("train[:10%]").
+            Where a dataset has no validation split, "validation" is the last
+            `validation_fraction` of train and "train" the rest, so the two never overlap.
+        batch_size: batch the examples; None yields single examples.
+        data_dir: where prepared TFDS data lives (default: TFDS's own, ~/tensorflow_datasets).
+        shuffle_seed: seed of the shuffle and augmentation of training splits ("train..."),
+            reshuffled every epoch; None keeps file order. Other splits are never shuffled.
+        augment: random crop with zero padding, plus a horizontal flip where a mirror keeps the
+            class; training splits only.
+        image_size: resize to an int (square), (height, width), or (height, width, channels)
+            to also convert grey to RGB or back.
+        target: "label" (integer class), "mask" (integer class per pixel, for datasets with
+            masks such as "shapes") or "image" (the input itself, for autoencoders).
+        validation_fraction: share of train carved out as "validation" (0 keeps all of train).
+        options: generator parameters of an offline dataset, e.g. {"image_size": 64} for bars.
+        download: allow downloading a real dataset that is not prepared.
+
+    Returns:
+        `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
+
+    Raises:
+        ValueError: an unknown name, split, target or option, or augmentation where none applies.
+        DatasetNotPreparedError: a real dataset not in `data_dir` that cannot be downloaded.
+    """
+    _check_arguments(target, validation_fraction, batch_size)
+    dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
+    training = split == "train" or split.startswith("train[")
+    features = dataset.info.features
+    keys = _feature_keys(dataset, target)
+    shape = transforms.image_shape(image_size, features[keys["image"]].shape)
+    if None in shape:
+        raise ValueError(f"{name} has images of varying size {shape}; pass `image_size` to resize them.")
+    if augment:
+        _check_augment(dataset.name, split, training, shape)
+
+    ds = dataset.as_dataset(split=_tfds_split(dataset, split, validation_fraction), shuffle_files=False)
+    num_examples = _num_examples(ds, dataset, split)
+    ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
+    if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
+        ds = ds.cache()
+    if training and shuffle_seed is not None:
+        ds = ds.shuffle(min(num_examples, SHUFFLE_BUFFER), seed=shuffle_seed, reshuffle_each_iteration=True)
+    if augment:
+        ds = _augmented(ds, seed=shuffle_seed or 0, flip=dataset.name not in transforms.NO_FLIP)
+    ds = ds.map(functools.partial(_pair, target=target), num_parallel_calls=tf.data.AUTOTUNE)
+    if batch_size:
+        ds = ds.batch(batch_size)
+    info = _info(name, split, dataset, keys, shape, num_examples, target)
+    return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+def _check_arguments(target: str, validation_fraction: float, batch_size: int | None) -> None:
+    if target not in TARGETS:
+        raise ValueError(f"Invalid value for argument `target`. Expected one of {TARGETS}. Received: target={target!r}")
+    if not 0.0 <= validation_fraction < 1.0:
+        raise ValueError(
+            f"`validation_fraction` must be in [0, 1). Received: validation_fraction={validation_fraction}"
+        )
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size}")
+
+
+def _check_augment(name: str, split: str, training: bool, shape: Sequence[int]) -> None:
+    if not training:
+        raise ValueError(f"Augmentation applies to training splits only. Received: split={split!r}, augment=True")
+    if name in transforms.NO_AUGMENT:
+        raise ValueError(f"{name} is never augmented: crops of its 8x8 originals lose the digit. Set augment=False.")
+    if len(shape) != 3:
+        raise ValueError(f"Augmentation (crop, flip) is defined for images; {name} holds 1D signals.")
+
+
+def _feature_keys(dataset: tfds.core.DatasetBuilder, target: str) -> dict[str, str]:
+    """The feature names holding image, label and (for target="mask") mask."""
+    features = dataset.info.features
+    image_key, label_key = dataset.info.supervised_keys or ("image", "label")
+    keys = {"image": image_key, "label": label_key}
+    if target == "mask":
+        mask_key = next((k for k in MASK_KEYS if k in features), None)
+        if mask_key is None:
+            raise ValueError(f"{dataset.name} has no per-pixel masks, so target='mask' does not apply.")
+        keys["mask"] = mask_key
+    return keys
+
+
+def _tfds_split(dataset: tfds.core.DatasetBuilder, split: str, validation_fraction: float) -> str:
+    """Map "train"/"validation" to TFDS slices when validation is carved from train."""
+    splits = dataset.info.splits
+    if split not in ("train", "validation") or "validation" in splits:
+        if splits and split.isidentifier() and split not in splits:
+            raise ValueError(f"{dataset.name} has no split {split!r}. Splits: {sorted(splits)}.")
+        return split
+    if validation_fraction == 0.0:
+        if split == "validation":
+            raise ValueError(f"{dataset.name} has no validation split and validation_fraction=0.")
+        return "train"
+    cut = round(100 * (1.0 - validation_fraction))
+    return f"train[:{cut}%]" if split == "train" else f"train[{cut}%:]"
+
+
+def _num_examples(ds: tf.data.Dataset, dataset: tfds.core.DatasetBuilder, split: str) -> int:
+    count = int(ds.cardinality())
+    if count < 0:  # TFDS always knows; kept for datasets that do not
+        count = sum(1 for _ in ds)
+    if count == 0:
+        raise ValueError(f"Split {split!r} of {dataset.name} is empty.")
+    return count
+
+
+def _prepare(example: dict, keys: dict[str, str], shape: Sequence[int]) -> dict:
+    out = {"image": transforms.to_float(example[keys["image"]]), "label": tf.cast(example[keys["label"]], tf.int32)}
+    if "mask" in keys:
+        out["mask"] = tf.cast(example[keys["mask"]][..., 0], tf.int32)
+    return transforms.resize(out, shape) if len(shape) == 3 else out
+
+
+def _augmented(ds: tf.data.Dataset, *, seed: int, flip: bool) -> tf.data.Dataset:
+    """Augment with one stateless seed per example, drawn from a seeded stream anew each epoch."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    augment = functools.partial(transforms.augment, flip=flip)
+    return tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _pair(example: dict, target: str) -> tuple[tf.Tensor, tf.Tensor]:
+    return example["image"], example[target]
+
+
+def _info(name, split, dataset, keys, shape, num_examples, target) -> DatasetInfo:
+    label = dataset.info.features[keys["label"]]
+    class_names = tuple(label.names)
+    if target == "mask":
+        class_names = ("background", *class_names)
+    return DatasetInfo(
+        name=name,
+        split=split,
+        num_classes=len(class_names),
+        input_shape=tuple(shape),
+        class_names=class_names,
+        num_examples=num_examples,
+        target=target,
+    )

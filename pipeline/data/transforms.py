@@ -1,0 +1,89 @@
+"""Per-example transforms of the input pipeline: value range, size and channels, augmentation.
+
+Examples travel as dicts: `image` (float32 in [0, 1]), `label` (int32) and, for segmentation,
+`mask` (int32, one class per pixel), so a spatial augmentation moves image and mask together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+# Datasets where a mirror image changes or invents the class (digits, letters, orientations).
+NO_FLIP = frozenset({"mnist", "emnist", "kmnist", "svhn_cropped", "omniglot", "bars", "digits"})
+# Datasets never augmented: the 8x8 digits are too small for crops to keep their identity.
+NO_AUGMENT = frozenset({"digits"})
+
+
+def image_shape(image_size: int | Sequence[int] | None, source_shape: Sequence[int | None]) -> tuple:
+    """The (height, width, channels) images come out at, from the `image_size` argument.
+
+    `image_size` is None (keep), an int (square), (height, width) or (height, width, channels).
+    """
+    if image_size is None:
+        return tuple(source_shape)
+    if len(source_shape) != 3:
+        raise ValueError(
+            f"`image_size` applies to images; this dataset holds {len(source_shape) - 1}D signals "
+            f"of shape {tuple(source_shape)}. Received: image_size={image_size}"
+        )
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if len(size) == 2:
+        size = (*size, source_shape[-1])
+    if len(size) != 3 or any(not isinstance(s, int) or s < 1 for s in size) or size[2] not in (1, 3):
+        raise ValueError(
+            "Invalid value for argument `image_size`. Expected an int, (height, width) or "
+            f"(height, width, channels) with 1 or 3 channels. Received: image_size={image_size}"
+        )
+    return size
+
+
+def to_float(image: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels to float32 in [0, 1]; float features are already in range."""
+    if image.dtype == tf.uint8:
+        return tf.cast(image, tf.float32) / 255.0
+    return tf.cast(image, tf.float32)
+
+
+def resize(example: dict, shape: Sequence[int]) -> dict:
+    """Resize image (bilinear, anti-aliased) and mask (nearest) and adapt the channel count."""
+    height, width, channels = shape
+    out = dict(example)
+    image = example["image"]
+    if tuple(image.shape[:2]) != (height, width):
+        image = tf.image.resize(image, (height, width), antialias=True)
+        image = tf.clip_by_value(image, 0.0, 1.0)
+    if image.shape[-1] == 1 and channels == 3:
+        image = tf.image.grayscale_to_rgb(image)
+    elif image.shape[-1] == 3 and channels == 1:
+        image = tf.image.rgb_to_grayscale(image)
+    out["image"] = image
+    if "mask" in example and tuple(example["mask"].shape[:2]) != (height, width):
+        mask = tf.image.resize(example["mask"][..., None], (height, width), method="nearest")
+        out["mask"] = mask[..., 0]
+    return out
+
+
+def augment(example: dict, seed: tf.Tensor, *, flip: bool) -> dict:
+    """Random crop after zero padding by an eighth of the side, and an optional mirror.
+
+    `seed` is a shape-[2] integer tensor: the same seed always gives the same crop and mirror,
+    so a seeded pipeline is repeatable. Image and mask move together.
+    """
+    image = example["image"]
+    height, width, channels = image.shape
+    planes = [image]
+    if "mask" in example:
+        planes.append(tf.cast(example["mask"][..., None], image.dtype))
+    stacked = tf.concat(planes, axis=-1)
+    pad_h, pad_w = max(1, height // 8), max(1, width // 8)
+    padded = tf.pad(stacked, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]])
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    stacked = tf.image.stateless_random_crop(padded, stacked.shape, seed=crop_seed)
+    if flip:
+        stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
+    out = dict(example, image=stacked[..., :channels])
+    if "mask" in example:
+        out["mask"] = tf.cast(stacked[..., channels], example["mask"].dtype)
+    return out
