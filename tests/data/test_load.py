@@ -1,0 +1,151 @@
+"""`pipeline.data.load`: the contract, seeds, splits, augmentation, resizing, targets, errors."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pipeline.data import DatasetInfo, load
+from tests.data import reference
+
+SMALL_BARS = dict(train_size=400, test_size=100)
+
+
+def first_batch(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    x, y = next(iter(ds))
+    return x.numpy(), y.numpy()
+
+
+def fingerprints(ds: tf.data.Dataset) -> set[str]:
+    return {hashlib.sha1(x.tobytes()).hexdigest() for x, _ in ds.as_numpy_iterator()}
+
+
+@pytest.mark.parametrize(
+    "name, shape, num_classes",
+    [("digits", (32, 32, 1), 10), ("bars", (32, 32, 1), 4), ("shapes", (64, 64, 3), 3), ("signals", (128, 1), 4)],
+)
+def test_contract(name, shape, num_classes, data_dir):
+    ds, info = load(name, "test", batch_size=50, data_dir=data_dir)
+    assert isinstance(info, DatasetInfo)
+    assert (info.input_shape, info.num_classes, len(info.class_names)) == (shape, num_classes, num_classes)
+    seen, labels = 0, []
+    for x, y in ds:
+        assert x.dtype == tf.float32 and x.shape[1:] == shape and x.shape[0] <= 50
+        assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+        assert y.dtype.is_integer and y.shape == (x.shape[0],)
+        seen += x.shape[0]
+        labels.extend(y.numpy())
+    assert seen == info.num_examples
+    assert set(labels) == set(range(num_classes))
+
+
+def test_same_seed_same_first_batch_and_reshuffled_epochs(data_dir):
+    kwargs = dict(batch_size=32, data_dir=data_dir, augment=True, options=SMALL_BARS)
+    a, _ = load("bars", "train", shuffle_seed=7, **kwargs)
+    b, _ = load("bars", "train", shuffle_seed=7, **kwargs)
+    c, _ = load("bars", "train", shuffle_seed=8, **kwargs)
+    xa, ya = first_batch(a)
+    xb, yb = first_batch(b)
+    np.testing.assert_array_equal(xa, xb)
+    np.testing.assert_array_equal(ya, yb)
+    assert not np.array_equal(xa, first_batch(c)[0])
+    assert not np.array_equal(xa, first_batch(a)[0])  # the second epoch is another order
+
+
+def test_evaluation_splits_keep_their_order(data_dir):
+    a, _ = load("digits", "test", batch_size=64, data_dir=data_dir, shuffle_seed=1)
+    b, _ = load("digits", "test", batch_size=64, data_dir=data_dir, shuffle_seed=2)
+    np.testing.assert_array_equal(first_batch(a)[1], first_batch(b)[1])
+
+
+def test_train_validation_test_are_disjoint(data_dir):
+    splits = {split: load("bars", split, data_dir=data_dir, options=SMALL_BARS) for split in ("train", "validation", "test")}
+    prints = {split: fingerprints(ds) for split, (ds, _) in splits.items()}
+    counts = {split: info.num_examples for split, (_, info) in splits.items()}
+    assert counts == {"train": 360, "validation": 40, "test": 100}
+    assert all(len(prints[s]) == counts[s] for s in counts)  # noise makes every image unique
+    assert not prints["train"] & prints["validation"]
+    assert not prints["train"] & prints["test"]
+    assert not prints["validation"] & prints["test"]
+    whole, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, validation_fraction=0.0)
+    assert fingerprints(whole) == prints["train"] | prints["validation"]
+
+
+def test_augment_crops_and_never_mirrors_bars(data_dir):
+    plain, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3)
+    augmented, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3, augment=True)
+    shifts = 0
+    for (x, _), (xa, _) in zip(plain.take(40).as_numpy_iterator(), augmented.take(40).as_numpy_iterator()):
+        is_crop, mirrored = reference.crop_and_mirror(x, xa, max_shift=4)
+        assert is_crop and not mirrored
+        shifts += not np.array_equal(x, xa)
+    assert shifts > 30
+
+
+def test_augment_mirrors_shapes_and_moves_masks_with_images(data_dir):
+    options = dict(train_size=200, test_size=20)
+    plain, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0)
+    augmented, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0, augment=True)
+    mirrored = 0
+    for (x, m), (xa, ma) in zip(plain.take(30).as_numpy_iterator(), augmented.take(30).as_numpy_iterator()):
+        is_crop, flipped = reference.crop_and_mirror(x, xa, max_shift=8)
+        assert is_crop
+        mask_crop, mask_flipped = reference.crop_and_mirror(m[..., None], ma[..., None], max_shift=8)
+        assert mask_crop and (mask_flipped == flipped or np.array_equal(m, m[:, ::-1]))
+        mirrored += flipped
+    assert 5 < mirrored < 25
+
+
+def test_targets(data_dir):
+    ds, info = load("shapes", "test", target="mask", batch_size=4, data_dir=data_dir)
+    x, mask = first_batch(ds)
+    assert mask.shape == x.shape[:3] and mask.dtype == np.int32
+    assert info.class_names == ("background", "circle", "square", "triangle") and info.num_classes == 4
+    ds, info = load("digits", "test", target="image", batch_size=4, data_dir=data_dir)
+    x, y = first_batch(ds)
+    np.testing.assert_array_equal(x, y)
+
+
+def test_image_size_resizes_and_adapts_channels(data_dir):
+    ds, info = load("digits", "test", image_size=(16, 16, 3), batch_size=8, data_dir=data_dir)
+    small, _ = first_batch(ds)
+    original, _ = first_batch(load("digits", "test", batch_size=8, data_dir=data_dir)[0])
+    assert info.input_shape == (16, 16, 3) and small.shape == (8, 16, 16, 3)
+    np.testing.assert_array_equal(small[..., 0], small[..., 2])  # grey copied to RGB
+    # Pillow's bilinear resize (a triangle filter widened when shrinking) is the reference.
+    pillow = [np.asarray(Image.fromarray(im[..., 0]).resize((16, 16), Image.BILINEAR)) for im in original]
+    np.testing.assert_allclose(small[..., 0], np.stack(pillow), atol=1e-5)
+    grey, info = load("shapes", "test", image_size=(64, 64, 1), batch_size=2, data_dir=data_dir)
+    x, _ = first_batch(grey)
+    colour, _ = first_batch(load("shapes", "test", batch_size=2, data_dir=data_dir)[0])
+    luma = colour @ np.array([0.2989, 0.587, 0.114])
+    np.testing.assert_allclose(x[..., 0], luma, atol=2e-3)
+    ds, info = load("shapes", "test", image_size=32, target="mask", batch_size=2, data_dir=data_dir)
+    x, mask = first_batch(ds)
+    assert x.shape == (2, 32, 32, 3) and mask.shape == (2, 32, 32)
+    assert set(np.unique(mask)) <= {0, 1, 2, 3}  # nearest neighbour keeps class ids
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="digits", split="train", augment=True), "digits is never augmented"),
+        (dict(name="bars", split="test", augment=True), "training splits only. Received: split='test'"),
+        (dict(name="signals", split="train", augment=True), "holds 1D signals"),
+        (dict(name="signals", split="train", image_size=64), "`image_size` applies to images"),
+        (dict(name="digits", split="test", image_size=(32, 32, 2)), "Invalid value for argument `image_size`"),
+        (dict(name="digits", split="test", target="masks"), "Expected one of .* Received: target='masks'"),
+        (dict(name="digits", split="test", target="mask"), "digits has no per-pixel masks"),
+        (dict(name="digits", split="tset"), "digits has no split 'tset'"),
+        (dict(name="digits", split="validation", validation_fraction=0.0), "validation_fraction=0"),
+        (dict(name="digits", split="test", batch_size=0), "batch_size=0"),
+        (dict(name="digits", split="test", options={"noise": 0.1}), "'digits' takes no options"),
+        (dict(name="bars", split="test", options={"nose": 0.1}), r"Unknown option\(s\) \['nose'\]"),
+        (dict(name="mnst", split="test"), "Unknown dataset 'mnst'. Did you mean 'mnist'"),
+    ],
+)
+def test_bad_arguments_say_what_is_wrong(kwargs, message, data_dir):
+    with pytest.raises(ValueError, match=message):
+        load(**kwargs, data_dir=data_dir)
