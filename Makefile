@@ -28,8 +28,9 @@ test: $(STAMP) ## run every test, slow ones included
 test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-bench: $(STAMP) ## time the custom layers against keras.layers
+bench: $(STAMP) ## time the custom layers against keras.layers, and the input pipeline against training
 	$(BIN)/python scripts/bench_layers.py
+	$(BIN)/python scripts/bench_data.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -109,11 +109,12 @@ def load(
         ds = ds.cache()
     if training and shuffle_seed is not None:
         ds = ds.shuffle(min(num_examples, SHUFFLE_BUFFER), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size or 1)
     if augment:
         ds = _augmented(ds, seed=shuffle_seed or 0, flip=dataset.name not in transforms.NO_FLIP)
     ds = ds.map(functools.partial(_pair, target=target), num_parallel_calls=tf.data.AUTOTUNE)
-    if batch_size:
-        ds = ds.batch(batch_size)
+    if not batch_size:
+        ds = ds.unbatch()
     info = _info(name, split, dataset, keys, shape, num_examples, target)
     return ds.prefetch(tf.data.AUTOTUNE), info
 
@@ -183,7 +184,7 @@ def _prepare(example: dict, keys: dict[str, str], shape: Sequence[int]) -> dict:
 
 
 def _augmented(ds: tf.data.Dataset, *, seed: int, flip: bool) -> tf.data.Dataset:
-    """Augment with one stateless seed per example, drawn from a seeded stream anew each epoch."""
+    """Augment each batch with its own stateless seed, drawn from a seeded stream anew each epoch."""
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     augment = functools.partial(transforms.augment, flip=flip)
     return tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)

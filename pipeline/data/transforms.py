@@ -65,25 +65,28 @@ def resize(example: dict, shape: Sequence[int]) -> dict:
     return out
 
 
-def augment(example: dict, seed: tf.Tensor, *, flip: bool) -> dict:
+def augment(batch: dict, seed: tf.Tensor, *, flip: bool) -> dict:
     """Random crop after zero padding by an eighth of the side, and an optional mirror.
 
-    `seed` is a shape-[2] integer tensor: the same seed always gives the same crop and mirror,
-    so a seeded pipeline is repeatable. Image and mask move together.
+    Works on a batch, one crop and mirror per example, gathered in one indexing step. `seed` is
+    a shape-[2] integer tensor: the same seed always gives the same crops and mirrors, so a
+    seeded pipeline is repeatable. Images and masks move together.
     """
-    image = example["image"]
-    height, width, channels = image.shape
-    planes = [image]
-    if "mask" in example:
-        planes.append(tf.cast(example["mask"][..., None], image.dtype))
-    stacked = tf.concat(planes, axis=-1)
+    images = batch["image"]
+    height, width = images.shape[1:3]
     pad_h, pad_w = max(1, height // 8), max(1, width // 8)
-    padded = tf.pad(stacked, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]])
+    count = tf.shape(images)[0]
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    stacked = tf.image.stateless_random_crop(padded, stacked.shape, seed=crop_seed)
-    if flip:
-        stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
-    out = dict(example, image=stacked[..., :channels])
-    if "mask" in example:
-        out["mask"] = tf.cast(stacked[..., channels], example["mask"].dtype)
+    spread = tf.constant([2 * pad_h + 1, 2 * pad_w + 1], tf.float32)
+    offsets = tf.cast(tf.random.stateless_uniform([count, 2], crop_seed) * spread, tf.int32)
+    mirrored = tf.random.stateless_uniform([count, 1], flip_seed) < (0.5 if flip else 0.0)
+    # Index of each output pixel in the padded image: a shifted window, read backwards if mirrored.
+    rows = offsets[:, :1] + tf.range(height)
+    cols = offsets[:, 1:] + tf.where(mirrored, tf.range(width - 1, -1, -1), tf.range(width))
+    out = dict(batch)
+    for key in ("image", "mask"):
+        if key in batch:
+            spatial_pads = [[0, 0], [pad_h, pad_h], [pad_w, pad_w]]
+            padded = tf.pad(batch[key], spatial_pads + [[0, 0]] * (batch[key].shape.rank - 3))
+            out[key] = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
     return out
