@@ -1,0 +1,115 @@
+"""Architectures, each buildable from our layers (`impl="custom"`) or Keras's (`impl="keras"`).
+
+>>> from pipeline.models import build_model
+>>> model = build_model("lenet5", (32, 32, 1), num_classes=10)
+>>> model.count_params()
+61706
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+
+import keras
+
+from pipeline.models import alexnet, allconv, autoencoder, conv1d, lenet, linear, pattern, resnet, unet, vgg
+from pipeline.models.fully_convolutional import to_fully_convolutional
+from pipeline.models.impl import IMPLEMENTATIONS, family
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """How to build one named network.
+
+    `build(num_classes, family, **options)` returns a list of layers (a `keras.Sequential`)
+    or, when `functional`, `build(inputs, num_classes, family, **options)` returns the outputs.
+    """
+
+    build: Callable
+    min_input: Callable[..., int]
+    functional: bool = False
+    spatial_rank: int = 2
+    multiple_of: Callable[..., int] = lambda **options: 1
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "linear": Architecture(linear.build_linear, linear.min_input),
+    "mlp": Architecture(linear.build_mlp, linear.min_input),
+    "pattern": Architecture(pattern.build, pattern.min_input),
+    "lenet5": Architecture(lenet.build, lenet.min_input),
+    "alexnet": Architecture(alexnet.build, alexnet.min_input),
+    **{f"vgg{d}": Architecture(functools.partial(vgg.build, depth=d), vgg.min_input) for d in vgg.CONVS_PER_BLOCK},
+    **{
+        f"resnet{d}": Architecture(functools.partial(resnet.build_imagenet, depth=d), resnet.min_input_imagenet, True)
+        for d in resnet.LAYOUTS
+    },
+    "resnet20": Architecture(resnet.build_cifar, resnet.min_input_cifar, True),
+    "allconv": Architecture(allconv.build, allconv.min_input),
+    "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
+    "autoencoder": Architecture(
+        autoencoder.build, autoencoder.min_input, True, multiple_of=lambda **o: autoencoder.MULTIPLE_OF
+    ),
+    "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
+}
+
+
+def build_model(
+    name: str, input_shape: Sequence[int], num_classes: int, impl: str = "custom", **options
+) -> keras.Model:
+    """Build a named architecture emitting logits (the autoencoder: reconstructions).
+
+    Args:
+        name: one of `ARCHITECTURES`.
+        input_shape: shape of one example without the batch axis, e.g. (32, 32, 1).
+        num_classes: number of logits (per pixel for `unet`).
+        impl: "custom" for the project's hand-written layers, "keras" for `keras.layers`.
+        **options: the architecture's own options (see its module), e.g. `activation="elu"`.
+
+    Raises:
+        ValueError: unknown name, implementation or option, or an input too small.
+    """
+    if name not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {name!r}. Known: {', '.join(ARCHITECTURES)}.")
+    arch = ARCHITECTURES[name]
+    layer_family = family(impl)
+    _check_options(name, arch, options)
+    _check_input(name, arch, tuple(input_shape), options)
+    if arch.functional:
+        inputs = keras.Input(tuple(input_shape), name="image")
+        return keras.Model(inputs, arch.build(inputs, num_classes, layer_family, **options), name=f"{name}_{impl}")
+    return keras.Sequential(
+        [keras.Input(tuple(input_shape), name="image"), *arch.build(num_classes, layer_family, **options)],
+        name=f"{name}_{impl}",
+    )
+
+
+def _check_options(name: str, arch: Architecture, options: dict) -> None:
+    fixed = arch.build.keywords if isinstance(arch.build, functools.partial) else {}
+    parameters = inspect.signature(arch.build).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return  # the builder validates its own options
+    known = [p for p in parameters if p not in ("inputs", "num_classes", "family", *fixed)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"Unknown option(s) {unknown} for {name!r}. Its options: {known or 'none'}.")
+
+
+def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dict) -> None:
+    if len(input_shape) != arch.spatial_rank + 1:
+        kind = "(length, channels)" if arch.spatial_rank == 1 else "(height, width, channels)"
+        raise ValueError(f"{name} takes inputs of shape {kind}. Received: input_shape={input_shape}")
+    spatial = input_shape[:-1]
+    smallest, multiple = arch.min_input(**options), arch.multiple_of(**options)
+    if any(n is not None and n < smallest for n in spatial):
+        raise ValueError(
+            f"Input {input_shape} is too small for {name}: its downsampling needs at least "
+            f"{smallest} pixels per side (minimum input size {smallest})."
+        )
+    if any(n is not None and n % multiple for n in spatial):
+        raise ValueError(f"{name} needs input sides that are multiples of {multiple}. Received: input_shape={input_shape}")
+
+
+__all__ = ["ARCHITECTURES", "IMPLEMENTATIONS", "Architecture", "build_model", "to_fully_convolutional"]

@@ -1,0 +1,44 @@
+"""`vgg11`, `vgg13`, `vgg16`, `vgg19`: Simonyan and Zisserman, "Very deep convolutional networks
+for large-scale image recognition", ICLR 2015 (configurations A, B, D, E). 3x3 convolutions
+("same"), 2x2 max-pooling after each block, FC 4096-4096-classes with dropout: VGG-16 has
+138,357,544 parameters at 224x224x3 with 1000 classes.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import keras
+
+from pipeline.models import blocks
+
+# Convolutions per block for each depth; the blocks have 64, 128, 256, 512, 512 filters.
+CONVS_PER_BLOCK = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+WIDTHS = (64, 128, 256, 512, 512)
+
+
+def min_input(**options) -> int:
+    return 32  # five 2x2 pools
+
+
+def build(
+    num_classes: int,
+    family: SimpleNamespace,
+    depth: int = 16,
+    dropout: float = 0.5,
+    fc_units: int = 4096,
+    batch_norm: bool = False,
+) -> list[keras.layers.Layer]:
+    """One of the four VGG depths; `batch_norm` adds batch normalization after each conv."""
+    blocks.check_choice("depth", depth, tuple(CONVS_PER_BLOCK))
+    out: list[keras.layers.Layer] = []
+    for block, (convs, width) in enumerate(zip(CONVS_PER_BLOCK[depth], WIDTHS), start=1):
+        for conv in range(1, convs + 1):
+            name = f"block{block}_conv{conv}"
+            out.append(family.Conv2D(width, 3, padding="same", name=name))
+            if batch_norm:
+                out.append(keras.layers.BatchNormalization(name=f"{name}_bn"))
+            out.append(keras.layers.ReLU(name=f"{name}_relu"))
+        out.append(family.MaxPooling2D(2, name=f"block{block}_pool"))
+    out.append(keras.layers.Flatten(name="flatten"))
+    return out + blocks.classifier_head([fc_units, fc_units], num_classes, family, dropout=dropout, dropout_before=(2, 3))
