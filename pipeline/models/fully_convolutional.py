@@ -4,7 +4,9 @@ The lecture's "converting linear to convolution": instead of flattening, convolv
 as large as the feature map before the flatten (its channels in, the Dense layer's units out);
 later Dense layers become 1x1 convolutions. The weights are the same numbers, reshaped. At the
 training input size the converted net outputs the same logits (as a 1x1 map); on a larger input
-it slides the classifier over the image and outputs a map of class scores.
+it slides the classifier over the image and outputs a map of class scores; for nets with only
+"valid" convolutions (LeNet-5) each score is exactly the classifier's logits on one crop, while
+"same" padding makes positions near a crop's edge see real pixels where the crop saw zeros.
 """
 
 from __future__ import annotations

@@ -1,0 +1,32 @@
+"""Small inputs at which every architecture builds fast, and a weight-copying comparison."""
+
+import numpy as np
+
+# name -> (input shape, options) small enough for a quick forward and training step
+SMALL = {
+    "linear": ((32, 32, 1), {}),
+    "mlp": ((32, 32, 1), {"hidden_units": (64, 32)}),
+    "pattern": ((32, 32, 1), {"filters": 8, "fc_units": 32}),
+    "lenet5": ((32, 32, 1), {}),
+    "alexnet": ((63, 63, 3), {"fc_units": 64}),
+    "vgg11": ((32, 32, 3), {"fc_units": 64}),
+    "vgg13": ((32, 32, 3), {"fc_units": 64}),
+    "vgg16": ((32, 32, 3), {"fc_units": 64}),
+    "vgg19": ((32, 32, 3), {"fc_units": 64}),
+    "resnet18": ((32, 32, 3), {}),
+    "resnet34": ((32, 32, 3), {}),
+    "resnet50": ((32, 32, 3), {}),
+    "resnet20": ((32, 32, 3), {}),
+    "allconv": ((32, 32, 3), {"filters": (16, 32)}),
+    "conv1d": ((128, 1), {}),
+    "autoencoder": ((32, 32, 1), {"code_size": 8}),
+    "unet": ((32, 32, 3), {"filters": 8}),
+}
+
+
+def batch(shape, count: int = 2, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((count, *shape)).astype("float32")
+
+
+def trainable_count(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
