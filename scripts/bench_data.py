@@ -2,7 +2,7 @@
 
 For each dataset, in one run: the rate at which `pipeline.data.load` delivers training batches
 (cached, shuffled, augmented where the dataset allows), the rate at which a LeNet-5 (our
-hand-written layers) trains on a batch already in memory, and their ratio, which should be at
+hand-written layers, `pipeline.models`) trains on a batch already in memory, and their ratio, which should be at
 least 10. Rates are medians over repeats, so a noisy machine moves them less.
 
     python scripts/bench_data.py [--batch 128] [--repeats 5]
@@ -18,8 +18,8 @@ import time
 import keras
 import numpy as np
 
-import layers
 from pipeline.data import load
+from pipeline.models import build_model
 
 log = logging.getLogger("bench_data")
 
@@ -27,23 +27,6 @@ log = logging.getLogger("bench_data")
 DATASETS = {"digits": {}, "bars": {"augment": True}}
 # The pipeline must deliver at least this many times the training rate.
 REQUIRED_RATIO = 10.0
-
-
-def lenet5(input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
-    """LeNet-5 (LeCun et al., 1998) from the project's layers: conv 6-16-120, max pools, FC 84."""
-    return keras.Sequential(
-        [
-            keras.Input(input_shape),
-            layers.Conv2D(6, 5, activation="tanh"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(16, 5, activation="tanh"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(120, 5, activation="tanh"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(84, activation="tanh"),
-            keras.layers.Dense(num_classes),
-        ]
-    )
 
 
 def pipeline_rate(ds, num_examples: int, repeats: int) -> float:
@@ -88,7 +71,8 @@ def main() -> None:
             ds, info = load(name, "train", batch_size=args.batch, data_dir=data_dir, **kwargs)
             x, y = next(iter(ds))
             feed = pipeline_rate(ds, info.num_examples, args.repeats)
-            train = training_rate(lenet5(info.input_shape, info.num_classes), x.numpy(), y.numpy(), args.repeats)
+            lenet = build_model("lenet5", info.input_shape, info.num_classes)
+            train = training_rate(lenet, x.numpy(), y.numpy(), args.repeats)
             rows.append((name, kwargs, feed, train, feed / train))
 
     log.info("\n| dataset | pipeline images/s | LeNet-5 training images/s | ratio |\n|---|---|---|---|")
