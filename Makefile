@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast bench clean
+.PHONY: help install run ui test test-fast bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its dev extras
 
-run: $(STAMP) ## run the default experiment (for now: the layers demo)
-	$(BIN)/python scripts/demo_layers.py
+run: $(STAMP) ## run the default experiment (LeNet-5, our layers, digits) and record it in MLflow
+	$(BIN)/python -m pipeline $(ARGS)
+
+ui: $(STAMP) ## open the MLflow UI on this directory's store at http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
 
 test: $(STAMP) ## run every test, slow ones included
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -61,6 +61,8 @@ def load(
     validation_fraction: float = 0.1,
     options: Mapping[str, Any] | None = None,
     download: bool = True,
+    epochs: int | None = None,
+    first_epoch: int = 0,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Load a split as `(image, target)` pairs, images float32 in [0, 1].
 
@@ -83,6 +85,11 @@ def load(
         validation_fraction: share of train carved out as "validation" (0 keeps all of train).
         options: generator parameters of an offline dataset, e.g. {"image_size": 64} for bars.
         download: allow downloading a real dataset that is not prepared.
+        epochs: for training loops: one dataset running through epochs `first_epoch` to
+            `epochs - 1` back to back, each shuffled and augmented with a seed derived from
+            (`shuffle_seed`, epoch), so a run resumed at epoch k sees the batches an
+            uninterrupted run would. None: one epoch per iteration, reshuffled each time.
+        first_epoch: the epoch the dataset starts at (with `epochs`).
 
     Returns:
         `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
@@ -107,12 +114,22 @@ def load(
     ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
     if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
-    if training and shuffle_seed is not None:
-        ds = ds.shuffle(min(num_examples, SHUFFLE_BUFFER), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size or 1)
-    if augment:
-        ds = _augmented(ds, seed=shuffle_seed or 0, flip=dataset.name not in transforms.NO_FLIP)
-    ds = ds.map(functools.partial(_pair, target=target), num_parallel_calls=tf.data.AUTOTUNE)
+    flip = dataset.name not in transforms.NO_FLIP
+    shuffle = min(num_examples, SHUFFLE_BUFFER) if training and shuffle_seed is not None else 0
+
+    def one_epoch(cached: tf.data.Dataset, seed, reshuffle: bool = False) -> tf.data.Dataset:
+        """Shuffle, batch and augment one pass; `reshuffle` draws anew on every iteration."""
+        epoch_ds = cached.shuffle(shuffle, seed=seed, reshuffle_each_iteration=reshuffle) if shuffle else cached
+        epoch_ds = epoch_ds.batch(batch_size or 1)
+        if augment:
+            epoch_ds = _augmented(epoch_ds, seed=seed, flip=flip)
+        return epoch_ds.map(functools.partial(_pair, target=target), num_parallel_calls=tf.data.AUTOTUNE)
+
+    if epochs is None:
+        ds = one_epoch(ds, shuffle_seed or 0, reshuffle=True)
+    else:
+        passes = [one_epoch(ds, _epoch_seed(shuffle_seed or 0, e)) for e in range(first_epoch, epochs)]
+        ds = functools.reduce(tf.data.Dataset.concatenate, passes) if passes else one_epoch(ds, 0).take(0)
     if not batch_size:
         ds = ds.unbatch()
     info = _info(name, split, dataset, keys, shape, num_examples, target)
@@ -183,8 +200,13 @@ def _prepare(example: dict, keys: dict[str, str], shape: Sequence[int]) -> dict:
     return transforms.resize(out, shape) if len(shape) == 3 else out
 
 
-def _augmented(ds: tf.data.Dataset, *, seed: int, flip: bool) -> tf.data.Dataset:
-    """Augment each batch with its own stateless seed, drawn from a seeded stream anew each epoch."""
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """A seed for one epoch of one run: different epochs, different orders; the same epoch, the same."""
+    return seed * 1_000_003 + epoch
+
+
+def _augmented(ds: tf.data.Dataset, *, seed, flip: bool) -> tf.data.Dataset:
+    """Augment each batch with its own stateless seed, drawn from a seeded stream (anew each epoch)."""
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     augment = functools.partial(transforms.augment, flip=flip)
     return tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)

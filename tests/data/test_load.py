@@ -149,3 +149,15 @@ def test_image_size_resizes_and_adapts_channels(data_dir):
 def test_bad_arguments_say_what_is_wrong(kwargs, message, data_dir):
     with pytest.raises(ValueError, match=message):
         load(**kwargs, data_dir=data_dir)
+
+
+def test_epoch_datasets_resume_where_an_uninterrupted_run_would_be(data_dir):
+    kwargs = dict(batch_size=64, data_dir=data_dir, options=SMALL_BARS, augment=True, shuffle_seed=5)
+    whole, info = load("bars", "train", epochs=3, **kwargs)
+    resumed, _ = load("bars", "train", epochs=3, first_epoch=2, **kwargs)
+    steps = -(-info.num_examples // 64)
+    batches = [x for x, _ in whole.as_numpy_iterator()]
+    assert len(batches) == 3 * steps
+    epochs = [np.concatenate(batches[e * steps : (e + 1) * steps]) for e in range(3)]
+    assert not np.array_equal(epochs[0], epochs[1])  # each epoch its own order and crops
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in resumed.as_numpy_iterator()]), epochs[2])

@@ -1,0 +1,112 @@
+"""What `python -m pipeline` does with a composed config: check it, pick the run directory,
+open the MLflow run, run the stages. User errors end as one line and exit code 2."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger("pipeline")
+
+STAGES = ("train",)  # in order; visualize and adversarial to come
+# Keys that may differ between a run and the command that resumes it.
+RESUME_KEYS = ("resume", "resume_dir")
+
+
+def check(cfg: DictConfig) -> None:
+    """Values the schema's types cannot rule out; raised before anything heavy happens."""
+    t = cfg.trainer
+    problems = [
+        (t.epochs < 0, f"trainer.epochs must be >= 0, got {t.epochs}"),
+        (t.batch_size < 1, f"trainer.batch_size must be >= 1, got {t.batch_size}"),
+        (cfg.optimizer.lr <= 0, f"optimizer.lr must be > 0, got {cfg.optimizer.lr}"),
+        (not 0 <= cfg.dataset.validation_fraction < 1, f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}"),
+        (cfg.layers.impl not in ("custom", "keras"), f"layers.impl must be custom or keras, got {cfg.layers.impl!r}"),
+        (bool(set(cfg.stages) - set(STAGES)), f"unknown stage(s) {sorted(set(cfg.stages) - set(STAGES))}; known: {list(STAGES)}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise ValueError(message)
+
+
+def run_dir(cfg: DictConfig, output_dir: Path) -> Path:
+    """This job's output directory, or with `trainer.resume` the run it continues."""
+    if cfg.trainer.resume_dir:
+        path = Path(cfg.trainer.resume_dir)
+        if not (path / "checkpoints").is_dir():
+            raise ValueError(f"trainer.resume_dir={path} holds no checkpoints to resume from.")
+        return path
+    if cfg.trainer.resume:
+        previous = latest_matching_run(cfg, output_dir)
+        if previous is not None:
+            return previous
+        log.info("trainer.resume=true but no earlier run of this config has checkpoints; starting fresh.")
+    if not os.access(output_dir, os.W_OK):
+        raise ValueError(f"The output directory {output_dir} is not writable.")
+    return output_dir
+
+
+def latest_matching_run(cfg: DictConfig, output_dir: Path) -> Path | None:
+    """The newest sibling run directory with checkpoints whose config equals this one."""
+    wanted = _comparable(cfg)
+    candidates = sorted(output_dir.parent.glob("*/.hydra/config.yaml"), reverse=True)
+    for config_file in candidates:
+        folder = config_file.parent.parent
+        if folder != output_dir and (folder / "checkpoints").is_dir() and _comparable(OmegaConf.load(config_file)) == wanted:
+            return folder
+    return None
+
+
+def _comparable(cfg: DictConfig) -> dict:
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for key in RESUME_KEYS:
+        plain["trainer"].pop(key, None)
+    return plain
+
+
+def main(cfg: DictConfig) -> float | None:
+    """Run the configured stages; returns the test accuracy (the sweep objective)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_cfg = HydraConfig.get()
+    logging.getLogger("absl").setLevel(logging.WARNING)  # TFDS's and TensorFlow's chatter
+    # Plain values from here on: enums as their strings, interpolations resolved.
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    try:
+        check(cfg)
+        folder = run_dir(cfg, Path(hydra_cfg.runtime.output_dir))
+        from pipeline import distribute, tracking, train  # heavy: TensorFlow, MLflow
+
+        preflight(cfg)
+        with tracking.tracked_run(cfg, folder, list(hydra_cfg.overrides.task), chief=distribute.is_chief()) as mlflow_run:
+            results = train.run(cfg, folder, mlflow_run) if "train" in cfg.stages else {}
+    except Exception as error:  # noqa: BLE001 - user errors become one line; others keep the traceback
+        if not _is_user_error(error):
+            raise
+        log.error("%s", error)
+        sys.exit(2)
+    log.info("Done: %s. Outputs in %s", "  ".join(f"{k} {v:.4f}" for k, v in results.items()), folder)
+    return results.get("test_accuracy")
+
+
+def preflight(cfg: DictConfig) -> None:
+    """Fail before an MLflow run exists when the dataset is missing or the model cannot be built."""
+    import tensorflow_datasets as tfds
+
+    from pipeline.data import source
+
+    tfds.disable_progress_bar()
+    source.builder(cfg.dataset.name, data_dir=cfg.dataset.data_dir, options=dict(cfg.dataset.options) or None,
+                   download=cfg.dataset.download)
+
+
+def _is_user_error(error: Exception) -> bool:
+    from pipeline.data import DatasetNotPreparedError
+    from pipeline.loop import NonFiniteLossError
+    from pipeline.tracking import TrackingUnavailableError
+
+    return isinstance(error, (ValueError, DatasetNotPreparedError, TrackingUnavailableError, NonFiniteLossError))

@@ -1,0 +1,106 @@
+"""Structured configs: one dataclass per config group, so Hydra rejects typos and wrong types at
+composition, before TensorFlow is imported or an MLflow run exists. Light imports only."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+class Precision(enum.Enum):
+    float32 = "float32"
+    mixed_float16 = "mixed_float16"
+    mixed_bfloat16 = "mixed_bfloat16"
+
+
+class Strategy(enum.Enum):
+    default = "default"  # one device (the GPU if there is one)
+    mirrored = "mirrored"  # all local GPUs
+    multi_worker = "multi_worker"  # several machines, from TF_CONFIG
+
+
+class Schedule(enum.Enum):
+    constant = "constant"
+    cosine = "cosine"
+    step = "step"
+    one_cycle = "one_cycle"
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "digits"
+    data_dir: Optional[str] = None  # TFDS data_dir; null: TFDS's own (~/tensorflow_datasets)
+    image_size: Optional[List[int]] = None  # [h, w] or [h, w, c]; null keeps the dataset's
+    augment: bool = False
+    validation_fraction: float = 0.1
+    target: str = "label"
+    download: bool = True
+    options: Dict[str, Any] = field(default_factory=dict)  # offline generators' parameters
+
+
+@dataclass
+class ModelConfig:
+    name: str = "lenet5"
+    options: Dict[str, Any] = field(default_factory=dict)  # the architecture's own options
+
+
+@dataclass
+class LayersConfig:
+    impl: str = "custom"  # custom (the project's hand-written layers) | keras (keras.layers); a group, so Hydra checks it
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adam"  # any keras.optimizers name: adam, sgd, adamw, rmsprop, ...
+    lr: float = 1e-3
+    momentum: Optional[float] = None  # sgd and rmsprop only
+    weight_decay: Optional[float] = None
+    schedule: Schedule = Schedule.constant
+    step_every: int = 10  # schedule=step: epochs between decays
+    step_factor: float = 0.1  # schedule=step: multiplier at each decay
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 30
+    batch_size: int = 64  # global batch, split across replicas
+    seed: Optional[int] = 0  # null: not seeded
+    deterministic: bool = True  # TensorFlow op determinism (reproducible, slower on GPU)
+    precision: Precision = Precision.float32
+    jit_compile: bool = False
+    strategy: Strategy = Strategy.default
+    resume: bool = False  # continue the latest run of the same config from its checkpoint
+    resume_dir: Optional[str] = None  # or continue this run directory
+    early_stopping_patience: Optional[int] = None  # epochs without validation improvement
+    steps_per_epoch: Optional[int] = None  # cap (debugging); null: the whole split
+    eval_steps: Optional[int] = None  # cap on validation and test batches
+
+
+@dataclass
+class TrackingConfig:
+    uri: Optional[str] = None  # null: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here
+    experiment: str = "convnets"
+    run_name: Optional[str] = None  # null: model-dataset-impl
+    log_model: bool = True
+    registered_model_name: Optional[str] = None  # register the logged model under this name
+    probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
+
+
+@dataclass
+class Config:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    layers: LayersConfig = field(default_factory=LayersConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    stages: List[str] = field(default_factory=lambda: ["train"])
+
+
+def register() -> None:
+    """Put the root schema in Hydra's ConfigStore; `conf/config.yaml` lists it first, so every
+    group's YAML is merged into, and checked against, these dataclasses."""
+    ConfigStore.instance().store(name="schema", node=Config)

@@ -1,0 +1,51 @@
+"""Figures the train stage logs: training curves and the confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def training_curves(history: Sequence[dict]) -> plt.Figure:
+    """Loss and accuracy per epoch, train against validation."""
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for axis, metric in zip(axes, ("loss", "accuracy")):
+        for split, style in (("train", "-o"), ("val", "--s")):
+            values = [h.get(f"{split}_{metric}") for h in history]
+            if any(v is not None for v in values):
+                axis.plot(epochs, values, style, markersize=3, label=split)
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, class_names: Sequence[str]) -> plt.Figure:
+    """Counts of (true class, predicted class), rows normalised in colour, counts written in."""
+    from sklearn.metrics import confusion_matrix as counts_of
+
+    k = len(class_names)
+    counts = counts_of(labels, predictions, labels=list(range(k)))
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = min(12, 2 + 0.45 * k)
+    fig, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    if k <= 20:
+        for (i, j), n in np.ndenumerate(counts):
+            axis.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if share[i, j] > 0.5 else "black")
+        axis.set_xticks(range(k), class_names, rotation=90, fontsize=7)
+        axis.set_yticks(range(k), class_names, fontsize=7)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(f"test accuracy {accuracy:.3f}")
+    fig.tight_layout()
+    return fig

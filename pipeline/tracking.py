@@ -1,0 +1,217 @@
+"""Everything MLflow: where runs go, their lifecycle (FINISHED, FAILED, KILLED), what they record.
+
+A run is opened by `tracked_run` and closed by it whatever happens: an exception marks it FAILED
+with the message as a tag, SIGINT or SIGTERM marks it KILLED. A resumed run reopens the MLflow
+run its directory recorded. In a multirun, `SweepCallback` opens one parent run before the jobs
+fan out and each job's run is its child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
+PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's parent run
+DEFAULT_URI = "sqlite:///mlflow.db"
+
+
+class TrackingUnavailableError(RuntimeError):
+    """The tracking store cannot be reached or written."""
+
+
+def tracking_uri(cfg: DictConfig) -> str:
+    """`tracking.uri`, else $MLFLOW_TRACKING_URI, else a SQLite file where the user runs."""
+    return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def probe(uri: str, timeout_s: float) -> None:
+    """Fail fast, before training, when the store is unreachable (MLflow itself retries for minutes)."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s):
+                return
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise TrackingUnavailableError(
+                f"MLflow tracking server {uri} did not answer within {timeout_s:g} s ({reason}); "
+                "start it (`mlflow server`) or set tracking.uri to a reachable one."
+            ) from None
+    if uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).expanduser().resolve().parent
+        if not (folder.is_dir() and os.access(folder, os.W_OK)):
+            raise TrackingUnavailableError(f"Cannot write the MLflow store {uri}: {folder} is not a writable directory.")
+
+
+def experiment_id(name: str) -> str:
+    """The experiment's id, created (and tagged as model development) if it does not exist."""
+    import mlflow
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, tags={"mlflow.experimentKind": "custom_model_development"})
+
+
+def ui_link(uri: str, experiment: str) -> str:
+    """Where to look: the MLflow UI's model-training view of this experiment."""
+    return f"make ui  (mlflow ui --backend-store-uri {uri}), then http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"trainer": {"epochs": 3}} -> {"trainer.epochs": 3}."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def git_commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+        return done.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class _Killed(Exception):
+    """SIGTERM, turned into an exception so the run can be closed as KILLED."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    def handler(signum, frame):
+        raise _Killed(f"killed by signal {signal.Signals(signum).name}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. a joblib worker thread): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: bool = True) -> Iterator[Any]:
+    """An active MLflow run for this job, closed with the right status whatever happens.
+
+    Yields the `mlflow.ActiveRun`, or None on non-chief workers (only the chief logs).
+    """
+    if not chief:
+        yield None
+        return
+    import mlflow
+
+    uri = tracking_uri(cfg)
+    probe(uri, cfg.tracking.probe_timeout_s)
+    mlflow.set_tracking_uri(uri)
+    experiment = experiment_id(cfg.tracking.experiment)
+    run_id_file = output_dir / RUN_ID_FILE
+    resumed = run_id_file.read_text().strip() if run_id_file.exists() else None
+    tags = {"git_commit": git_commit(), "overrides": " ".join(overrides) or "(none)", "host": socket.gethostname()}
+    parent = _parent_run_id()
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.dataset.name}-{cfg.layers.impl}"
+    with _terminate_as_exception():
+        run = mlflow.start_run(run_id=resumed, experiment_id=None if resumed else experiment, run_name=None if resumed else name, tags=tags)
+        run_id_file.write_text(run.info.run_id)
+        try:
+            if not resumed:
+                mlflow.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
+            yield run
+        except (KeyboardInterrupt, _Killed) as error:
+            mlflow.set_tag("error", str(error) or "interrupted")
+            mlflow.end_run("KILLED")
+            raise
+        except BaseException as error:
+            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+            mlflow.end_run("FAILED")
+            raise
+        mlflow.end_run("FINISHED")
+    log.info("MLflow run %s (%s) in %s. To look: %s", run.info.run_id, name, uri, ui_link(uri, experiment))
+
+
+def _parent_run_id() -> str | None:
+    """The sweep's parent run, when this job is part of a multirun."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get()
+    except ValueError:
+        return None
+    if hydra_cfg.mode.name != "MULTIRUN":
+        return None
+    parent_file = Path(hydra_cfg.sweep.dir) / PARENT_ID_FILE
+    return parent_file.read_text().strip() if parent_file.exists() else None
+
+
+def _close_if_running(uri: str, run_id: str) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_tag(run_id, "error", "the sweep ended before all jobs finished")
+        client.set_terminated(run_id, "FAILED")
+
+
+class SweepCallback(Callback):
+    """Hydra callback: one MLflow parent run around a multirun; jobs become its children."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        import mlflow
+
+        uri = tracking_uri(config)
+        probe(uri, config.tracking.probe_timeout_s)
+        mlflow.set_tracking_uri(uri)
+        client = mlflow.MlflowClient()
+        # Created before the jobs fan out: concurrent jobs then never race to create it.
+        run = client.create_run(
+            experiment_id(config.tracking.experiment),
+            run_name=f"sweep-{Path(config.hydra.sweep.dir).name}",
+            tags={"sweep": "true", "git_commit": git_commit(), "overrides": " ".join(config.hydra.overrides.task)},
+        )
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / PARENT_ID_FILE).write_text(run.info.run_id)
+        # A failing job ends the sweep without on_multirun_end; never leave the parent RUNNING.
+        atexit.register(_close_if_running, uri, run.info.run_id)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        import mlflow
+
+        parent_file = Path(config.hydra.sweep.dir) / PARENT_ID_FILE
+        if not parent_file.exists():
+            return
+        mlflow.set_tracking_uri(tracking_uri(config))
+        client = mlflow.MlflowClient()
+        parent = parent_file.read_text().strip()
+        children = client.search_runs(
+            [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+        )
+        failed = [c for c in children if c.info.status != "FINISHED"]
+        client.set_terminated(parent, "FAILED" if failed or not children else "FINISHED")
