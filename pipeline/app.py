@@ -10,6 +10,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.errors import UserError
+
 log = logging.getLogger("pipeline")
 
 STAGES = ("train",)  # in order; visualize and adversarial to come
@@ -105,8 +107,4 @@ def preflight(cfg: DictConfig) -> None:
 
 
 def _is_user_error(error: Exception) -> bool:
-    from pipeline.data import DatasetNotPreparedError
-    from pipeline.loop import NonFiniteLossError
-    from pipeline.tracking import TrackingUnavailableError
-
-    return isinstance(error, (ValueError, DatasetNotPreparedError, TrackingUnavailableError, NonFiniteLossError))
+    return isinstance(error, (ValueError, UserError))

@@ -14,12 +14,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.errors import UserError
+
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.json"
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(RuntimeError, UserError):
     """The training loss became NaN or infinite."""
 
 

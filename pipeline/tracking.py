@@ -24,6 +24,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.errors import UserError
+
 log = logging.getLogger(__name__)
 
 RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
@@ -31,7 +33,7 @@ PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's par
 DEFAULT_URI = "sqlite:///mlflow.db"
 
 
-class TrackingUnavailableError(RuntimeError):
+class TrackingUnavailableError(RuntimeError, UserError):
     """The tracking store cannot be reached or written."""
 
 

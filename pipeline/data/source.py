@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import tensorflow_datasets as tfds
 
 from pipeline.data.builders import OFFLINE_BUILDERS
+from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ PROBE_TIMEOUT_S = 3.0
 REAL_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn_cropped")
 
 
-class DatasetNotPreparedError(RuntimeError):
+class DatasetNotPreparedError(RuntimeError, UserError):
     """A real dataset is not in `data_dir` and cannot be downloaded here."""
 
 
@@ -59,9 +63,24 @@ def builder(
     offline = dataset.name in OFFLINE_BUILDERS
     if not offline and not (download and network_available()):
         raise DatasetNotPreparedError(not_prepared_message(dataset, download))
-    log.info("Preparing %s in %s", dataset.name, dataset.data_dir)
-    dataset.download_and_prepare()
+    # Parallel jobs (a sweep) may prepare the same dataset at once: one prepares, the rest wait.
+    with _preparation_lock(Path(dataset.data_dir_root), dataset.name):
+        dataset = _make_builder(name, data_dir, options or {})  # sees what another job prepared
+        if not dataset.is_prepared():
+            log.info("Preparing %s in %s", dataset.name, dataset.data_dir)
+            dataset.download_and_prepare()
     return dataset
+
+
+@contextlib.contextmanager
+def _preparation_lock(root: Path, name: str) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _make_builder(name: str, data_dir: str | None, options: Mapping[str, Any]) -> tfds.core.DatasetBuilder:

@@ -1,0 +1,49 @@
+"""Run the pipeline's command line in a subprocess, in a scratch directory with its own MLflow store."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory) -> str:
+    """One TFDS data_dir per test session (per xdist worker): offline datasets build once."""
+    return str(tmp_path_factory.mktemp("tfds"))
+
+
+def cli_env(tfds_dir: str, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TF_CONFIG"))}
+    env.update(TFDS_DATA_DIR=tfds_dir, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+@pytest.fixture
+def cli(tmp_path, tfds_dir):
+    """`cli(*overrides)`: run `python -m pipeline` in tmp_path; the process, stderr merged into stdout."""
+
+    def run(*overrides: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pipeline", *overrides]
+        return subprocess.run(
+            command, cwd=tmp_path, env=cli_env(tfds_dir, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=timeout,
+        )
+
+    return run
+
+
+def store(tmp_path: Path):
+    """An MlflowClient on the scratch directory's SQLite store."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def all_runs(tmp_path: Path) -> list:
+    client = store(tmp_path)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments) if experiments else []

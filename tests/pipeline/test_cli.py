@@ -1,0 +1,96 @@
+"""The command line end to end: a short run recorded completely in MLflow, the model reloadable
+in a fresh process, identical metrics for identical seeds, and one-line errors for bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.pipeline.conftest import REPO, all_runs, store
+
+TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
+
+
+def test_a_short_run_is_recorded_completely(cli, tmp_path):
+    done = cli(*TINY)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "test_accuracy" in done.stdout and "make ui" in done.stdout
+    [run] = all_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "lenet5-digits-custom"
+    assert run.data.params["trainer.epochs"] == "1" and run.data.params["model.name"] == "lenet5"
+    assert run.data.params["layers.impl"] == "custom" and run.data.params["optimizer.lr"] == "0.001"
+    for metric in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time_s",
+                   "examples_per_s", "test_loss", "test_accuracy"):
+        assert metric in run.data.metrics, metric
+    assert run.data.metrics["parameters"] == 61_706
+    assert run.data.tags["git_commit"] and "debug=tiny" in run.data.tags["overrides"]
+    artifacts = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "training_curves.png", "confusion_matrix.png", "model"} <= artifacts
+    model_files = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "model")}
+    assert {"model/MLmodel", "model/input_example.json"} <= model_files
+
+    # A fresh process loads it both ways; importing pipeline.models registers the custom layers.
+    script = (
+        "import sys, json, numpy as np, mlflow, pipeline.models\n"
+        f"mlflow.set_tracking_uri('sqlite:///{tmp_path / 'mlflow.db'}')\n"
+        f"uri = 'runs:/{run.info.run_id}/model'\n"
+        "x = np.random.default_rng(0).random((3, 32, 32, 1)).astype('float32')\n"
+        "keras_out = np.asarray(mlflow.keras.load_model(uri)(x))\n"
+        "pyfunc_out = np.asarray(mlflow.pyfunc.load_model(uri).predict(x))\n"
+        "print(json.dumps([keras_out.shape, float(np.abs(keras_out - pyfunc_out).max())]))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    shape, difference = __import__("json").loads(loaded.stdout.strip().splitlines()[-1])
+    assert shape == [3, 10] and difference < 1e-5
+
+
+def test_same_seed_same_metrics(cli, tmp_path):
+    for _ in range(2):
+        assert cli("debug=tiny", "trainer.steps_per_epoch=5").returncode == 0
+    first, second = all_runs(tmp_path)
+    for metric in ("train_loss", "val_loss", "test_loss", "test_accuracy"):
+        assert first.data.metrics[metric] == second.data.metrics[metric], metric
+
+
+@pytest.mark.parametrize(
+    "overrides, code, message",
+    [
+        (("model=resnet101",), 1, "Could not find 'model/resnet101'"),
+        (("dataset=imagenet",), 1, "Could not find 'dataset/imagenet'"),
+        (("trainer.epoch=3",), 1, "Key 'epoch' not in 'TrainerConfig'"),
+        (("trainer.epochs=three",), 1, "Value 'three' of type 'str' could not be converted to Integer"),
+        (("trainer.precision=float8",), 1, "Invalid value 'float8'"),
+        (("trainer.epochs=-1",), 2, "trainer.epochs must be >= 0, got -1"),
+        (("trainer.batch_size=0",), 2, "trainer.batch_size must be >= 1, got 0"),
+        (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
+        (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
+        (("hydra.run.dir=/proc/version/run",), 1, "/proc/version/run"),
+    ],
+    ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir"],
+)
+def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, message):
+    done = cli(*overrides, "debug=tiny", timeout=120)
+    assert done.returncode == code, done.stdout[-3000:]
+    assert message in done.stdout, done.stdout[-3000:]
+    if code == 2:  # our own errors: one line, no traceback
+        assert "Traceback" not in done.stdout
+    assert not [r for r in all_runs(tmp_path) if r.info.status == "RUNNING"] if (tmp_path / "mlflow.db").exists() else True
+    if (tmp_path / "mlflow.db").exists():
+        assert all_runs(tmp_path) == []
+
+
+def test_unknown_model_lists_the_known_ones(cli):
+    done = cli("model=lenet", timeout=60)
+    assert done.returncode == 1
+    assert "Available options in 'model'" in done.stdout and "lenet5" in done.stdout
+
+
+def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
+    done = cli("debug=tiny", "optimizer=sgd", "optimizer.lr=1e12", "trainer.steps_per_epoch=20", timeout=180)
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert "The training loss became" in done.stdout
+    [run] = all_runs(tmp_path)
+    assert run.info.status == "FAILED" and "training loss became" in run.data.tags["error"]

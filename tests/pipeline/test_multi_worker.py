@@ -1,0 +1,43 @@
+"""Two CPU worker processes on 127.0.0.1 train one model together (MultiWorkerMirroredStrategy):
+both end with identical weights, and only the chief records an MLflow run."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import pipeline.models  # noqa: F401  (registers the custom layers for loading)
+from tests.pipeline.conftest import all_runs, cli_env
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_workers_train_the_same_weights(tmp_path, tfds_dir):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = cli_env(tfds_dir, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        command = [sys.executable, "-m", "pipeline", "trainer.strategy=multi_worker", "trainer.epochs=1",
+                   "trainer.steps_per_epoch=4", "trainer.eval_steps=2", "tracking.log_model=false",
+                   f"hydra.run.dir=worker{index}"]
+        workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    first, second = (keras.saving.load_model(tmp_path / f"worker{i}" / "model.keras").get_weights() for i in range(2))
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    [run] = all_runs(tmp_path)
+    assert run.info.status == "FINISHED"
