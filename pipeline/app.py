@@ -83,15 +83,21 @@ def main(cfg: DictConfig) -> float | None:
         folder = run_dir(cfg, Path(hydra_cfg.runtime.output_dir))
         from pipeline import distribute, tracking, train  # heavy: TensorFlow, MLflow
 
+        strategy = distribute.make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
         preflight(cfg)
         with tracking.tracked_run(cfg, folder, list(hydra_cfg.overrides.task), chief=distribute.is_chief()) as mlflow_run:
-            results = train.run(cfg, folder, mlflow_run) if "train" in cfg.stages else {}
+            results = train.run(cfg, folder, mlflow_run, strategy) if "train" in cfg.stages else {}
     except Exception as error:  # noqa: BLE001 - user errors become one line; others keep the traceback
         if not _is_user_error(error):
             raise
         log.error("%s", error)
         sys.exit(2)
     log.info("Done: %s. Outputs in %s", "  ".join(f"{k} {v:.4f}" for k, v in results.items()), folder)
+    if cfg.trainer.strategy == "multi_worker":
+        # A MultiWorkerMirroredStrategy process does not exit once done (TensorFlow's collective
+        # runtime keeps non-daemon threads alive); everything is written, so leave now.
+        logging.shutdown()
+        os._exit(0)
     return results.get("test_accuracy")
 
 

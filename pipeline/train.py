@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig
 
-from pipeline import distribute, figures, loop, schedules
+from pipeline import figures, loop, schedules
 from pipeline.data import load
 from pipeline.models import build_model
 
@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.keras"
 
 
-def run(cfg: DictConfig, run_dir: Path, mlflow_run) -> dict[str, float]:
+def run(cfg: DictConfig, run_dir: Path, mlflow_run, strategy: tf.distribute.Strategy) -> dict[str, float]:
     """Train, evaluate on the test split, save and log. Returns the test metrics."""
-    strategy = distribute.make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
     configure(cfg.trainer)
     data = datasets(cfg, strategy)
     with strategy.scope():
@@ -37,7 +36,7 @@ def run(cfg: DictConfig, run_dir: Path, mlflow_run) -> dict[str, float]:
     checkpoints = loop.Checkpoints(run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
     steps = loop.Steps(strategy, model, optimizer, cfg.dataset.target, cfg.trainer.batch_size, cfg.trainer.jit_compile)
-    train_iterator = iter(strategy.experimental_distribute_dataset(data["train"](first_epoch)))
+    train_iterator = iter(data["distribute"](data["train"](first_epoch)))
     log_scalar(mlflow_run, "parameters", model.count_params())
     for epoch in range(first_epoch, cfg.trainer.epochs):
         log.info("Epoch %d/%d", epoch + 1, cfg.trainer.epochs)
@@ -84,9 +83,14 @@ def datasets(cfg: DictConfig, strategy: tf.distribute.Strategy) -> dict:
                      first_epoch=first_epoch, **common)
         return ds
 
-    distribute_ = strategy.experimental_distribute_dataset
+    def distribute_(ds: tf.data.Dataset):
+        # Shard by example: TFDS splits of small datasets are single files, too few to shard by file.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return strategy.experimental_distribute_dataset(ds.with_options(options))
+
     return {"info": info, "test_info": test_info, "train": train, "validation": distribute_(validation),
-            "test": distribute_(test), "test_local": test, "steps_per_epoch": math.ceil(info.num_examples / t.batch_size)}
+            "test": distribute_(test), "test_local": test, "distribute": distribute_, "steps_per_epoch": math.ceil(info.num_examples / t.batch_size)}
 
 
 def make_optimizer(cfg: DictConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:

@@ -33,8 +33,15 @@ def test_two_workers_train_the_same_weights(tmp_path, tfds_dir):
         command = [sys.executable, "-m", "pipeline", "trainer.strategy=multi_worker", "trainer.epochs=1",
                    "trainer.steps_per_epoch=4", "trainer.eval_steps=2", "tracking.log_model=false",
                    f"hydra.run.dir=worker{index}"]
-        workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = [w.communicate(timeout=600)[0] for w in workers]
+        log = open(tmp_path / f"worker{index}.log", "w")  # files, not pipes: a full pipe would block a worker
+        workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT))
+    try:
+        for w in workers:
+            w.wait(timeout=300)
+    finally:
+        for w in workers:
+            w.kill()  # a worker whose peer failed waits for it; never leave one behind
+    outputs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
     assert [w.returncode for w in workers] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     first, second = (keras.saving.load_model(tmp_path / f"worker{i}" / "model.keras").get_weights() for i in range(2))
     for a, b in zip(first, second):
