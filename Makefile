@@ -31,9 +31,10 @@ test: $(STAMP) ## run every test, slow ones included
 test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-bench: $(STAMP) ## time the custom layers against keras.layers, and the input pipeline against training
+bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit
 	$(BIN)/python scripts/bench_layers.py
 	$(BIN)/python scripts/bench_data.py
+	$(BIN)/python scripts/bench_pipeline.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

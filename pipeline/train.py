@@ -169,7 +169,8 @@ def log_model(model: keras.Model, x_example: np.ndarray, registered_name: str | 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
-    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=x_example)
+    requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]  # no inference: it cannot import our layers
+    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=x_example, pip_requirements=requirements)
     mlflow.log_artifacts(str(folder), "model")
     if registered_name:
         mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)
