@@ -39,7 +39,8 @@ def learning_rate(name: str, lr: float, steps_per_epoch: int, epochs: int, step_
     if name == "cosine":
         return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total)
     if name == "step":
-        boundaries = [steps_per_epoch * e for e in range(step_every, epochs, step_every)]
+        # PiecewiseConstantDecay switches after a boundary step: the first step of epoch e+1 is e*steps.
+        boundaries = [steps_per_epoch * e - 1 for e in range(step_every, epochs, step_every)]
         values = [lr * step_factor**i for i in range(len(boundaries) + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values) if boundaries else lr
     if name == "one_cycle":

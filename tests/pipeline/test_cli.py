@@ -94,3 +94,16 @@ def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
     assert "The training loss became" in done.stdout
     [run] = all_runs(tmp_path)
     assert run.info.status == "FAILED" and "training loss became" in run.data.tags["error"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [("trainer.precision=mixed_float16", "trainer.jit_compile=true"), ("trainer.strategy=mirrored", "layers=keras"),
+     ("experiment=unet_shapes", "+model.options.filters=4"), ("experiment=autoencoder_digits",)],
+    ids=["mixed-xla", "mirrored-keras", "unet-masks", "autoencoder"],
+)
+def test_switches_and_targets_run(cli, tmp_path, overrides):
+    done = cli("debug=tiny", *overrides)
+    assert done.returncode == 0, done.stdout[-3000:]
+    [run] = all_runs(tmp_path)
+    assert run.info.status == "FINISHED" and np.isfinite(run.data.metrics["test_loss"])
