@@ -181,11 +181,29 @@ def _close_if_running(uri: str, run_id: str) -> None:
         client.set_terminated(run_id, "FAILED")
 
 
+def _check_writable(folder: str) -> None:
+    """Exit with one line (code 2) when an output folder cannot be created or written."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        probe_file = Path(folder) / ".write_test"
+        probe_file.write_text("")
+        probe_file.unlink()
+    except OSError as error:
+        logging.getLogger("pipeline").error("Cannot write the output directory %s: %s", folder, error.strerror or error)
+        raise SystemExit(2) from None
+
+
 class SweepCallback(Callback):
-    """Hydra callback: one MLflow parent run around a multirun; jobs become its children."""
+    """Hydra callback: checks the output folder before Hydra uses it; one MLflow parent run around
+    a multirun, whose jobs become its children."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.run.dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         import mlflow
+
+        _check_writable(config.hydra.sweep.dir)
 
         uri = tracking_uri(config)
         probe(uri, config.tracking.probe_timeout_s)

@@ -67,7 +67,7 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("trainer.batch_size=0",), 2, "trainer.batch_size must be >= 1, got 0"),
         (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
         (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
-        (("hydra.run.dir=/proc/version/run",), 1, "/proc/version/run"),
+        (("hydra.run.dir=/proc/version/run",), 2, "Cannot write the output directory /proc/version/run: Not a directory"),
     ],
     ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir"],
 )
