@@ -37,7 +37,7 @@ def run(cfg: DictConfig, run_dir: Path, mlflow_run, strategy: tf.distribute.Stra
     first_epoch, history = checkpoints.restore()
     steps = loop.Steps(strategy, model, optimizer, cfg.dataset.target, cfg.trainer.batch_size, cfg.trainer.jit_compile)
     train_iterator = iter(data["distribute"](data["train"](first_epoch)))
-    log_scalar(mlflow_run, "parameters", model.count_params())
+    log_metrics(mlflow_run, {"parameters": model.count_params()}, None)
     for epoch in range(first_epoch, cfg.trainer.epochs):
         log.info("Epoch %d/%d", epoch + 1, cfg.trainer.epochs)
         capped = min(data["steps_per_epoch"], cfg.trainer.steps_per_epoch or data["steps_per_epoch"])
@@ -120,10 +120,6 @@ def log_metrics(mlflow_run, metrics: dict, step: int | None) -> None:
         import mlflow
 
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
-
-
-def log_scalar(mlflow_run, name: str, value: float) -> None:
-    log_metrics(mlflow_run, {name: value}, None)
 
 
 def finish(cfg: DictConfig, run_dir: Path, mlflow_run, model: keras.Model, history: list, data: dict) -> None:

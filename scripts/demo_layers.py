@@ -9,7 +9,6 @@ import logging
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from sklearn.datasets import load_digits
 

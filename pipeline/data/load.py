@@ -78,18 +78,14 @@ def load(
             reshuffled every epoch; None keeps file order. Other splits are never shuffled.
         augment: random crop with zero padding, plus a horizontal flip where a mirror keeps the
             class; training splits only.
-        image_size: resize to an int (square), (height, width), or (height, width, channels)
-            to also convert grey to RGB or back.
+        image_size: an int (square), (height, width), or (height, width, channels) to resize.
         target: "label" (integer class), "mask" (integer class per pixel, for datasets with
             masks such as "shapes") or "image" (the input itself, for autoencoders).
         validation_fraction: share of train carved out as "validation" (0 keeps all of train).
         options: generator parameters of an offline dataset, e.g. {"image_size": 64} for bars.
         download: allow downloading a real dataset that is not prepared.
-        epochs: for training loops: one dataset running through epochs `first_epoch` to
-            `epochs - 1` back to back, each shuffled and augmented with a seed derived from
-            (`shuffle_seed`, epoch), so a run resumed at epoch k sees the batches an
-            uninterrupted run would. None: one epoch per iteration, reshuffled each time.
-        first_epoch: the epoch the dataset starts at (with `epochs`).
+        epochs, first_epoch: for training loops, epochs `first_epoch`..`epochs - 1` back to back,
+            each seeded by its number (resumable); None: one epoch, reshuffled per iteration.
 
     Returns:
         `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
@@ -101,39 +97,63 @@ def load(
     _check_arguments(target, validation_fraction, batch_size)
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
     training = split == "train" or split.startswith("train[")
-    features = dataset.info.features
-    keys = _feature_keys(dataset, target)
-    shape = transforms.image_shape(image_size, features[keys["image"]].shape)
-    if None in shape:
-        raise ValueError(f"{name} has images of varying size {shape}; pass `image_size` to resize them.")
+    keys, shape = _layout(dataset, target, image_size)
     if augment:
         _check_augment(dataset.name, split, training, shape)
-
-    ds = dataset.as_dataset(split=_tfds_split(dataset, split, validation_fraction), shuffle_files=False)
-    num_examples = _num_examples(ds, dataset, split)
-    ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
-    if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
-        ds = ds.cache()
-    flip = dataset.name not in transforms.NO_FLIP
+    ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if training and shuffle_seed is not None else 0
-
-    def one_epoch(cached: tf.data.Dataset, seed, reshuffle: bool = False) -> tf.data.Dataset:
-        """Shuffle, batch and augment one pass; `reshuffle` draws anew on every iteration."""
-        epoch_ds = cached.shuffle(shuffle, seed=seed, reshuffle_each_iteration=reshuffle) if shuffle else cached
-        epoch_ds = epoch_ds.batch(batch_size or 1)
-        if augment:
-            epoch_ds = _augmented(epoch_ds, seed=seed, flip=flip)
-        return epoch_ds.map(functools.partial(_pair, target=target), num_parallel_calls=tf.data.AUTOTUNE)
-
-    if epochs is None:
-        ds = one_epoch(ds, shuffle_seed or 0, reshuffle=True)
-    else:
-        passes = [one_epoch(ds, _epoch_seed(shuffle_seed or 0, e)) for e in range(first_epoch, epochs)]
-        ds = functools.reduce(tf.data.Dataset.concatenate, passes) if passes else one_epoch(ds, 0).take(0)
+    passes = _Passes(shuffle, batch_size or 1, augment, dataset.name not in transforms.NO_FLIP, target)
+    ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
     if not batch_size:
         ds = ds.unbatch()
     info = _info(name, split, dataset, keys, shape, num_examples, target)
     return ds.prefetch(tf.data.AUTOTUNE), info
+
+
+@dataclasses.dataclass(frozen=True)
+class _Passes:
+    """How the cached examples become batches: shuffle, batch, augment, pair, epoch after epoch."""
+
+    shuffle: int  # shuffle buffer; 0: keep the order
+    batch_size: int
+    augment: bool
+    flip: bool
+    target: str
+
+    def epochs(self, cached: tf.data.Dataset, seed: int, epochs: int | None, first_epoch: int) -> tf.data.Dataset:
+        """One pass reshuffled per iteration (epochs None), or epochs first..epochs-1 back to back,
+        each seeded by its number so a resumed run sees what an uninterrupted one would."""
+        if epochs is None:
+            return self.one(cached, seed, reshuffle=True)
+        passes = [self.one(cached, _epoch_seed(seed, e)) for e in range(first_epoch, epochs)]
+        return functools.reduce(tf.data.Dataset.concatenate, passes) if passes else self.one(cached, 0).take(0)
+
+    def one(self, cached: tf.data.Dataset, seed: int, reshuffle: bool = False) -> tf.data.Dataset:
+        """Shuffle, batch and augment one pass; `reshuffle` draws anew on every iteration."""
+        ds = cached.shuffle(self.shuffle, seed=seed, reshuffle_each_iteration=reshuffle) if self.shuffle else cached
+        ds = ds.batch(self.batch_size)
+        if self.augment:
+            ds = _augmented(ds, seed=seed, flip=self.flip)
+        return ds.map(functools.partial(_pair, target=self.target), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _layout(dataset: tfds.core.DatasetBuilder, target: str, image_size) -> tuple[dict[str, str], tuple]:
+    """The feature names to read and the shape images come out at."""
+    keys = _feature_keys(dataset, target)
+    shape = transforms.image_shape(image_size, dataset.info.features[keys["image"]].shape)
+    if None in shape:
+        raise ValueError(f"{dataset.name} has images of varying size {shape}; pass `image_size` to resize them.")
+    return keys, shape
+
+
+def _decoded(dataset: tfds.core.DatasetBuilder, tfds_split: str, keys: dict, shape: tuple) -> tuple[tf.data.Dataset, int]:
+    """Examples as float images and int targets at `shape`, cached in memory when they fit."""
+    ds = dataset.as_dataset(split=tfds_split, shuffle_files=False)
+    num_examples = _num_examples(ds, dataset, tfds_split)
+    ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
+    if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
+        ds = ds.cache()
+    return ds, num_examples
 
 
 def _check_arguments(target: str, validation_fraction: float, batch_size: int | None) -> None:

@@ -1,7 +1,6 @@
 """Crash safety: kill -9 mid-run and resume to the same weights; SIGTERM marks the run KILLED."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
