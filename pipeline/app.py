@@ -10,11 +10,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.config import VISUALIZE_METHODS
 from pipeline.errors import UserError
 
 log = logging.getLogger("pipeline")
 
-STAGES = ("train",)  # in order; visualize and adversarial to come
+STAGES = ("train", "visualize")  # in order; adversarial to come
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
 
@@ -29,6 +30,10 @@ def check(cfg: DictConfig) -> None:
         (not 0 <= cfg.dataset.validation_fraction < 1, f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}"),
         (cfg.layers.impl not in ("custom", "keras"), f"layers.impl must be custom or keras, got {cfg.layers.impl!r}"),
         (bool(set(cfg.stages) - set(STAGES)), f"unknown stage(s) {sorted(set(cfg.stages) - set(STAGES))}; known: {list(STAGES)}"),
+        (bool(cfg.model.from_run) and "train" in cfg.stages, "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]"),
+        (not cfg.model.from_run and "train" not in cfg.stages, f"stages={list(cfg.stages)} need a trained model: add train, or set model.from_run=<MLflow run id>"),
+        (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
+        (bool(set(cfg.visualize.methods) - set(VISUALIZE_METHODS)), f"unknown visualize.methods {sorted(set(cfg.visualize.methods) - set(VISUALIZE_METHODS))}; known: {VISUALIZE_METHODS}"),
     ]
     for bad, message in problems:
         if bad:
@@ -84,9 +89,15 @@ def main(cfg: DictConfig) -> float | None:
         from pipeline import distribute, tracking, train  # heavy: TensorFlow, MLflow
 
         strategy = distribute.make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
+        if cfg.model.from_run:
+            from pipeline import trained
+
+            cfg = trained.adopt_run(cfg, tracking.tracking_uri(cfg))
         preflight(cfg)
         with tracking.tracked_run(cfg, folder, list(hydra_cfg.overrides.task), chief=distribute.is_chief()) as mlflow_run:
             results = train.run(cfg, folder, mlflow_run, strategy) if "train" in cfg.stages else {}
+            if distribute.is_chief():
+                results |= analyse(cfg, folder, mlflow_run)
     except Exception as error:  # noqa: BLE001 - user errors become one line; others keep the traceback
         if not _is_user_error(error):
             raise
@@ -99,6 +110,20 @@ def main(cfg: DictConfig) -> float | None:
         logging.shutdown()
         os._exit(0)
     return results.get("test_accuracy")
+
+
+def analyse(cfg: DictConfig, folder: Path, mlflow_run) -> dict[str, float]:
+    """The stages after training, on the chief: each loads the trained model and test data."""
+    from pipeline import trained
+
+    results: dict[str, float] = {}
+    later = [stage for stage in STAGES[1:] if stage in cfg.stages]
+    model = trained.load_model(cfg, folder) if later else None
+    if "visualize" in later:
+        from pipeline.visualize import stage as visualize
+
+        visualize.run(cfg, folder, mlflow_run, model)
+    return results
 
 
 def preflight(cfg: DictConfig) -> None:

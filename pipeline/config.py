@@ -45,6 +45,7 @@ class DatasetConfig:
 class ModelConfig:
     name: str = "lenet5"
     options: Dict[str, Any] = field(default_factory=dict)  # the architecture's own options
+    from_run: Optional[str] = None  # an MLflow run id: analyse the model it logged instead of training
 
 
 @dataclass
@@ -89,6 +90,22 @@ class TrackingConfig:
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
 
 
+VISUALIZE_METHODS = ["filters", "feature_maps", "activation_maximization", "class_model", "saliency", "smoothgrad",
+                     "occlusion", "grad_cam", "embedding", "deep_dream", "receptive_field", "equivariance", "autoencoder"]
+
+
+@dataclass
+class VisualizeConfig:
+    methods: List[str] = field(default_factory=lambda: list(VISUALIZE_METHODS))  # those that do not apply are skipped
+    layers: Optional[List[str]] = None  # layers to look at; null: after the first, middle and last conv
+    num_images: int = 8  # test images shown per method
+    filters_per_layer: int = 8  # activation maximization: filters per layer
+    steps: int = 96  # gradient-ascent steps for activation maximization and class models
+    dream_steps: int = 20  # DeepDream steps per octave
+    embedding_examples: int = 500  # test images in the t-SNE
+    seed: int = 0
+
+
 @dataclass
 class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -97,7 +114,8 @@ class Config:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    stages: List[str] = field(default_factory=lambda: ["train"])
+    visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
+    stages: List[str] = field(default_factory=lambda: ["train", "visualize"])
 
 
 def register() -> None:

@@ -19,10 +19,11 @@ from omegaconf import DictConfig
 from pipeline import figures, loop, schedules
 from pipeline.data import load
 from pipeline.models import build_model
+from pipeline.trained import MODEL_FILE
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.keras"
+
 
 
 def run(cfg: DictConfig, run_dir: Path, mlflow_run, strategy: tf.distribute.Strategy) -> dict[str, float]:

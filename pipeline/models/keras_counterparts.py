@@ -85,6 +85,12 @@ class MaxPooling2D(_Pool2D):
         shape = super().compute_output_shape(input_shape)
         return (shape, shape) if self.return_indices else shape
 
+    def compute_output_spec(self, inputs):
+        # The switches are int64: a model cut at them (e.g. a decoder) must not cast them to float.
+        shape = super().compute_output_shape(inputs.shape)
+        pooled = keras.KerasTensor(shape, dtype=self.compute_dtype)
+        return (pooled, keras.KerasTensor(shape, dtype="int64")) if self.return_indices else pooled
+
     def get_config(self):
         return {**super().get_config(), "return_indices": self.return_indices}
 

@@ -46,10 +46,26 @@ def test_a_short_run_is_recorded_completely(cli, tmp_path):
     shape, difference = __import__("json").loads(loaded.stdout.strip().splitlines()[-1])
     assert shape == [3, 10] and difference < 1e-5
 
+    # The visualization stage: figures under visualize/, numbers as metrics, one HTML report.
+    figures = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+    for name in ("filters", "saliency", "grad_cam", "occlusion", "embedding", "receptive_field", "equivariance",
+                 "activation_maximization_conv1_relu", "class_model", "deep_dream", "smoothgrad", "feature_maps_0"):
+        assert f"visualize/{name}.png" in figures, name
+    assert "report.html" in artifacts
+    assert run.data.metrics["erf_theoretical/conv1_relu"] == 5 and run.data.metrics["erf_measured/conv2_relu"] == 14
+    assert "visualize: skipping autoencoder" in done.stdout
+
+    # Looking inside that model again later, from its run id.
+    again = cli("model.from_run=" + run.info.run_id, "stages=[visualize]", "tracking.experiment=cli", "visualize.methods=[saliency]")
+    assert again.returncode == 0, again.stdout[-3000:]
+    later = [r for r in all_runs(tmp_path) if r.info.run_id != run.info.run_id][0]
+    assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == run.info.run_id
+    assert {a.path for a in store(tmp_path).list_artifacts(later.info.run_id, "visualize")} >= {"visualize/saliency.png"}
+
 
 def test_same_seed_same_metrics(cli, tmp_path):
     for _ in range(2):
-        assert cli("debug=tiny", "trainer.steps_per_epoch=5").returncode == 0
+        assert cli("debug=tiny", "trainer.steps_per_epoch=5", "stages=[train]").returncode == 0
     first, second = all_runs(tmp_path)
     for metric in ("train_loss", "val_loss", "test_loss", "test_accuracy"):
         assert first.data.metrics[metric] == second.data.metrics[metric], metric
@@ -68,8 +84,12 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
         (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
         (("hydra.run.dir=/proc/version/run",), 2, "Cannot write the output directory /proc/version/run: Not a directory"),
+        (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods ['xray']"),
+        (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, or set model.from_run"),
+        (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
     ],
-    ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir"],
+    ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir",
+         "vis-method", "no-model", "from-run"],
 )
 def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, message):
     done = cli(*overrides, "debug=tiny", timeout=120)
@@ -107,3 +127,5 @@ def test_switches_and_targets_run(cli, tmp_path, overrides):
     assert done.returncode == 0, done.stdout[-3000:]
     [run] = all_runs(tmp_path)
     assert run.info.status == "FINISHED" and np.isfinite(run.data.metrics["test_loss"])
+    figures = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+    assert "visualize/filters.png" in figures and ("visualize/reconstructions.png" in figures) == ("autoencoder" in overrides[0])

@@ -9,6 +9,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from pipeline.app import STAGES
 from pipeline.config import register
 from pipeline.data import OFFLINE_BUILDERS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
@@ -35,7 +36,7 @@ def composed():
 
 def test_default_is_lenet5_on_digits_with_our_layers(composed):
     cfg = composed()
-    assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl, list(cfg.stages)) == ("lenet5", "digits", "custom", ["train"])
+    assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl, tuple(cfg.stages)) == ("lenet5", "digits", "custom", STAGES)
 
 
 @pytest.mark.parametrize("model", options("model"))

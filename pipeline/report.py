@@ -1,0 +1,91 @@
+"""How the visualization and adversarial stages publish: figures as PNGs in the run directory
+and in MLflow under the stage's name, numbers as metrics, and one self-contained HTML report
+(every figure embedded, each with a one-line explanation, the numbers in a table) that opens
+from the MLflow UI or a file browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "report.html"
+MANIFEST = "panels.json"
+REPORT_STAGES = ("visualize", "adversarial")  # report order; the report exists when visualize ran
+
+
+@dataclass
+class Panel:
+    """One figure: file name (no extension), the matplotlib figure, one line saying what it shows."""
+
+    name: str
+    figure: plt.Figure
+    caption: str
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+img{max-width:100%;border:1px solid #eee}p.caption{color:#555}
+table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}"""
+
+
+def section(title: str, caption: str, png: Path) -> str:
+    """An <h2>, the explanation and the figure inlined as base64."""
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return (f"<h2>{html.escape(title)}</h2>\n<p class='caption'>{html.escape(caption)}</p>\n"
+            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
+
+
+def metrics_table(metrics: Mapping[str, float]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" for k, v in sorted(metrics.items()))
+    return f"<h2>Numbers</h2>\n<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" if metrics else ""
+
+
+def write(path: Path, title: str, intro: str, sections: Sequence[str], metrics: Mapping[str, float]) -> Path:
+    """Write the page to `path` (sections from `section`, in order) and return it."""
+    body = "\n".join([f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>", *sections, metrics_table(metrics)])
+    path.write_text(f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                    f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    return path
+
+
+def publish(run_dir: Path, stage: str, panels: Sequence[Panel], metrics: Mapping[str, float], mlflow_run) -> None:
+    """Save a stage's figures and manifest under `run_dir/stage`, log them and the metrics to
+    MLflow, and (re)write the report when the visualization stage has run."""
+    folder = run_dir / stage
+    folder.mkdir(exist_ok=True)
+    for panel in panels:
+        panel.figure.savefig(folder / f"{panel.name}.png", dpi=110, bbox_inches="tight")
+        plt.close(panel.figure)
+    entries = [{"name": p.name, "caption": p.caption} for p in panels]
+    (folder / MANIFEST).write_text(json.dumps({"panels": entries, "metrics": dict(metrics)}, indent=1))
+    report = build(run_dir)
+    if mlflow_run is not None:
+        import mlflow
+
+        mlflow.log_artifacts(str(folder), stage)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        if report is not None:
+            mlflow.log_artifact(str(report))
+    log.info("%s: %d figures in %s%s", stage, len(panels), folder, f"; report {report}" if report else "")
+
+
+def build(run_dir: Path) -> Path | None:
+    """The report from every stage's manifest, or None when the visualization stage has not run."""
+    manifests = {s: run_dir / s / MANIFEST for s in REPORT_STAGES if (run_dir / s / MANIFEST).exists()}
+    if "visualize" not in manifests:
+        return None
+    sections, numbers = [], {}
+    for stage, manifest in manifests.items():
+        content = json.loads(manifest.read_text())
+        sections += [section(p["name"].replace("_", " "), p["caption"], run_dir / stage / f"{p['name']}.png") for p in content["panels"]]
+        numbers |= content["metrics"]
+    intro = f"What the network of {run_dir.name} learned{' and how robust it is' if 'adversarial' in manifests else ''}."
+    return write(run_dir / REPORT_FILE, "Inside the network", intro, sections, numbers)

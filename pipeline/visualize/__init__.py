@@ -1,0 +1,27 @@
+"""Looking inside a trained convnet: functions that return arrays, one module per method, and
+separate figure functions (`pipeline.visualize.plots`). None of them looks layers up by Keras
+class, so they work on models built from our `layers/` and from `keras.layers` alike.
+
+>>> from pipeline.visualize import saliency, grad_cam
+>>> maps = saliency(model, images)                  # (N, H, W)
+>>> heat = grad_cam(model, images, "conv3")         # (N, H, W) in [0, 1]
+"""
+
+from pipeline.visualize._common import MAX_STEPS_ENV
+from pipeline.visualize.activation_maximization import activation_maximization, class_model
+from pipeline.visualize.autoencoder import interpolate, reconstructions
+from pipeline.visualize.deep_dream import deep_dream
+from pipeline.visualize.embedding import embedding
+from pipeline.visualize.equivariance import Equivariance, equivariance
+from pipeline.visualize.feature_maps import feature_maps
+from pipeline.visualize.filters import filters
+from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.occlusion import occlusion
+from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
+from pipeline.visualize.saliency import saliency, smoothgrad
+
+__all__ = [
+    "MAX_STEPS_ENV", "Equivariance", "ReceptiveField", "activation_maximization", "class_model", "deep_dream",
+    "effective_receptive_field", "embedding", "equivariance", "feature_maps", "filters", "grad_cam", "interpolate",
+    "occlusion", "reconstructions", "saliency", "smoothgrad",
+]

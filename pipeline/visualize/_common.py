@@ -1,0 +1,133 @@
+"""What every visualization method needs: sub-models that expose a layer, float32 scores, the
+layers worth looking at, and the cap on optimisation steps tests set."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Tests (and impatient users) cap every optimisation loop with this environment variable.
+MAX_STEPS_ENV = "CONVNET_VIS_MAX_STEPS"
+
+
+def capped(steps: int) -> int:
+    """`steps`, or fewer when $CONVNET_VIS_MAX_STEPS says so."""
+    cap = os.environ.get(MAX_STEPS_ENV)
+    return min(steps, int(cap)) if cap else steps
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A model's symbolic graph: its input and each layer's input and output tensors."""
+
+    input: object
+    outputs: dict
+    inputs: dict
+
+
+_GRAPHS: "weakref.WeakKeyDictionary[keras.Model, Graph]" = weakref.WeakKeyDictionary()
+
+
+def graph(model: keras.Model) -> Graph:
+    """The graph to cut sub-models from. A Sequential model (a loaded one especially) may have
+    called its layers more than once while building, so `layer.output` can belong to a stale
+    graph; its chain is traced afresh through the same layers (same weights)."""
+    if model in _GRAPHS:
+        return _GRAPHS[model]
+    if len(model.inputs) != 1:
+        raise ValueError(f"Visualizations need a single-input model; {model.name!r} has {len(model.inputs)}.")
+    if isinstance(model, keras.Sequential):
+        x = start = keras.Input(model.input_shape[1:], name="image")
+        outputs, inputs = {}, {}
+        for layer in model.layers:
+            inputs[layer.name], x = x, layer(x)
+            outputs[layer.name] = x
+        found = Graph(start, outputs, inputs)
+    else:
+        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+        found = Graph(model.inputs[0], {layer.name: layer.output for layer in layers}, {layer.name: layer.input for layer in layers})
+    _GRAPHS[model] = found
+    return found
+
+
+def layer_output(model: keras.Model, layer_name: str):
+    """The symbolic output of a named layer (the first output of a multi-output layer)."""
+    outputs = graph(model).outputs
+    if layer_name not in outputs:
+        raise ValueError(f"Model {model.name!r} has no layer {layer_name!r}. Layers: {', '.join(outputs)}.")
+    output = outputs[layer_name]
+    return output[0] if isinstance(output, (list, tuple)) else output
+
+
+def submodel(model: keras.Model, layer_names: Sequence[str], with_logits: bool = False) -> keras.Model:
+    """A model from the input to the named layers' outputs (then the logits when asked)."""
+    outputs = [layer_output(model, name) for name in layer_names] + ([model_output(model)] if with_logits else [])
+    return keras.Model(graph(model).input, outputs[0] if len(outputs) == 1 else outputs)
+
+
+def model_output(model: keras.Model):
+    """The model's (first) output in `graph(model)`."""
+    return layer_output(model, model.layers[-1].name) if isinstance(model, keras.Sequential) else model.outputs[0]
+
+
+def float32(tensor) -> tf.Tensor:
+    """Scores and activations in float32, whatever the model's precision policy."""
+    return tf.cast(tensor, tf.float32)
+
+
+def spatial_layers(model: keras.Model) -> list[str]:
+    """Layers whose output is an image-like map (batch, height, width, channels)."""
+    return [name for name in graph(model).outputs if len(layer_output(model, name).shape) == 4]
+
+
+def kernel_layers(model: keras.Model) -> list[str]:
+    """Layers with a 2D convolution kernel (kh, kw, in, out): ours and Keras's alike."""
+    found = []
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None and len(kernel.shape) == 4 and len(layer_output(model, layer.name).shape) == 4:
+            found.append(layer.name)
+    return found
+
+
+def after_activation(model: keras.Model, name: str) -> str:
+    """Follow a layer through the weight-free layers that keep its shape (its activation)."""
+    chain = model.layers
+    i = [layer.name for layer in chain].index(name)
+    while (i + 1 < len(chain) and not chain[i + 1].weights
+           and layer_output(model, chain[i + 1].name).shape == layer_output(model, chain[i].name).shape):
+        i += 1
+    return chain[i].name
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """The output (after its activation) of the deepest convolution whose map is at least 2x2:
+    Grad-CAM's usual choice (a 1x1 map cannot say where)."""
+    candidates = [name for name in kernel_layers(model) if min(layer_output(model, name).shape[1:3]) >= 2]
+    if not candidates:
+        raise ValueError(f"Model {model.name!r} has no convolutional layer with a map of at least 2x2.")
+    return after_activation(model, candidates[-1])
+
+
+def predicted_classes(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    return np.argmax(np.asarray(float32(model(x, training=False))), axis=-1)
+
+
+def class_indices(model: keras.Model, x: np.ndarray, class_index) -> np.ndarray:
+    """One class per example: the prediction when `class_index` is None, else broadcast."""
+    if class_index is None:
+        return predicted_classes(model, x)
+    return np.broadcast_to(np.asarray(class_index, dtype=np.int32), (len(x),)).copy()
+
+
+def as_batch(x) -> tf.Tensor:
+    x = tf.convert_to_tensor(x, tf.float32)
+    if x.shape.rank != 4:
+        raise ValueError(f"Expected a batch of images (N, H, W, C). Received: x.shape={tuple(x.shape)}")
+    return x

@@ -1,0 +1,66 @@
+"""Inputs that maximise a filter or a class. Filters: gradient ascent from noise on
+||h_{l,d}(x)|| (the lecture's maximum-response images; Erhan et al. 2009). Classes: ascent on
+the class logit (Simonyan et al. 2014's class models). Both with jitter, blur and decay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipeline.visualize._ascent import Regularisers, gradient_ascent
+from pipeline.visualize._common import float32, submodel
+
+START_NOISE = 0.1  # half-width of the uniform noise around grey the ascent starts from
+
+
+def _start(model: keras.Model, count: int, seed: int, level: float = 0.5) -> np.ndarray:
+    """Low-contrast noise around `level` (e.g. the data's mean), x_0 ~ U[level +- 0.1]: the
+    lecture starts from U[0, 1]; a quieter start leaves the pattern, not the noise, in the result."""
+    low, high = max(level - START_NOISE, 0.0), min(level + START_NOISE, 1.0)
+    return np.random.default_rng(seed).uniform(low, high, (count, *model.input_shape[1:])).astype(np.float32)
+
+
+def _norm(values: tf.Tensor) -> tf.Tensor:
+    """L2 norm over axis 1 with a finite gradient at 0 (a dead filter stays put instead of NaN)."""
+    return tf.sqrt(tf.reduce_sum(tf.square(values), axis=1) + 1e-12)
+
+
+def _indices(index: int | Sequence[int], bound: int, what: str) -> np.ndarray:
+    indices = np.atleast_1d(np.asarray(index, np.int32))
+    if indices.min() < 0 or indices.max() >= bound:
+        raise ValueError(f"{what} index out of range [0, {bound}). Received: {index}")
+    return indices
+
+
+def activation_maximization(model: keras.Model, layer_name: str, filter_index: int | Sequence[int], steps: int = 96,
+                            step_size: float = 0.05, regularisers: Regularisers = Regularisers(),
+                            seed: int = 0, start_level: float = 0.5) -> np.ndarray:
+    """The input maximising the L2 norm of filter `filter_index` of `layer_name`: (H, W, C);
+    a sequence of indices gives one image per filter, (len, H, W, C). The ascent starts from
+    noise around `start_level` (the stage passes the data's mean pixel)."""
+    probe = submodel(model, [layer_name])
+    indices = _indices(filter_index, probe.output.shape[-1], f"Filter of layer {layer_name!r}")
+
+    def score(x: tf.Tensor) -> tf.Tensor:
+        maps = float32(probe(x, training=False))
+        flat = tf.reshape(maps, [tf.shape(maps)[0], -1, maps.shape[-1]])
+        # Example i maximises filter indices[i]: (N, positions) -> its L2 norm.
+        return _norm(tf.gather(flat, indices, axis=2, batch_dims=1))
+
+    images = gradient_ascent(score, _start(model, len(indices), seed, start_level), steps, step_size, regularisers, seed)
+    return images[0] if np.ndim(filter_index) == 0 else images
+
+
+def class_model(model: keras.Model, class_index: int | Sequence[int], steps: int = 96, step_size: float = 0.05,
+                regularisers: Regularisers = Regularisers(), seed: int = 0) -> np.ndarray:
+    """The input maximising the logit of `class_index`: (H, W, C), or one image per class."""
+    indices = _indices(class_index, model.output_shape[-1], "Class")
+
+    def score(x: tf.Tensor) -> tf.Tensor:
+        return tf.gather(float32(model(x, training=False)), indices, axis=-1, batch_dims=1)
+
+    images = gradient_ascent(score, _start(model, len(indices), seed), steps, step_size, regularisers, seed)
+    return images[0] if np.ndim(class_index) == 0 else images

@@ -1,0 +1,45 @@
+"""For autoencoders: reconstructions, and interpolation between the codes of two images (deep
+feature interpolation, Upchurch et al. CVPR 2017, in the autoencoder's latent space)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from pipeline.visualize._common import as_batch, float32, graph, layer_output, model_output
+
+CODE_LAYER = "code"
+
+
+def reconstructions(model: keras.Model, x) -> np.ndarray:
+    return np.asarray(float32(model(as_batch(x), training=False)))
+
+
+def _decoder_inputs(model: keras.Model) -> list:
+    """The code and the max-pooling switches the decoder's unpooling layers read."""
+    outputs = graph(model).outputs.values()
+    switches = [out[1] for out in outputs if isinstance(out, (list, tuple)) and len(out) == 2]
+    return [layer_output(model, CODE_LAYER), *switches]
+
+
+def interpolate(model: keras.Model, x_a, x_b, steps: int = 8) -> np.ndarray:
+    """Decoded images along the straight line between the codes of `x_a` and `x_b` (one image
+    each, (H, W, C)): (steps, H, W, C), the first and last the two reconstructions.
+
+    A decoder that unpools needs the encoder's switches, which cannot be interpolated; each code
+    on the line is decoded with the switches of both ends and the two blended by the same weight.
+    """
+    inputs = _decoder_inputs(model)
+    encoder = keras.Model(graph(model).input, inputs)
+    decoder = keras.Model(inputs, model_output(model))
+    ends = encoder(as_batch(np.stack([x_a, x_b])), training=False)
+    ends = ends if isinstance(ends, (list, tuple)) else [ends]
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)
+    codes = (1 - weights[:, None]) * np.asarray(ends[0][:1]) + weights[:, None] * np.asarray(ends[0][1:])
+
+    def decode(end: int) -> np.ndarray:
+        switches = [np.repeat(np.asarray(s[end:end + 1]), steps, axis=0) for s in ends[1:]]
+        return np.asarray(float32(decoder([codes, *switches], training=False)))
+
+    shape = (-1,) + (1,) * (len(model.output_shape) - 1)
+    return (1 - weights.reshape(shape)) * decode(0) + weights.reshape(shape) * decode(1)

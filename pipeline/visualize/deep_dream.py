@@ -1,0 +1,41 @@
+"""DeepDream (Mordvintsev, Olah and Tyka, 2015; the lecture's recipe): start from an image, shift
+it by a random jitter, enhance a layer's activations by gradient ascent at several scales from
+coarse to fine, and keep what was added."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipeline.visualize._ascent import Regularisers, gradient_ascent
+from pipeline.visualize._common import as_batch, float32, submodel
+
+
+def deep_dream(model: keras.Model, x, layer_names: Sequence[str], octaves: int = 3, octave_scale: float = 1.4,
+               steps: int = 20, step_size: float = 0.02, jitter: int = 2, seed: int = 0) -> np.ndarray:
+    """Dreamed images, (N, H, W, C) in [0, 1].
+
+    At octave k the change is a (H, W) / octave_scale^k image upsampled to the input size, so the
+    coarse octaves add large patterns and the last adds fine detail; the model always sees its
+    own input size (most classifiers cannot take another).
+    """
+    probe = submodel(model, list(layer_names))
+    x = as_batch(x).numpy()
+    size = np.array(x.shape[1:3])
+    for k, octave in enumerate(reversed(range(octaves))):
+        small = tuple(np.maximum(np.round(size / octave_scale**octave).astype(int), 1))
+        base = tf.image.resize(x, small).numpy()
+        start = x
+
+        def score(z: tf.Tensor, start=start, base=base) -> tf.Tensor:
+            image = start + tf.image.resize(z - base, size)  # what the ascent added, at full size
+            outputs = probe(tf.clip_by_value(image, 0.0, 1.0), training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            return tf.add_n([tf.norm(tf.reshape(float32(o), [tf.shape(o)[0], -1]), axis=1) for o in outputs])
+
+        z = gradient_ascent(score, base, steps, step_size, Regularisers(jitter=jitter, blur_every=0, decay=0.0), seed + k)
+        x = np.clip(start + tf.image.resize(z - base, size).numpy(), 0.0, 1.0)
+    return x

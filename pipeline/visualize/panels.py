@@ -1,0 +1,172 @@
+"""The visualization stage's pieces: for each method, compute its arrays on the chosen model and
+inputs, draw them, and say in one line what the picture shows. Numbers go to `context.metrics`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from omegaconf import DictConfig
+
+from pipeline.report import Panel
+from pipeline.visualize import plots
+from pipeline.visualize._common import after_activation, kernel_layers, last_conv_layer, layer_output, spatial_layers
+from pipeline.visualize.activation_maximization import activation_maximization, class_model
+from pipeline.visualize.autoencoder import interpolate, reconstructions
+from pipeline.visualize.deep_dream import deep_dream
+from pipeline.visualize.embedding import embedding
+from pipeline.visualize.equivariance import equivariance
+from pipeline.visualize.feature_maps import feature_maps
+from pipeline.visualize.filters import filters
+from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.occlusion import occlusion
+from pipeline.visualize.receptive_field import effective_receptive_field
+from pipeline.visualize.saliency import saliency, smoothgrad
+
+
+@dataclass
+class Context:
+    model: keras.Model
+    x: np.ndarray  # test images, the first `num_images` are shown
+    y: np.ndarray  # their labels (classifiers) or targets
+    class_names: list[str]
+    settings: DictConfig  # cfg.visualize
+    photos: dict[str, np.ndarray] = field(default_factory=dict)  # sample photographs, RGB models only
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> np.ndarray:
+        return self.x[: self.settings.num_images]
+
+    def captions(self, scores: np.ndarray | None = None) -> list[str]:
+        """"true -> predicted (confidence)" per shown image."""
+        if scores is None:
+            scores = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(self.shown, training=False), "float32")))
+        return [f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
+                for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)]
+
+    def layers(self) -> list[str]:
+        """The configured layers, or the output after each of (up to) three convolutions spread
+        over the depth: first, middle, last (after their activation when one follows)."""
+        if self.settings.layers:
+            return list(self.settings.layers)
+        convs = kernel_layers(self.model)
+        picked = sorted({convs[0], convs[len(convs) // 2], convs[-1]}, key=convs.index) if convs else []
+        return [after_activation(self.model, name) for name in picked]
+
+
+def filters_panel(c: Context) -> list[Panel]:
+    first = kernel_layers(c.model)[0]
+    return [Panel("filters", plots.kernels_figure(filters(c.model, first), first),
+                  f"The learned kernels of {first}: the first layer's filters are edge, blob and colour detectors.")]
+
+
+def feature_maps_panel(c: Context) -> list[Panel]:
+    inputs = {"a test image": c.shown[:1], **{f"the {k} photograph": v[None] for k, v in c.photos.items()}}
+    return [Panel(f"feature_maps_{i}", plots.feature_maps_figure(
+        image[0], {k: v[0] for k, v in feature_maps(c.model, image, c.layers()).items()}, name),
+                  f"What {', '.join(c.layers())} compute for {name}: each map is one filter's response.")
+            for i, (name, image) in enumerate(inputs.items())]
+
+
+def activation_maximization_panel(c: Context) -> list[Panel]:
+    panels = []
+    for layer in c.layers():
+        count = min(c.settings.filters_per_layer, c.model.get_layer(layer).output.shape[-1])
+        images = activation_maximization(c.model, layer, list(range(count)), steps=c.settings.steps, seed=c.settings.seed,
+                                         start_level=float(c.x.mean()))
+        panels.append(Panel(f"activation_maximization_{layer}", plots.images_figure(
+            images, [f"filter {f}" for f in range(count)], f"{layer}: inputs that maximise each filter"),
+            f"Gradient ascent on ||h(x)|| of each filter of {layer}, from faint noise at the data's mean: the pattern it responds to."))
+    return panels
+
+
+def class_model_panel(c: Context) -> list[Panel]:
+    classes = list(range(min(len(c.class_names), 20)))
+    images = class_model(c.model, classes, steps=c.settings.steps, seed=c.settings.seed)
+    return [Panel("class_model", plots.images_figure(images, [c.class_names[k] for k in classes], "Class models"),
+                  "Inputs that maximise each class logit: what the network takes each class to look like.")]
+
+
+def saliency_panel(c: Context) -> list[Panel]:
+    return [Panel("saliency", plots.heatmaps_figure(c.shown, saliency(c.model, c.shown), c.captions(),
+                                                   "Saliency: |d logit / d x| of the predicted class", "|gradient|", overlay=False),
+                  "Which pixels change the predicted class's score the most (max over channels).")]
+
+
+def smoothgrad_panel(c: Context) -> list[Panel]:
+    return [Panel("smoothgrad", plots.heatmaps_figure(c.shown, smoothgrad(c.model, c.shown, seed=c.settings.seed), c.captions(),
+                                                     "SmoothGrad: saliency averaged over noisy copies", "|gradient|", overlay=False),
+                  "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence.")]
+
+
+def occlusion_panel(c: Context) -> list[Panel]:
+    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=max(2, c.x.shape[1] // 4), stride=max(1, c.x.shape[1] // 16))
+    return [Panel("occlusion", plots.heatmaps_figure(c.shown, maps, c.captions(), "Occlusion: probability of the true class",
+                                                    "P(true class)", cmap="RdYlBu", overlay=False),
+                  "The true class's probability while a grey square hides each region: low (red) where the evidence is.")]
+
+
+def grad_cam_panel(c: Context) -> list[Panel]:
+    layer = last_conv_layer(c.model)
+    return [Panel("grad_cam", plots.heatmaps_figure(c.shown, grad_cam(c.model, c.shown, layer), c.captions(),
+                                                   f"Grad-CAM at {layer}, predicted class", "class activation"),
+                  f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image.")]
+
+
+def embedding_panel(c: Context) -> list[Panel]:
+    count = min(len(c.x), c.settings.embedding_examples)
+    coords = embedding(c.model, c.x[:count], seed=c.settings.seed)
+    return [Panel("embedding", plots.embedding_figure(coords, c.y[:count], c.class_names,
+                                                     f"t-SNE of the penultimate features ({count} test images)"),
+                  "The features the classifier reads, laid out in 2D by t-SNE: classes the network separates form clusters.")]
+
+
+def deep_dream_panel(c: Context) -> list[Panel]:
+    start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
+    dreams = deep_dream(c.model, start, c.layers()[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
+    return [Panel("deep_dream", plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers()[-1]}"),
+                  f"Gradient ascent on the image itself at three scales, amplifying what {c.layers()[-1]} responds to.")]
+
+
+def receptive_field_panel(c: Context) -> list[Panel]:
+    fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers()]
+    for f in fields:
+        c.metrics |= {f"erf_measured/{f.layer}": f.measured[0], f"erf_theoretical/{f.layer}": f.theoretical[0],
+                      f"erf_effective90/{f.layer}": f.effective}
+    return [Panel("receptive_field", plots.receptive_fields_figure(fields),
+                  "Where one central unit looks: dashed is what its layer geometry allows, solid what the gradient reaches.")]
+
+
+def equivariance_panel(c: Context) -> list[Panel]:
+    names = [n for n in spatial_layers(c.model) if (n in set(c.layers()) or "pool" in n)
+             and min(layer_output(c.model, n).shape[1:3]) >= 2][:8]
+    results = [equivariance(c.model, c.shown, name) for name in names]
+    for r in results:
+        c.metrics |= {f"equivariance_error/{r.layer}": r.equivariance_error, f"invariance_change/{r.layer}": r.invariance_change}
+    return [Panel("equivariance", plots.equivariance_figure(results),
+                  "Shifting the input by a layer's stride shifts its maps (equivariance); pooling damps one-pixel shifts (invariance).")]
+
+
+def autoencoder_panel(c: Context) -> list[Panel]:
+    shown = c.shown
+    rebuilt = reconstructions(c.model, shown)
+    line = interpolate(c.model, shown[0], shown[1], steps=8)
+    c.metrics["reconstruction_mse"] = float(np.mean((rebuilt - shown) ** 2))
+    return [Panel("reconstructions", plots.images_figure([*shown, *rebuilt], ["input"] * len(shown) + ["reconstruction"] * len(shown),
+                                                        "Inputs and reconstructions", cols=len(shown)),
+                  "Top: test images; bottom: what the decoder rebuilds from the code."),
+            Panel("interpolation", plots.images_figure(list(line), [f"{w:.2f}" for w in np.linspace(0, 1, len(line))],
+                                                      "Decoded points between two codes"),
+                  "Decoding points on the straight line between two images' codes: the latent space is continuous.")]
+
+
+PANELS = {
+    "filters": filters_panel, "feature_maps": feature_maps_panel, "activation_maximization": activation_maximization_panel,
+    "class_model": class_model_panel, "saliency": saliency_panel, "smoothgrad": smoothgrad_panel,
+    "occlusion": occlusion_panel, "grad_cam": grad_cam_panel, "embedding": embedding_panel, "deep_dream": deep_dream_panel,
+    "receptive_field": receptive_field_panel, "equivariance": equivariance_panel, "autoencoder": autoencoder_panel,
+}
+# Methods that explain a class decision; they need a classifier (one logit vector per image).
+CLASSIFIER_METHODS = {"class_model", "saliency", "smoothgrad", "occlusion", "grad_cam", "embedding"}

@@ -1,0 +1,63 @@
+"""Small models whose evidence is known, built with our layers and with keras.layers."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import layers
+from pipeline.visualize import MAX_STEPS_ENV
+
+os.environ.setdefault(MAX_STEPS_ENV, "48")  # caps every gradient-ascent loop in these tests
+
+IMPLS = {"custom": layers, "keras": keras.layers}
+
+
+def circular_pad(x, pad: int):
+    """Wrap-around padding of the two spatial axes: the border a circular convolution sees."""
+    x = tf.concat([x[:, -pad:], x, x[:, :pad]], axis=1)
+    return tf.concat([x[:, :, -pad:], x, x[:, :, :pad]], axis=2)
+
+
+def bar_detector(impl: str, size: int = 16) -> keras.Model:
+    """conv (a 3x3 box sum, one filter) -> ReLU -> global mean -> logits [+m, -m]: class 0's
+    evidence is wherever the image is bright, class 1 has only negative evidence."""
+    inputs = keras.Input((size, size, 1))
+    conv = IMPLS[impl].Conv2D(1, 3, padding="same", name="detector")
+    maps = keras.layers.ReLU(name="detector_relu")(conv(inputs))
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(maps)
+    head = keras.layers.Dense(2, name="logits")
+    model = keras.Model(inputs, head(pooled))
+    conv.set_weights([np.ones((3, 3, 1, 1), np.float32), np.zeros(1, np.float32)])
+    head.set_weights([np.array([[4.0, -4.0]], np.float32), np.zeros(2, np.float32)])
+    return model
+
+
+def bar_image(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """A dark image with one bright horizontal bar; returns the image and the bar's mask."""
+    image = np.zeros((size, size, 1), np.float32)
+    mask = np.zeros((size, size), bool)
+    mask[4:6, 3:13] = True
+    image[mask] = 1.0
+    return image, mask
+
+
+@pytest.fixture(params=["custom", "keras"])
+def impl(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session", params=["custom", "keras"])
+def trained_lenet(request, tmp_path_factory):
+    """LeNet-5 after 3 epochs on the offline digits, and the data's mean pixel."""
+    from pipeline.data import load
+    from pipeline.models import build_model
+
+    keras.utils.set_random_seed(0)
+    ds, _ = load("digits", "train", batch_size=64, data_dir=str(tmp_path_factory.mktemp("tfds")))
+    model = build_model("lenet5", (32, 32, 1), 10, impl=request.param)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(ds, epochs=3, verbose=0)
+    return model, float(np.mean([float(tf.reduce_mean(x)) for x, _ in ds]))
