@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from pipeline.visualize._common import as_batch, float32, submodel

@@ -1,0 +1,63 @@
+"""What every attack shares: the model in inference mode, the cross-entropy of the logits as the
+loss, its gradient w.r.t. the input, clipping to the data range, targeted vs untargeted, and one
+compiled `tf.function` per attack so a batch runs as one graph."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class Attack:
+    """Base: `attack(x, y) -> x_adv` on a batch. Subclasses write `perturb(x, y)` (traced once).
+
+    Args:
+        model: a Keras model emitting logits.
+        clip: the data's value range; adversarial images never leave it.
+        targeted: `y` holds the classes to reach, and the loss is descended instead.
+    """
+
+    def __init__(self, model: keras.Model, clip: tuple[float, float] = (0.0, 1.0), targeted: bool = False):
+        if clip[0] >= clip[1]:
+            raise ValueError(f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}")
+        self.model = model
+        self.clip = (float(clip[0]), float(clip[1]))
+        self.targeted = targeted
+        self._compiled = tf.function(self.perturb)
+
+    def __call__(self, x, y) -> tf.Tensor:
+        x = tf.convert_to_tensor(x, tf.float32)
+        return self._compiled(x, tf.convert_to_tensor(y, tf.int32), *self.budget(x))
+
+    def budget(self, x: tf.Tensor) -> tuple:
+        """The budget tensors passed to `perturb` after (x, y), one value per example, so that a
+        new budget (`attack.eps = ...`) reuses the compiled graph."""
+        return ()
+
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def per_example(self, value, x: tf.Tensor) -> tf.Tensor:
+        """A scalar or one value per example, as (N, 1, ..., 1) float32 to broadcast over `x`."""
+        value = tf.cast(value, tf.float32) if tf.is_tensor(value) else tf.constant(np.asarray(value, np.float32))
+        return tf.reshape(tf.broadcast_to(value, tf.shape(x)[:1]), [-1] + [1] * (x.shape.rank - 1))
+
+    def logits(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.model(x, training=False), tf.float32)
+
+    def loss(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """Per-example cross-entropy of the logits; its negative when targeted, so that every
+        attack ascends `loss`."""
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(y, self.logits(x))
+        return -ce if self.targeted else ce
+
+    def gradient(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """d loss / d x, (N, ...) float32."""
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(self.loss(x, y))
+        return tape.gradient(total, x)
+
+    def clip_to_range(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.clip_by_value(x, *self.clip)

@@ -1,0 +1,35 @@
+"""Robust accuracy: accuracy on adversarial examples, per attack budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from pipeline.attacks.base import Attack
+
+# The argument that sets each attack's budget when it is not `eps`.
+BUDGET_ARGUMENT = {"GradientStep": "step_size"}
+
+
+def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
+    predictions = np.concatenate([np.argmax(np.asarray(model(x[s:s + batch_size], training=False)), axis=-1)
+                                  for s in range(0, len(x), batch_size)])
+    return float(np.mean(predictions == np.asarray(y)))
+
+
+def robust_accuracy(model: keras.Model, attack_cls: type[Attack], x, y, epsilons: Sequence[float],
+                    batch_size: int = 256, **kwargs) -> dict[float, float]:
+    """epsilon -> accuracy of `model` on `attack_cls(model, eps=epsilon, **kwargs)(x, y)`.
+    One attack object serves every epsilon (the budget is an input of its compiled graph)."""
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    budget = BUDGET_ARGUMENT.get(attack_cls.__name__, "eps")
+    attack = attack_cls(model, **{budget: float(epsilons[0]) if len(epsilons) else 0.0}, **kwargs)
+    results = {}
+    for eps in epsilons:
+        setattr(attack, budget, float(eps))
+        adversarial = np.concatenate([np.asarray(attack(x[s:s + batch_size], y[s:s + batch_size]))
+                                      for s in range(0, len(x), batch_size)])
+        results[float(eps)] = accuracy(model, adversarial, y, batch_size)
+    return results
