@@ -15,7 +15,7 @@ from pipeline.errors import UserError
 
 log = logging.getLogger("pipeline")
 
-STAGES = ("train", "visualize")  # in order; adversarial to come
+STAGES = ("train", "visualize", "adversarial")  # in order
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
 
@@ -113,7 +113,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def analyse(cfg: DictConfig, folder: Path, mlflow_run) -> dict[str, float]:
-    """The stages after training, on the chief: each loads the trained model and test data."""
+    """The stages after training, on the chief: each reads the trained model and test data.
+    Returns the headline numbers (the full sets are in MLflow and the report)."""
     from pipeline import trained
 
     results: dict[str, float] = {}
@@ -123,6 +124,10 @@ def analyse(cfg: DictConfig, folder: Path, mlflow_run) -> dict[str, float]:
         from pipeline.visualize import stage as visualize
 
         visualize.run(cfg, folder, mlflow_run, model)
+    if "adversarial" in later:
+        from pipeline.attacks import stage as adversarial
+
+        results |= {k: v for k, v in adversarial.run(cfg, folder, mlflow_run, model).items() if k.startswith("median_")}
     return results
 
 

@@ -65,6 +65,14 @@ class OptimizerConfig:
 
 
 @dataclass
+class AdversarialTrainingConfig:
+    attack: Optional[str] = None  # null: clean training; fgsm | pgd: train on a mix of clean and attacked batches
+    eps: float = 0.1  # L-inf budget of the training attack
+    steps: int = 5  # pgd steps (step size 2.5 * eps / steps)
+    ratio: float = 0.5  # share of each batch replaced by its adversarial version
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 30
     batch_size: int = 64  # global batch, split across replicas
@@ -78,6 +86,7 @@ class TrainerConfig:
     early_stopping_patience: Optional[int] = None  # epochs without validation improvement
     steps_per_epoch: Optional[int] = None  # cap (debugging); null: the whole split
     eval_steps: Optional[int] = None  # cap on validation and test batches
+    adversarial: AdversarialTrainingConfig = field(default_factory=AdversarialTrainingConfig)
 
 
 @dataclass
@@ -107,6 +116,19 @@ class VisualizeConfig:
 
 
 @dataclass
+class AdversarialConfig:
+    num_examples: int = 256  # test examples attacked for the robustness curves
+    epsilons: List[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])  # L-inf budgets
+    pgd_steps: int = 10  # PGD steps per budget (step size 2.5 * eps / steps, random start)
+    minimal_examples: int = 64  # examples searched for their minimal perturbation (and DeepFool)
+    max_eps: float = 0.5  # the largest L-inf budget the minimal search tries
+    gallery: int = 4  # examples shown per attack
+    gallery_eps: float = 0.1  # L-inf budget of the FGSM and PGD gallery
+    targeted: Optional[List[int]] = None  # [source, target] classes of the targeted example; null: 3 -> 8 when they exist
+    seed: int = 0
+
+
+@dataclass
 class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -115,7 +137,8 @@ class Config:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
-    stages: List[str] = field(default_factory=lambda: ["train", "visualize"])
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    stages: List[str] = field(default_factory=lambda: ["train", "visualize", "adversarial"])
 
 
 def register() -> None:

@@ -33,7 +33,10 @@ def grid(rows: int, cols: int, title: str, extra_width: float = 0.0):
 
 
 def show(axis, image: np.ndarray, title: str = "", **kwargs):
+    """An image on its true [0, 1] scale (no per-image contrast stretch), or a map with `cmap`."""
     data, cmap = displayable(image)
+    if "cmap" not in kwargs and cmap == "gray":
+        kwargs |= {"vmin": 0.0, "vmax": 1.0}
     shown = axis.imshow(data, cmap=kwargs.pop("cmap", cmap), **kwargs)
     axis.set_title(title, fontsize=7)
     return shown

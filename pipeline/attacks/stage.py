@@ -1,0 +1,129 @@
+"""The adversarial stage: robustness curves (FGSM, PGD), the distribution of the smallest
+perturbations that flip a prediction (bisection, DeepFool), galleries, a targeted example and
+saliency before/after, into the run's MLflow record and the HTML report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from omegaconf import DictConfig
+
+from pipeline import report, trained
+from pipeline.attacks import FGSM, PGD, DeepFool, MinimalPerturbation, plots, robust_accuracy
+from pipeline.report import Panel
+from pipeline.visualize import saliency
+
+log = logging.getLogger(__name__)
+
+STAGE = "adversarial"
+
+
+@dataclass
+class Examples:
+    model: keras.Model
+    x: np.ndarray
+    y: np.ndarray
+    names: list[str]
+    found: dict = field(default_factory=dict)  # adversarials of the first examples, shared by the panels
+
+    def captions(self, x: np.ndarray, prefix: str) -> list[str]:
+        probs = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(x, training=False), "float32")))
+        return [f"{prefix}: {self.names[p.argmax()]} ({p.max():.2f})" for p in probs]
+
+    def correct(self) -> np.ndarray:
+        return np.flatnonzero(np.argmax(np.asarray(self.model(self.x, training=False), np.float32), axis=-1) == self.y)
+
+
+def curves_panel(e: Examples, s: DictConfig, metrics: dict, mlflow_run) -> Panel:
+    curves = {"FGSM": robust_accuracy(e.model, FGSM, e.x, e.y, s.epsilons),
+              f"PGD-{s.pgd_steps}": robust_accuracy(e.model, PGD, e.x, e.y, s.epsilons, steps=s.pgd_steps, seed=s.seed)}
+    for name, curve in curves.items():
+        key = name.split("-")[0].lower()
+        for eps, accuracy in curve.items():
+            metrics[f"robust_accuracy_{key}_eps_{eps:g}"] = accuracy
+            if mlflow_run is not None:  # one series per attack; MLflow steps are integers: eps in thousandths
+                import mlflow
+
+                mlflow.log_metric(f"robust_accuracy_{key}", accuracy, step=int(round(eps * 1000)))
+    return Panel("robustness", plots.robustness_figure(curves, f"Robustness of {e.model.name} ({len(e.x)} test images)"),
+                 "Accuracy on test images attacked within each L-inf budget: the faster it falls, the less robust the model.")
+
+
+def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
+    x, y = e.x[: s.minimal_examples], e.y[: s.minimal_examples]
+    minimal = MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y)
+    budgets, fooled = minimal.budget, np.asarray(DeepFool(e.model)(x, y))
+    e.found |= {"minimal": minimal.x_adv, "deepfool": fooled}
+    flipped = np.argmax(np.asarray(e.model(fooled, training=False), np.float32), -1) != np.argmax(np.asarray(e.model(x, training=False), np.float32), -1)
+    l2 = np.where(flipped, np.linalg.norm((fooled - x).reshape(len(x), -1), axis=1), np.inf)
+    for name, values in (("minimal_linf", budgets[budgets > 0]), ("deepfool_l2", l2)):
+        finite = values[np.isfinite(values)]
+        metrics[f"median_{name}"] = float(np.median(finite)) if len(finite) else float("nan")
+    metrics["minimal_not_found_share"] = float(np.mean(np.isinf(budgets)))
+    return Panel("minimal_perturbations", plots.sizes_figure(budgets[budgets > 0], l2),
+                 "The closest image on which the net fails: per example, the smallest L-inf budget that flips it, and DeepFool's L2 distance.")
+
+
+def gallery_panels(e: Examples, s: DictConfig) -> list[Panel]:
+    """FGSM and PGD at the gallery budget, DeepFool and the minimal search (from `sizes_panel`)."""
+    chosen = [i for i in e.correct() if i < s.minimal_examples][: s.gallery]
+    x, y = e.x[chosen], e.y[chosen]
+    attacked = {"fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
+                "pgd": np.asarray(PGD(e.model, eps=s.gallery_eps, steps=max(s.pgd_steps, 10), seed=s.seed)(x, y)),
+                **{name: found[chosen] for name, found in e.found.items()}}
+    panels = []
+    for name in attacked:
+        budget = f" eps {s.gallery_eps:g}" if name in ("fgsm", "pgd") else ""
+        panels.append(Panel(f"gallery_{name}", plots.gallery_figure(x, attacked[name], e.captions(x, "clean"), e.captions(attacked[name], name),
+                                                                   f"{name.upper()}{budget}: image, perturbation, adversarial"),
+                            f"{name.upper()}: the clean image and prediction, the (amplified) perturbation, the attacked image and its prediction."))
+    clean_maps, adv_maps = saliency(e.model, x), saliency(e.model, attacked["pgd"])
+    panels.append(Panel("saliency_clean_vs_adversarial", plots.saliency_pairs_figure(
+        x, attacked["pgd"], clean_maps, adv_maps, e.captions(x, "clean"), e.captions(attacked["pgd"], "pgd")),
+        "Where the gradient points before and after the PGD attack: a small change of the image moves the evidence."))
+    return panels
+
+
+def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
+    k = len(e.names)
+    source, target = s.targeted or ((3, 8) if k > 8 else (0, 1 % k))
+    candidates = [i for i in e.correct() if e.y[i] == source]
+    if not candidates:
+        log.info("adversarial: no correctly classified test example of class %s for the targeted attack", source)
+        return None
+    x = e.x[candidates[:1]]
+    attack = PGD(e.model, steps=40, targeted=True, seed=s.seed)
+    for eps in (s.gallery_eps, 2 * s.gallery_eps, s.max_eps):  # the smallest of these budgets that reaches the target
+        attack.eps = eps
+        x_adv = np.asarray(attack(x, np.array([target])))
+        if np.argmax(np.asarray(e.model(x_adv, training=False), np.float32)) == target:
+            break
+    title = f"Targeted PGD, L-inf {eps:g}: a {e.names[source]} turned into a {e.names[target]}"
+    return Panel("targeted", plots.gallery_figure(x, x_adv, e.captions(x, "clean"), e.captions(x_adv, "attacked"), title),
+                 f"PGD descending the loss of a chosen class ({e.names[target]}) within the smallest of a few L-inf budgets that reaches it.")
+
+
+def run(cfg: DictConfig, run_dir: Path, mlflow_run, model: keras.Model) -> dict[str, float]:
+    """Attack the trained model on test examples and publish the robustness report."""
+    if cfg.dataset.target != "label" or len(model.input_shape) != 4:
+        log.info("adversarial: skipped, it attacks image classifiers (this model: %s targets)", cfg.dataset.target)
+        return {}
+    s = cfg.adversarial
+    x, y, info = trained.test_examples(cfg, max(s.num_examples, s.minimal_examples), s.seed)
+    examples, metrics = Examples(model, x, y, list(info.class_names)), {}
+    steps = [("robustness curves", lambda: [curves_panel(examples, s, metrics, mlflow_run)]),
+             ("minimal perturbations", lambda: [sizes_panel(examples, s, metrics)]),
+             ("galleries", lambda: gallery_panels(examples, s)),
+             ("targeted example", lambda: [p for p in [targeted_panel(examples, s)] if p])]
+    panels = []
+    for name, make in steps:
+        started = time.perf_counter()
+        panels += make()
+        log.info("adversarial: %s in %.1f s", name, time.perf_counter() - started)
+    report.publish(run_dir, STAGE, panels, metrics, mlflow_run)
+    return metrics
