@@ -32,6 +32,10 @@ def check(cfg: DictConfig) -> None:
         (bool(set(cfg.stages) - set(STAGES)), f"unknown stage(s) {sorted(set(cfg.stages) - set(STAGES))}; known: {list(STAGES)}"),
         (bool(cfg.model.from_run) and "train" in cfg.stages, "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]"),
         (not cfg.model.from_run and "train" not in cfg.stages, f"stages={list(cfg.stages)} need a trained model: add train, or set model.from_run=<MLflow run id>"),
+        (t.adversarial.attack not in (None, "fgsm", "pgd"), f"trainer.adversarial.attack must be null, fgsm or pgd, got {t.adversarial.attack!r}"),
+        (bool(t.adversarial.attack) and not 0 < t.adversarial.ratio <= 1, f"trainer.adversarial.ratio must be in (0, 1], got {t.adversarial.ratio}"),
+        (bool(t.adversarial.attack) and cfg.dataset.target != "label", "trainer.adversarial trains classifiers; this dataset's target is " + cfg.dataset.target),
+        (not cfg.adversarial.epsilons or min(cfg.adversarial.epsilons) < 0, f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}"),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
         (bool(set(cfg.visualize.methods) - set(VISUALIZE_METHODS)), f"unknown visualize.methods {sorted(set(cfg.visualize.methods) - set(VISUALIZE_METHODS))}; known: {VISUALIZE_METHODS}"),
     ]

@@ -52,6 +52,8 @@ class Steps:
     target: str
     global_batch: int
     jit_compile: bool = False
+    adversary: object = None  # an attack: adversarial training replaces part of each batch
+    adversarial_ratio: float = 0.5
     train: object = field(init=False)
     evaluate: object = field(init=False)
 
@@ -60,7 +62,17 @@ class Steps:
         self.evaluate = tf.function(self._eval_step)
         self._replica_train = tf.function(self._replica_train_step, jit_compile=self.jit_compile)
 
+    def _mix_adversarial(self, x, y):
+        """The first `adversarial_ratio` of the batch replaced by its attacked version (Madry et
+        al. 2018; Goodfellow et al. 2015 mix clean and adversarial examples)."""
+        count = tf.cast(tf.round(self.adversarial_ratio * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
+        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int64), tf.constant(7, tf.int64)])  # new noise per step
+        attacked = self.adversary.perturb(x[:count], y[:count], *self.adversary.budget(x[:count], seed))
+        return tf.concat([tf.stop_gradient(attacked), x[count:]], axis=0)
+
     def _replica_train_step(self, x, y):
+        if self.adversary is not None:
+            x = self._mix_adversarial(x, y)
         with tf.GradientTape() as tape:
             outputs = self.model(x, training=True)
             losses = per_example_loss(self.target, y, outputs)

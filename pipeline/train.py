@@ -36,7 +36,8 @@ def run(cfg: DictConfig, run_dir: Path, mlflow_run, strategy: tf.distribute.Stra
         optimizer = make_optimizer(cfg, data["steps_per_epoch"])
     checkpoints = loop.Checkpoints(run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
-    steps = loop.Steps(strategy, model, optimizer, cfg.dataset.target, cfg.trainer.batch_size, cfg.trainer.jit_compile)
+    steps = loop.Steps(strategy, model, optimizer, cfg.dataset.target, cfg.trainer.batch_size, cfg.trainer.jit_compile,
+                       adversary(cfg.trainer.adversarial, model), cfg.trainer.adversarial.ratio)
     train_iterator = iter(data["distribute"](data["train"](first_epoch)))
     log_metrics(mlflow_run, {"parameters": model.count_params()}, None)
     for epoch in range(first_epoch, cfg.trainer.epochs):
@@ -92,6 +93,18 @@ def datasets(cfg: DictConfig, strategy: tf.distribute.Strategy) -> dict:
 
     return {"info": info, "test_info": test_info, "train": train, "validation": distribute_(validation),
             "test": distribute_(test), "test_local": test, "distribute": distribute_, "steps_per_epoch": math.ceil(info.num_examples / t.batch_size)}
+
+
+def adversary(settings: DictConfig, model: keras.Model):
+    """The attack adversarial training uses, or None for clean training."""
+    if not settings.attack:
+        return None
+    from pipeline.attacks import FGSM, PGD
+
+    log.info("Adversarial training: %s, eps %g, %.0f%% of each batch", settings.attack, settings.eps, 100 * settings.ratio)
+    if settings.attack == "fgsm":
+        return FGSM(model, eps=settings.eps)
+    return PGD(model, eps=settings.eps, steps=settings.steps)
 
 
 def make_optimizer(cfg: DictConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:

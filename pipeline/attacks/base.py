@@ -30,9 +30,10 @@ class Attack:
         x = tf.convert_to_tensor(x, tf.float32)
         return self._compiled(x, tf.convert_to_tensor(y, tf.int32), *self.budget(x))
 
-    def budget(self, x: tf.Tensor) -> tuple:
+    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
         """The budget tensors passed to `perturb` after (x, y), one value per example, so that a
-        new budget (`attack.eps = ...`) reuses the compiled graph."""
+        new budget (`attack.eps = ...`) reuses the compiled graph. `seed`: a stateless seed for
+        attacks that draw (inside a training step, where Python state is frozen at tracing)."""
         return ()
 
     def perturb(self, x: tf.Tensor, y: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:

@@ -16,7 +16,7 @@ class FGSM(Attack):
         super().__init__(model, **kwargs)
         self.eps = eps
 
-    def budget(self, x: tf.Tensor) -> tuple:
+    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
         return (self.per_example(self.eps, x),)
 
     def perturb(self, x: tf.Tensor, y: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:

@@ -16,7 +16,7 @@ class GradientStep(Attack):
         super().__init__(model, **kwargs)
         self.step_size = step_size
 
-    def budget(self, x: tf.Tensor) -> tuple:
+    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
         return (self.per_example(self.step_size, x),)
 
     def perturb(self, x: tf.Tensor, y: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:

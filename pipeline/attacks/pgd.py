@@ -28,10 +28,12 @@ class PGD(Attack):
         self.norm, self.random_start = norm_named(norm), random_start
         self._seed = np.random.default_rng(seed).integers(0, 2**31 - 1, size=2)
 
-    def budget(self, x: tf.Tensor) -> tuple:
-        self._seed = self._seed + [0, 1]  # a fresh, reproducible start per call
+    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
+        if seed is None:
+            self._seed = self._seed + [0, 1]  # a fresh, reproducible start per call
+            seed = tf.constant(self._seed, tf.int64)
         step = np.asarray(self.eps, np.float32) * 2.5 / self.steps if self.step_size is None else self.step_size
-        return self.per_example(self.eps, x), self.per_example(step, x), tf.constant(self._seed, tf.int64)
+        return self.per_example(self.eps, x), self.per_example(step, x), seed
 
     def perturb(self, x: tf.Tensor, y: tf.Tensor, eps: tf.Tensor, step_size: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         delta = self.norm.random(x, eps, seed) if self.random_start else tf.zeros_like(x)

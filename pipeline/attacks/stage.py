@@ -71,7 +71,9 @@ def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
 
 def gallery_panels(e: Examples, s: DictConfig) -> list[Panel]:
     """FGSM and PGD at the gallery budget, DeepFool and the minimal search (from `sizes_panel`)."""
-    chosen = [i for i in e.correct() if i < s.minimal_examples][: s.gallery]
+    pool = min(s.minimal_examples, len(e.x))
+    correct = [i for i in e.correct() if i < pool]  # correctly classified first, then the others
+    chosen = (correct + [i for i in range(pool) if i not in set(correct)])[: max(s.gallery, 1)]
     x, y = e.x[chosen], e.y[chosen]
     attacked = {"fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
                 "pgd": np.asarray(PGD(e.model, eps=s.gallery_eps, steps=max(s.pgd_steps, 10), seed=s.seed)(x, y)),

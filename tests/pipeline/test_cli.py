@@ -55,6 +55,20 @@ def test_a_short_run_is_recorded_completely(cli, tmp_path):
     assert run.data.metrics["erf_theoretical/conv1_relu"] == 5 and run.data.metrics["erf_measured/conv2_relu"] == 14
     assert "visualize: skipping autoencoder" in done.stdout
 
+    # The adversarial stage: curves as metrics (clean accuracy at eps 0), galleries, in the same report.
+    attacked = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "adversarial")}
+    for name in ("robustness", "minimal_perturbations", "gallery_fgsm", "gallery_pgd", "gallery_deepfool",
+                 "gallery_minimal", "saliency_clean_vs_adversarial"):
+        assert f"adversarial/{name}.png" in attacked, name
+    metrics = run.data.metrics
+    assert metrics["robust_accuracy_fgsm_eps_0"] == metrics["robust_accuracy_pgd_eps_0"]
+    assert metrics["robust_accuracy_pgd_eps_0.1"] <= metrics["robust_accuracy_pgd_eps_0"]
+    assert "median_minimal_linf" in metrics and "median_deepfool_l2" in metrics
+    history = store(tmp_path).get_metric_history(run.info.run_id, "robust_accuracy_pgd")
+    assert sorted(m.step for m in history) == [0, 100]
+    report = next(tmp_path.glob("outputs/*/*/report.html")).read_text()
+    assert report.count("data:image/png;base64,") >= 20 and "gallery pgd" in report and "robust_accuracy_pgd_eps_0.1" in report
+
     # Looking inside that model again later, from its run id.
     again = cli("model.from_run=" + run.info.run_id, "stages=[visualize]", "tracking.experiment=cli", "visualize.methods=[saliency]")
     assert again.returncode == 0, again.stdout[-3000:]
@@ -87,9 +101,10 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods ['xray']"),
         (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, or set model.from_run"),
         (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
+        (("trainer.adversarial.attack=cw",), 2, "trainer.adversarial.attack must be null, fgsm or pgd, got 'cw'"),
     ],
     ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir",
-         "vis-method", "no-model", "from-run"],
+         "vis-method", "no-model", "from-run", "adv-attack"],
 )
 def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, message):
     done = cli(*overrides, "debug=tiny", timeout=120)
@@ -118,9 +133,10 @@ def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
 
 @pytest.mark.parametrize(
     "overrides",
-    [("trainer.precision=mixed_float16", "trainer.jit_compile=true"), ("trainer.strategy=mirrored", "layers=keras"),
+    [("trainer.precision=mixed_float16", "trainer.jit_compile=true", "trainer.adversarial.attack=pgd"),
+     ("trainer.strategy=mirrored", "layers=keras"),
      ("experiment=unet_shapes", "+model.options.filters=4"), ("experiment=autoencoder_digits",)],
-    ids=["mixed-xla", "mirrored-keras", "unet-masks", "autoencoder"],
+    ids=["mixed-xla-adversarial", "mirrored-keras", "unet-masks", "autoencoder"],
 )
 def test_switches_and_targets_run(cli, tmp_path, overrides):
     done = cli("debug=tiny", *overrides)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from omegaconf import OmegaConf
 
 from pipeline import loop, schedules
 
@@ -43,3 +44,28 @@ def test_losses_and_accuracy_by_target():
     assert float(loop.correct_count("mask", masks, pixel_logits)) == pytest.approx(0.75)
     images = tf.ones((2, 2, 2, 1))
     np.testing.assert_allclose(loop.per_example_loss("image", images, images * 0.5), [0.25, 0.25])
+
+
+@pytest.mark.parametrize("attack", ["fgsm", "pgd"])
+def test_adversarial_training_attacks_the_first_share_of_each_batch(attack):
+    import keras
+
+    from pipeline.attacks import FGSM
+    from pipeline.models import build_model
+    from pipeline.train import adversary
+
+    keras.utils.set_random_seed(0)
+    model = build_model("linear", (6, 6, 1), 3)
+    settings = {"attack": attack, "eps": 0.1, "steps": 3, "ratio": 0.5}
+    steps = loop.Steps(tf.distribute.get_strategy(), model, keras.optimizers.SGD(0.1), "label", 8,
+                       adversary=adversary(OmegaConf.create(settings), model), adversarial_ratio=0.5)
+    x = np.random.default_rng(0).uniform(0.2, 0.8, size=(8, 6, 6, 1)).astype(np.float32)
+    y = np.arange(8) % 3
+    mixed = tf.function(steps._mix_adversarial)(tf.constant(x), tf.constant(y, tf.int32)).numpy()
+    np.testing.assert_array_equal(mixed[4:], x[4:])  # the clean half is untouched
+    delta = np.abs(mixed[:4] - x[:4])
+    assert delta.max() <= 0.1 + 1e-6 and delta.max() > 0.09
+    if attack == "fgsm":
+        np.testing.assert_allclose(mixed[:4], FGSM(model, eps=0.1)(x[:4], y[:4]), atol=1e-6)
+    steps.train(iter([(x, y)]))  # a training step runs with the attack inside
+    assert int(steps.optimizer.iterations.numpy()) == 1
