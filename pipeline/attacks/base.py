@@ -16,15 +16,17 @@ class Attack:
         model: a Keras model emitting logits.
         clip: the data's value range; adversarial images never leave it.
         targeted: `y` holds the classes to reach, and the loss is descended instead.
+        jit_compile: compile the attack's graph with XLA.
     """
 
-    def __init__(self, model: keras.Model, clip: tuple[float, float] = (0.0, 1.0), targeted: bool = False):
+    def __init__(self, model: keras.Model, clip: tuple[float, float] = (0.0, 1.0), targeted: bool = False,
+                 jit_compile: bool = False):
         if clip[0] >= clip[1]:
             raise ValueError(f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}")
         self.model = model
         self.clip = (float(clip[0]), float(clip[1]))
         self.targeted = targeted
-        self._compiled = tf.function(self.perturb)
+        self._compiled = tf.function(self.perturb, reduce_retracing=True, jit_compile=jit_compile)  # one graph for every batch size
 
     def __call__(self, x, y) -> tf.Tensor:
         x = tf.convert_to_tensor(x, tf.float32)

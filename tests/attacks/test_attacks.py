@@ -122,3 +122,9 @@ def test_bad_arguments_say_what_was_received():
         PGD(model, steps=0)
     with pytest.raises(ValueError, match=r"Received: clip=\(1.0, 0.0\)"):
         FGSM(model, clip=(1.0, 0.0))
+
+
+def test_xla_compiled_attack_gives_the_same_images():
+    model, x, y, _ = _linear_case("custom")
+    plain = PGD(model, eps=0.1, steps=4, random_start=False)(x, y)
+    np.testing.assert_allclose(PGD(model, eps=0.1, steps=4, random_start=False, jit_compile=True)(x, y), plain, atol=1e-6)
