@@ -31,10 +31,12 @@ test: $(STAMP) ## run every test, slow ones included
 test-fast: $(STAMP) ## run the tests not marked slow
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit
+bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit, attacks vs ART
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python scripts/bench_layers.py
 	$(BIN)/python scripts/bench_data.py
 	$(BIN)/python scripts/bench_pipeline.py
+	$(BIN)/python scripts/bench_attacks.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info
