@@ -17,6 +17,8 @@ from pipeline.visualize.panels import CLASSIFIER_METHODS, PANELS, Context, kerne
 log = logging.getLogger(__name__)
 
 STAGE = "visualize"
+# Methods that look at conv layers (the chosen layers are found after convolutions).
+NEEDS_CONV = {"filters", "feature_maps", "activation_maximization", "grad_cam", "deep_dream", "receptive_field", "equivariance"}
 
 
 def skip_reason(method: str, model: keras.Model, target: str) -> str | None:
@@ -27,7 +29,7 @@ def skip_reason(method: str, model: keras.Model, target: str) -> str | None:
         return "it explains class decisions and this model is trained on " + target + "s"
     if method == "autoencoder" and target != "image":
         return "it is for autoencoders"
-    if method in ("filters", "activation_maximization", "grad_cam", "deep_dream", "receptive_field") and not kernel_layers(model):
+    if method in NEEDS_CONV and not kernel_layers(model):
         return "the model has no 2D convolution"
     return None
 

@@ -14,7 +14,7 @@ import pytest
 import pipeline.models  # noqa: F401  (registers the custom layers for loading)
 from tests.pipeline.conftest import all_runs, cli_env
 
-RUN = ("trainer.epochs=4", "tracking.log_model=false", "tracking.experiment=resume")
+RUN = ("trainer.epochs=4", "tracking.log_model=false", "tracking.experiment=resume", "stages=[train]")
 
 
 def start(tmp_path: Path, tfds_dir: str, *overrides: str) -> subprocess.Popen:

@@ -61,5 +61,9 @@ def test_methods_that_do_not_fit_say_why():
     signal_model = build_model("conv1d", (128, 1), 4)
     assert "image inputs" in skip_reason("saliency", signal_model, "label")
     dense = build_model("mlp", (8, 8, 1), 4)
-    assert "no 2D convolution" in skip_reason("grad_cam", dense, "label")
-    assert skip_reason("saliency", dense, "label") is None
+    for method in ("grad_cam", "feature_maps", "equivariance", "receptive_field", "filters"):
+        assert "no 2D convolution" in skip_reason(method, dense, "label"), method
+    context = _context(build_model("linear", (32, 32, 1), 10))
+    for method in VISUALIZE_METHODS:  # what is left runs on a model without convolutions
+        if not skip_reason(method, context.model, "label"):
+            assert PANELS[method](context), method
