@@ -20,3 +20,26 @@ def _float32_policy():
     keras.mixed_precision.set_dtype_policy("float32")
     yield
     keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.fixture(scope="session", params=["custom", "keras"])
+def digits_lenet(request, tmp_path_factory):
+    """LeNet-5 (our layers or Keras's) after 4 epochs on the offline digits; 96 test examples and
+    the training data's mean pixel. Shared by the visualization and attack tests."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from pipeline.data import load
+    from pipeline.models import build_model
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    train, _ = load("digits", "train", batch_size=64, data_dir=data_dir)
+    test, _ = load("digits", "test", batch_size=96, data_dir=data_dir)
+    keras.utils.set_random_seed(0)
+    model = build_model("lenet5", (32, 32, 1), 10, impl=request.param)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(train, epochs=4, verbose=0, shuffle=False)
+    x, y = next(iter(test))
+    mean_pixel = float(np.mean([float(tf.reduce_mean(images)) for images, _ in train]))
+    return SimpleNamespace(model=model, x=x.numpy(), y=y.numpy(), mean_pixel=mean_pixel)

@@ -48,16 +48,3 @@ def bar_image(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
 def impl(request) -> str:
     return request.param
 
-
-@pytest.fixture(scope="session", params=["custom", "keras"])
-def trained_lenet(request, tmp_path_factory):
-    """LeNet-5 after 3 epochs on the offline digits, and the data's mean pixel."""
-    from pipeline.data import load
-    from pipeline.models import build_model
-
-    keras.utils.set_random_seed(0)
-    ds, _ = load("digits", "train", batch_size=64, data_dir=str(tmp_path_factory.mktemp("tfds")))
-    model = build_model("lenet5", (32, 32, 1), 10, impl=request.param)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(ds, epochs=3, verbose=0, shuffle=False)
-    return model, float(np.mean([float(tf.reduce_mean(x)) for x, _ in ds]))

@@ -61,10 +61,10 @@ def _gain(model, layer: str, filters: list, start_level: float) -> np.ndarray:
     return np.array([after[i, ..., f].mean() / before[i, ..., f].mean() for i, f in enumerate(filters)])
 
 
-def test_activation_maximization_raises_the_filter_at_least_5x(trained_lenet):
+def test_activation_maximization_raises_the_filter_at_least_5x(digits_lenet):
     """From dark noise (the digits' background) every filter ends >= 5x as active; from noise at
     the data's mean pixel the [0, 1] range caps the gain lower, still >= 3x."""
-    model, mean_pixel = trained_lenet
+    model, mean_pixel = digits_lenet.model, digits_lenet.mean_pixel
     filters = list(range(16))
     with np.errstate(divide="ignore", invalid="ignore"):
         dark, mean = _gain(model, "conv2_relu", filters, 0.1), _gain(model, "conv2_relu", filters, mean_pixel)
