@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run ui test test-fast bench clean
+.PHONY: help install run ui test test-slow bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -25,11 +25,11 @@ run: $(STAMP) ## run the default experiment (LeNet-5, our layers, digits) and re
 ui: $(STAMP) ## open the MLflow UI on this directory's store at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
 
-test: $(STAMP) ## run every test, slow ones included
-	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+test: $(STAMP) ## run the tests not marked slow (under 10 minutes on 2 cores)
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## run the tests not marked slow
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+test-slow: $(STAMP) ## run the slow tests (resume after kill -9, sweeps, two workers, big ResNets, CLI switches); CI runs them too
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m slow $(PYTEST_ARGS)
 
 bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit, attacks vs ART
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -39,10 +39,9 @@ class Context:
     def shown(self) -> np.ndarray:
         return self.x[: self.settings.num_images]
 
-    def captions(self, scores: np.ndarray | None = None) -> list[str]:
+    def captions(self) -> list[str]:
         """"true -> predicted (confidence)" per shown image."""
-        if scores is None:
-            scores = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(self.shown, training=False), "float32")))
+        scores = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(self.shown, training=False), "float32")))
         return [f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
                 for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)]
 

@@ -12,7 +12,8 @@ from omegaconf import DictConfig
 
 from pipeline import report, trained
 from pipeline.data import sample_images
-from pipeline.visualize.panels import CLASSIFIER_METHODS, PANELS, Context, kernel_layers
+from pipeline.visualize._common import kernel_layers
+from pipeline.visualize.panels import CLASSIFIER_METHODS, PANELS, Context
 
 log = logging.getLogger(__name__)
 

@@ -141,6 +141,7 @@ def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
      ("experiment=autoencoder_digits", "visualize.methods=[filters,autoencoder]")],
     ids=["mixed-xla-adversarial", "mirrored-keras", "unet-masks", "autoencoder"],
 )
+@pytest.mark.slow
 def test_switches_and_targets_run(cli, tmp_path, overrides):
     done = cli("debug=tiny", *overrides)
     assert done.returncode == 0, done.stdout[-3000:]
