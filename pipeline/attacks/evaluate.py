@@ -8,15 +8,14 @@ import keras
 import numpy as np
 
 from pipeline.attacks.base import Attack
+from pipeline.inference import predicted_classes
 
 # The argument that sets each attack's budget when it is not `eps`.
 BUDGET_ARGUMENT = {"GradientStep": "step_size"}
 
 
 def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
-    predictions = np.concatenate([np.argmax(np.asarray(model(x[s:s + batch_size], training=False)), axis=-1)
-                                  for s in range(0, len(x), batch_size)])
-    return float(np.mean(predictions == np.asarray(y)))
+    return float(np.mean(predicted_classes(model, np.asarray(x, np.float32), batch_size) == np.asarray(y)))
 
 
 def robust_accuracy(model: keras.Model, attack_cls: type[Attack], x, y, epsilons: Sequence[float],

@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.attacks.base import Attack
 from pipeline.attacks.pgd import PGD
+from pipeline.inference import predicted_classes
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,11 @@ class MinimalPerturbation(Attack):
     def _flips(self, x: np.ndarray, y: np.ndarray, eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.attack.eps = eps
         x_adv = np.asarray(self.attack(x, y))
-        return np.argmax(np.asarray(self.logits(x_adv)), axis=-1) != y, x_adv
+        return predicted_classes(self.model, x_adv) != y, x_adv
 
     def search(self, x, y) -> MinimalResult:
         x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
-        wrong = np.argmax(np.asarray(self.logits(x)), axis=-1) != y
+        wrong = predicted_classes(self.model, x) != y
         low, high = np.zeros(len(x), np.float32), np.full(len(x), self.max_eps, np.float32)
         flipped, best = self._flips(x, y, high)
         best = np.where(wrong.reshape(-1, *[1] * (x.ndim - 1)), x, best)

@@ -4,6 +4,7 @@ saliency before/after, into the run's MLflow record and the HTML report."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from omegaconf import DictConfig
 
 from pipeline import report, trained
 from pipeline.attacks import FGSM, PGD, DeepFool, MinimalPerturbation, plots, robust_accuracy
+from pipeline.inference import predicted_classes, probabilities
 from pipeline.report import Panel
 from pipeline.visualize import saliency
 
@@ -32,11 +34,12 @@ class Examples:
     found: dict = field(default_factory=dict)  # adversarials of the first examples, shared by the panels
 
     def captions(self, x: np.ndarray, prefix: str) -> list[str]:
-        probs = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(x, training=False), "float32")))
-        return [f"{prefix}: {self.names[p.argmax()]} ({p.max():.2f})" for p in probs]
+        return [f"{prefix}: {self.names[p.argmax()]} ({p.max():.2f})" for p in probabilities(self.model, x)]
 
+    @functools.cached_property
     def correct(self) -> np.ndarray:
-        return np.flatnonzero(np.argmax(np.asarray(self.model(self.x, training=False), np.float32), axis=-1) == self.y)
+        """Indices of the correctly classified examples."""
+        return np.flatnonzero(predicted_classes(self.model, self.x) == self.y)
 
 
 def curves_panel(e: Examples, s: DictConfig, metrics: dict, mlflow_run) -> Panel:
@@ -59,7 +62,7 @@ def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
     minimal = MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y)
     budgets, fooled = minimal.budget, np.asarray(DeepFool(e.model)(x, y))
     e.found |= {"minimal": minimal.x_adv, "deepfool": fooled}
-    flipped = np.argmax(np.asarray(e.model(fooled, training=False), np.float32), -1) != np.argmax(np.asarray(e.model(x, training=False), np.float32), -1)
+    flipped = predicted_classes(e.model, fooled) != predicted_classes(e.model, x)
     l2 = np.where(flipped, np.linalg.norm((fooled - x).reshape(len(x), -1), axis=1), np.inf)
     for name, values in (("minimal_linf", budgets[budgets > 0]), ("deepfool_l2", l2)):
         finite = values[np.isfinite(values)]
@@ -72,7 +75,7 @@ def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
 def gallery_panels(e: Examples, s: DictConfig) -> list[Panel]:
     """FGSM and PGD at the gallery budget, DeepFool and the minimal search (from `sizes_panel`)."""
     pool = min(s.minimal_examples, len(e.x))
-    correct = [i for i in e.correct() if i < pool]  # correctly classified first, then the others
+    correct = [i for i in e.correct if i < pool]  # correctly classified first, then the others
     chosen = (correct + [i for i in range(pool) if i not in set(correct)])[: max(s.gallery, 1)]
     x, y = e.x[chosen], e.y[chosen]
     attacked = {"fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
@@ -94,7 +97,7 @@ def gallery_panels(e: Examples, s: DictConfig) -> list[Panel]:
 def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
     k = len(e.names)
     source, target = s.targeted or ((3, 8) if k > 8 else (0, 1 % k))
-    candidates = [i for i in e.correct() if e.y[i] == source]
+    candidates = [i for i in e.correct if e.y[i] == source]
     if not candidates:
         log.info("adversarial: no correctly classified test example of class %s for the targeted attack", source)
         return None
@@ -103,7 +106,7 @@ def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
     for eps in (s.gallery_eps, 2 * s.gallery_eps, s.max_eps):  # the smallest of these budgets that reaches the target
         attack.eps = eps
         x_adv = np.asarray(attack(x, np.array([target])))
-        if np.argmax(np.asarray(e.model(x_adv, training=False), np.float32)) == target:
+        if predicted_classes(e.model, x_adv)[0] == target:
             break
     title = f"Targeted PGD, L-inf {eps:g}: a {e.names[source]} turned into a {e.names[target]}"
     return Panel("targeted", plots.gallery_figure(x, x_adv, e.captions(x, "clean"), e.captions(x_adv, "attacked"), title),

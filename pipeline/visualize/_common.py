@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.inference import predicted_classes
+
 # Tests (and impatient users) cap every optimisation loop with this environment variable.
 MAX_STEPS_ENV = "CONVNET_VIS_MAX_STEPS"
 
@@ -113,10 +115,6 @@ def last_conv_layer(model: keras.Model) -> str:
     if not candidates:
         raise ValueError(f"Model {model.name!r} has no convolutional layer with a map of at least 2x2.")
     return after_activation(model, candidates[-1])
-
-
-def predicted_classes(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return np.argmax(np.asarray(float32(model(x, training=False))), axis=-1)
 
 
 def class_indices(model: keras.Model, x: np.ndarray, class_index) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from pipeline.inference import batched
 from pipeline.visualize._common import as_batch, float32, graph
 
 
@@ -21,7 +22,6 @@ def embedding(model: keras.Model, x, perplexity: float = 30.0, seed: int = 0, ba
 
     features_of = penultimate(model)
     x = as_batch(x).numpy()
-    features = np.concatenate([np.asarray(float32(features_of(x[s:s + batch_size], training=False))).reshape(
-        min(batch_size, len(x) - s), -1) for s in range(0, len(x), batch_size)])
+    features = batched(lambda part: float32(features_of(part, training=False)), x, batch_size).reshape(len(x), -1)
     perplexity = min(perplexity, (len(x) - 1) / 3)  # scikit-learn needs perplexity < N
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features).astype(np.float32)

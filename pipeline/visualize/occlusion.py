@@ -7,7 +7,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.visualize._common import as_batch, class_indices, float32
+from pipeline.inference import probabilities
+from pipeline.visualize._common import as_batch, class_indices
 
 
 def _corners(size: int, patch: int, stride: int) -> list[int]:
@@ -32,9 +33,7 @@ def occlusion(model: keras.Model, x, class_index=None, patch: int = 8, stride: i
         copies = np.repeat(image[None], len(positions), axis=0)
         for k, (i, j) in enumerate(positions):
             copies[k, i:i + patch, j:j + patch] = value
-        probs = np.concatenate([
-            np.asarray(keras.ops.softmax(float32(model(copies[s:s + batch_size], training=False))))
-            for s in range(0, len(copies), batch_size)])[:, classes[n]]
+        probs = probabilities(model, copies, batch_size)[:, classes[n]]
         total, count = np.zeros((height, width)), np.zeros((height, width))
         for p, (i, j) in zip(probs, positions):
             total[i:i + patch, j:j + patch] += p

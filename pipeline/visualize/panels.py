@@ -3,12 +3,14 @@ inputs, draw them, and say in one line what the picture shows. Numbers go to `co
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from omegaconf import DictConfig
 
+from pipeline.inference import probabilities
 from pipeline.report import Panel
 from pipeline.visualize import plots
 from pipeline.visualize._common import after_activation, kernel_layers, last_conv_layer, layer_output, spatial_layers
@@ -41,10 +43,11 @@ class Context:
 
     def captions(self) -> list[str]:
         """"true -> predicted (confidence)" per shown image."""
-        scores = np.asarray(keras.ops.softmax(keras.ops.cast(self.model(self.shown, training=False), "float32")))
+        scores = probabilities(self.model, self.shown)
         return [f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
                 for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)]
 
+    @functools.cached_property
     def layers(self) -> list[str]:
         """The configured layers, or the output after each of (up to) three convolutions spread
         over the depth: first, middle, last (after their activation when one follows)."""
@@ -64,14 +67,14 @@ def filters_panel(c: Context) -> list[Panel]:
 def feature_maps_panel(c: Context) -> list[Panel]:
     inputs = {"a test image": c.shown[:1], **{f"the {k} photograph": v[None] for k, v in c.photos.items()}}
     return [Panel(f"feature_maps_{i}", plots.feature_maps_figure(
-        image[0], {k: v[0] for k, v in feature_maps(c.model, image, c.layers()).items()}, name),
-                  f"What {', '.join(c.layers())} compute for {name}: each map is one filter's response.")
+        image[0], {k: v[0] for k, v in feature_maps(c.model, image, c.layers).items()}, name),
+                  f"What {', '.join(c.layers)} compute for {name}: each map is one filter's response.")
             for i, (name, image) in enumerate(inputs.items())]
 
 
 def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
-    for layer in c.layers():
+    for layer in c.layers:
         count = min(c.settings.filters_per_layer, c.model.get_layer(layer).output.shape[-1])
         images = activation_maximization(c.model, layer, list(range(count)), steps=c.settings.steps, seed=c.settings.seed,
                                          start_level=float(c.x.mean()))
@@ -124,13 +127,13 @@ def embedding_panel(c: Context) -> list[Panel]:
 
 def deep_dream_panel(c: Context) -> list[Panel]:
     start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
-    dreams = deep_dream(c.model, start, c.layers()[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
-    return [Panel("deep_dream", plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers()[-1]}"),
-                  f"Gradient ascent on the image itself at three scales, amplifying what {c.layers()[-1]} responds to.")]
+    dreams = deep_dream(c.model, start, c.layers[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
+    return [Panel("deep_dream", plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers[-1]}"),
+                  f"Gradient ascent on the image itself at three scales, amplifying what {c.layers[-1]} responds to.")]
 
 
 def receptive_field_panel(c: Context) -> list[Panel]:
-    fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers()]
+    fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers]
     for f in fields:
         c.metrics |= {f"erf_measured/{f.layer}": f.measured[0], f"erf_theoretical/{f.layer}": f.theoretical[0],
                       f"erf_effective90/{f.layer}": f.effective}
@@ -139,7 +142,7 @@ def receptive_field_panel(c: Context) -> list[Panel]:
 
 
 def equivariance_panel(c: Context) -> list[Panel]:
-    names = [n for n in spatial_layers(c.model) if (n in set(c.layers()) or "pool" in n)
+    names = [n for n in spatial_layers(c.model) if (n in set(c.layers) or "pool" in n)
              and min(layer_output(c.model, n).shape[1:3]) >= 2][:8]
     results = [equivariance(c.model, c.shown, name) for name in names]
     for r in results:
