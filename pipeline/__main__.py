@@ -3,20 +3,37 @@
 Composition and the schema check happen here, before TensorFlow or MLflow is imported.
 """
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
 from pipeline.config import register
+from pipeline.console import filter_native_noise
+
+
+def config_dir() -> str:
+    """`conf/`: inside the package when installed from the wheel, beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed, checkout = here / "conf", here.parent / "conf"
+    return str(installed if (installed / "config.yaml").exists() else checkout)
+
 
 register()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from pipeline.app import main as run
 
     return run(cfg)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script: TensorFlow's native noise filtered from stderr, then Hydra."""
+    filter_native_noise()
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,5 +1,8 @@
 """Structured configs: one dataclass per config group, so Hydra rejects typos and wrong types at
-composition, before TensorFlow is imported or an MLflow run exists. Light imports only."""
+composition, before TensorFlow is imported or an MLflow run exists. Light imports only.
+
+Names (stages, methods, attacks, optimizers, schedules, strategies) are plain strings here:
+each kind has one registry, and `pipeline.app.check` checks them against it."""
 
 from __future__ import annotations
 
@@ -9,24 +12,13 @@ from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from pipeline.stages import STAGES
+
 
 class Precision(enum.Enum):
     float32 = "float32"
     mixed_float16 = "mixed_float16"
     mixed_bfloat16 = "mixed_bfloat16"
-
-
-class Strategy(enum.Enum):
-    default = "default"  # one device (the GPU if there is one)
-    mirrored = "mirrored"  # all local GPUs
-    multi_worker = "multi_worker"  # several machines, from TF_CONFIG
-
-
-class Schedule(enum.Enum):
-    constant = "constant"
-    cosine = "cosine"
-    step = "step"
-    one_cycle = "one_cycle"
 
 
 @dataclass
@@ -55,18 +47,18 @@ class LayersConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = "adam"  # any keras.optimizers name: adam, sgd, adamw, rmsprop, ...
+    name: str = "adam"  # pipeline.training.OPTIMIZERS
     lr: float = 1e-3
     momentum: Optional[float] = None  # sgd and rmsprop only
     weight_decay: Optional[float] = None
-    schedule: Schedule = Schedule.constant
+    schedule: str = "constant"  # pipeline.training.SCHEDULES
     step_every: int = 10  # schedule=step: epochs between decays
     step_factor: float = 0.1  # schedule=step: multiplier at each decay
 
 
 @dataclass
 class AdversarialTrainingConfig:
-    attack: Optional[str] = None  # null: clean training; fgsm | pgd: train on a mix of clean and attacked batches
+    attack: Optional[str] = None  # null: clean training; else pipeline.attacks.TRAINING_ATTACKS
     eps: float = 0.1  # L-inf budget of the training attack
     steps: int = 5  # pgd steps (step size 2.5 * eps / steps)
     ratio: float = 0.5  # share of each batch replaced by its adversarial version
@@ -76,11 +68,11 @@ class AdversarialTrainingConfig:
 class TrainerConfig:
     epochs: int = 30
     batch_size: int = 64  # global batch, split across replicas
-    seed: Optional[int] = 0  # null: not seeded
+    seed: Optional[int] = 0  # null: drawn at random, recorded in the run
     deterministic: bool = True  # TensorFlow op determinism (reproducible, slower on GPU)
     precision: Precision = Precision.float32
     jit_compile: bool = False
-    strategy: Strategy = Strategy.default
+    strategy: str = "default"  # pipeline.training.STRATEGIES
     resume: bool = False  # continue the latest run of the same config from its checkpoint
     resume_dir: Optional[str] = None  # or continue this run directory
     early_stopping_patience: Optional[int] = None  # epochs without validation improvement
@@ -99,13 +91,9 @@ class TrackingConfig:
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
 
 
-VISUALIZE_METHODS = ["filters", "feature_maps", "activation_maximization", "class_model", "saliency", "smoothgrad",
-                     "occlusion", "grad_cam", "embedding", "deep_dream", "receptive_field", "equivariance", "autoencoder"]
-
-
 @dataclass
 class VisualizeConfig:
-    methods: List[str] = field(default_factory=lambda: list(VISUALIZE_METHODS))  # those that do not apply are skipped
+    methods: Optional[List[str]] = None  # pipeline.visualize.METHODS; null: all; those that do not apply are skipped
     layers: Optional[List[str]] = None  # layers to look at; null: after the first, middle and last conv
     num_images: int = 8  # test images shown per method
     filters_per_layer: int = 8  # activation maximization: filters per layer
@@ -138,7 +126,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
-    stages: List[str] = field(default_factory=lambda: ["train", "visualize", "adversarial"])
+    stages: List[str] = field(default_factory=lambda: list(STAGES))
 
 
 def register() -> None:

@@ -3,7 +3,7 @@ Light imports only, so the visualization and attack libraries can share it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import keras
 import numpy as np
@@ -23,3 +23,12 @@ def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) ->
 
 def predicted_classes(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     return np.argmax(batched(lambda part: model(part, training=False), x, batch_size), axis=-1)
+
+
+def predictions_and_labels(model: keras.Model, dataset: Iterable) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted classes and true labels over a dataset of (images, labels) batches."""
+    labels, predictions = [], []
+    for x, y in dataset:
+        labels.append(np.asarray(y))
+        predictions.append(predicted_classes(model, np.asarray(x)))
+    return np.concatenate(predictions), np.concatenate(labels)

@@ -1,5 +1,5 @@
-"""How the visualization and adversarial stages publish: figures as PNGs in the run directory
-and in MLflow under the stage's name, numbers as metrics, and one self-contained HTML report
+"""How every stage publishes: its figures as PNGs in `<run dir>/<stage>/` and in MLflow under
+`<stage>/`, its numbers as metrics, and one self-contained HTML report of every stage so far
 (every figure embedded, each with a one-line explanation, the numbers in a table) that opens
 from the MLflow UI or a file browser."""
 
@@ -15,11 +15,13 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from pipeline import tracking
+from pipeline.stages import STAGES
+
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.html"
 MANIFEST = "panels.json"
-REPORT_STAGES = ("visualize", "adversarial")  # report order; the report exists when visualize ran
 
 
 @dataclass
@@ -56,9 +58,17 @@ def write(path: Path, title: str, intro: str, sections: Sequence[str], metrics: 
     return path
 
 
-def publish(run_dir: Path, stage: str, panels: Sequence[Panel], metrics: Mapping[str, float], mlflow_run) -> None:
-    """Save a stage's figures and manifest under `run_dir/stage`, log them and the metrics to
-    MLflow, and (re)write the report when the visualization stage has run."""
+def publish(
+    run_dir: Path,
+    stage: str,
+    panels: Sequence[Panel],
+    metrics: Mapping[str, float],
+    series: Mapping[str, Mapping[int, float]] | None = None,
+) -> Path:
+    """Save a stage's figures and manifest under `run_dir/stage`, log them, the metrics and the
+    metric `series` ({name: {step: value}}) to the active MLflow run, and (re)write the report.
+    Returns the report's path."""
+    STAGES.check(stage)
     folder = run_dir / stage
     folder.mkdir(exist_ok=True)
     for panel in panels:
@@ -67,25 +77,21 @@ def publish(run_dir: Path, stage: str, panels: Sequence[Panel], metrics: Mapping
     entries = [{"name": p.name, "caption": p.caption} for p in panels]
     (folder / MANIFEST).write_text(json.dumps({"panels": entries, "metrics": dict(metrics)}, indent=1))
     report = build(run_dir)
-    if mlflow_run is not None:
-        import mlflow
-
-        mlflow.log_artifacts(str(folder), stage)
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        if report is not None:
-            mlflow.log_artifact(str(report))
-    log.info("%s: %d figures in %s%s", stage, len(panels), folder, f"; report {report}" if report else "")
+    tracking.log_artifacts(folder, stage)
+    tracking.log_metrics(metrics)
+    tracking.log_series(series or {})
+    tracking.log_artifacts(report)
+    log.info("%s: %d figures in %s; report %s", stage, len(panels), folder, report)
+    return report
 
 
-def build(run_dir: Path) -> Path | None:
-    """The report from every stage's manifest, or None when the visualization stage has not run."""
-    manifests = {s: run_dir / s / MANIFEST for s in REPORT_STAGES if (run_dir / s / MANIFEST).exists()}
-    if "visualize" not in manifests:
-        return None
+def build(run_dir: Path) -> Path:
+    """The report from the manifest of every stage that has published, in the stages' order."""
+    manifests = {s: run_dir / s / MANIFEST for s in STAGES if (run_dir / s / MANIFEST).exists()}
     sections, numbers = [], {}
     for stage, manifest in manifests.items():
         content = json.loads(manifest.read_text())
         sections += [section(p["name"].replace("_", " "), p["caption"], run_dir / stage / f"{p['name']}.png") for p in content["panels"]]
         numbers |= content["metrics"]
-    intro = f"What the network of {run_dir.name} learned{' and how robust it is' if 'adversarial' in manifests else ''}."
+    intro = f"Run {run_dir.name}: {', '.join(manifests)}."
     return write(run_dir / REPORT_FILE, "Inside the network", intro, sections, numbers)

@@ -37,6 +37,40 @@ class TrackingUnavailableError(RuntimeError, UserError):
     """The tracking store cannot be reached or written."""
 
 
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Numbers into the active run (none on workers other than the chief: nothing to do)."""
+    import mlflow
+
+    if mlflow.active_run() is not None and metrics:
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+
+def log_series(series: Mapping[str, Mapping[int, float]]) -> None:
+    """Metric histories {name: {step: value}}: one chart per name in the MLflow UI."""
+    for name, points in series.items():
+        for step, value in points.items():
+            log_metrics({name: value}, step=step)
+
+
+def log_text(text: str, path: str) -> None:
+    import mlflow
+
+    if mlflow.active_run() is not None:
+        mlflow.log_text(text, path)
+
+
+def log_artifacts(local: Path, path: str | None = None) -> None:
+    """A file, or a folder's files under `path`, into the active run's artifacts."""
+    import mlflow
+
+    if mlflow.active_run() is None:
+        return
+    if Path(local).is_dir():
+        mlflow.log_artifacts(str(local), path)
+    else:
+        mlflow.log_artifact(str(local), path)
+
+
 def tracking_uri(cfg: DictConfig) -> str:
     """`tracking.uri`, else $MLFLOW_TRACKING_URI, else a SQLite file where the user runs."""
     return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI

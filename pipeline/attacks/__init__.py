@@ -7,6 +7,10 @@ range, use the cross-entropy of the logits, and work on models from `layers/` an
 >>> robust_accuracy(model, PGD, x, y, [0.0, 0.05, 0.1])   # {0.0: 0.98, 0.05: 0.7, 0.1: 0.2}
 """
 
+import inspect
+
+import keras
+
 from pipeline.attacks.base import Attack
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import accuracy, robust_accuracy
@@ -14,8 +18,25 @@ from pipeline.attacks.fgsm import FGSM
 from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import BIM, PGD
+from pipeline.attacks.stage import run_stage
+from pipeline.registry import Registry
 
-ATTACKS = {"fgsm": FGSM, "gradient_step": GradientStep, "bim": BIM, "pgd": PGD, "deepfool": DeepFool}
+ATTACKS: Registry[type[Attack]] = Registry(
+    "attack", {"fgsm": FGSM, "gradient_step": GradientStep, "bim": BIM, "pgd": PGD, "deepfool": DeepFool}
+)
+# The attacks adversarial training can use: those with an L-inf `eps` budget.
+TRAINING_ATTACKS: Registry[type[Attack]] = Registry(
+    "trainer.adversarial.attack", {name: cls for name, cls in ATTACKS.items() if cls.budget_name == "eps"}
+)
 
-__all__ = ["ATTACKS", "BIM", "PGD", "Attack", "DeepFool", "FGSM", "GradientStep", "MinimalPerturbation", "MinimalResult",
-           "accuracy", "robust_accuracy"]
+
+def make_attack(name: str, model: keras.Model, **settings) -> Attack:
+    """The attack registered as `name`, built with the settings its constructor takes (FGSM has
+    no `steps`: a `steps` setting is left out for it)."""
+    cls = ATTACKS[name]
+    taken = set(inspect.signature(cls).parameters) | set(inspect.signature(Attack).parameters)  # kwargs go to the base
+    return cls(model, **{k: v for k, v in settings.items() if k in taken})
+
+
+__all__ = ["ATTACKS", "BIM", "FGSM", "PGD", "TRAINING_ATTACKS", "Attack", "DeepFool", "GradientStep",
+           "MinimalPerturbation", "MinimalResult", "accuracy", "make_attack", "robust_accuracy", "run_stage"]

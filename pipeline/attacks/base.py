@@ -1,6 +1,6 @@
 """What every attack shares: the model in inference mode, the cross-entropy of the logits as the
-loss, its gradient w.r.t. the input, clipping to the data range, targeted vs untargeted, and one
-compiled `tf.function` per attack so a batch runs as one graph."""
+loss, its gradient w.r.t. the input, clipping to the data range, targeted vs untargeted, its own
+random stream, and one compiled `tf.function` per attack so a batch runs as one graph."""
 
 from __future__ import annotations
 
@@ -10,35 +10,47 @@ import tensorflow as tf
 
 
 class Attack:
-    """Base: `attack(x, y) -> x_adv` on a batch. Subclasses write `perturb(x, y)` (traced once).
+    """Base: `attack(x, y, seed=None) -> x_adv` on a batch. Subclasses write `budget(x)` and
+    `perturb(x, y, seed, *budget)` (traced once for every batch size and budget).
 
     Args:
         model: a Keras model emitting logits.
         clip: the data's value range; adversarial images never leave it.
         targeted: `y` holds the classes to reach, and the loss is descended instead.
         jit_compile: compile the attack's graph with XLA.
+        seed: seeds the attack's random stream (random starts), so that a sequence of calls is
+            reproducible; None draws the stream's seed from NumPy's global generator.
     """
 
+    # The constructor argument that sets the attack's budget (`robust_accuracy` sweeps it); None:
+    # the attack has no budget to sweep.
+    budget_name: str | None = "eps"
+
     def __init__(self, model: keras.Model, clip: tuple[float, float] = (0.0, 1.0), targeted: bool = False,
-                 jit_compile: bool = False):
+                 jit_compile: bool = False, seed: int | None = None):
         if clip[0] >= clip[1]:
             raise ValueError(f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}")
         self.model = model
         self.clip = (float(clip[0]), float(clip[1]))
         self.targeted = targeted
+        # An unseeded attack draws its stream's seed from NumPy (seeded by keras.utils.set_random_seed).
+        self._stream = tf.random.Generator.from_seed(np.random.randint(2**31) if seed is None else seed)
         self._compiled = tf.function(self.perturb, reduce_retracing=True, jit_compile=jit_compile)  # one graph for every batch size
 
-    def __call__(self, x, y) -> tf.Tensor:
-        x = tf.convert_to_tensor(x, tf.float32)
-        return self._compiled(x, tf.convert_to_tensor(y, tf.int32), *self.budget(x))
+    def __call__(self, x, y, seed=None) -> tf.Tensor:
+        """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random
+        draws; None takes the next from the attack's stream. Pass it inside a traced function
+        (a training step), where the stream would otherwise be read at tracing only once."""
+        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        seed = self._stream.make_seeds(1)[:, 0] if seed is None else tf.cast(seed, tf.int64)
+        return self._compiled(x, y, seed, *self.budget(x))
 
-    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
-        """The budget tensors passed to `perturb` after (x, y), one value per example, so that a
-        new budget (`attack.eps = ...`) reuses the compiled graph. `seed`: a stateless seed for
-        attacks that draw (inside a training step, where Python state is frozen at tracing)."""
+    def budget(self, x: tf.Tensor) -> tuple:
+        """The budget as tensors, one value per example, passed to `perturb` after (x, y, seed),
+        so that a new budget (`attack.eps = ...`) reuses the compiled graph."""
         return ()
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
 
     def per_example(self, value, x: tf.Tensor) -> tf.Tensor:

@@ -13,9 +13,18 @@ from pipeline.attacks.norms import L2Norm
 
 
 class DeepFool(Attack):
-    """Up to `steps` linearised steps against the `candidates` classes scored highest on x."""
+    """Up to `steps` linearised steps against the `candidates` classes scored highest on x.
+
+    Raises:
+        ValueError: `targeted=True`: DeepFool crosses the nearest boundary, whichever class it is.
+    """
+
+    budget_name = None  # it finds its own size
 
     def __init__(self, model: keras.Model, steps: int = 50, overshoot: float = 0.02, candidates: int = 10, **kwargs):
+        if kwargs.get("targeted"):
+            raise ValueError("Invalid value for argument `targeted`. DeepFool is untargeted: it crosses the nearest "
+                             "class boundary. Received: targeted=True")
         super().__init__(model, **kwargs)
         self.steps, self.overshoot, self.candidates = int(steps), float(overshoot), int(candidates)
 
@@ -36,7 +45,7 @@ class DeepFool(Attack):
         scale = (tf.abs(f_l) + 1e-4) / tf.square(tf.gather(w_norm, nearest, axis=1, batch_dims=1))
         return self.per_example(scale, x_adv) * w_l
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         logits = self.logits(x)
         classes = tf.math.top_k(logits, min(self.candidates, logits.shape[-1])).indices  # [:, 0] is the prediction
         total = tf.zeros_like(x)

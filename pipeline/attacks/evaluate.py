@@ -10,9 +10,6 @@ import numpy as np
 from pipeline.attacks.base import Attack
 from pipeline.inference import predicted_classes
 
-# The argument that sets each attack's budget when it is not `eps`.
-BUDGET_ARGUMENT = {"GradientStep": "step_size"}
-
 
 def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(predicted_classes(model, np.asarray(x, np.float32), batch_size) == np.asarray(y)))
@@ -20,10 +17,13 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
 
 def robust_accuracy(model: keras.Model, attack_cls: type[Attack], x, y, epsilons: Sequence[float],
                     batch_size: int = 256, **kwargs) -> dict[float, float]:
-    """epsilon -> accuracy of `model` on `attack_cls(model, eps=epsilon, **kwargs)(x, y)`.
-    One attack object serves every epsilon (the budget is an input of its compiled graph)."""
+    """epsilon -> accuracy of `model` on `attack_cls(model, <budget>=epsilon, **kwargs)(x, y)`,
+    where <budget> is the attack's `budget_name` (eps; step_size for GradientStep). One attack
+    object serves every epsilon (the budget is an input of its compiled graph)."""
+    budget = attack_cls.budget_name
+    if budget is None:
+        raise ValueError(f"{attack_cls.__name__} has no budget to sweep; robust_accuracy needs one (e.g. PGD's eps).")
     x, y = np.asarray(x, np.float32), np.asarray(y)
-    budget = BUDGET_ARGUMENT.get(attack_cls.__name__, "eps")
     attack = attack_cls(model, **{budget: float(epsilons[0]) if len(epsilons) else 0.0}, **kwargs)
     results = {}
     for eps in epsilons:

@@ -16,8 +16,8 @@ class FGSM(Attack):
         super().__init__(model, **kwargs)
         self.eps = eps
 
-    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
+    def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
         return self.clip_to_range(x + eps * tf.sign(self.gradient(x, y)))

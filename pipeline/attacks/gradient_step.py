@@ -12,12 +12,14 @@ from pipeline.attacks.base import Attack
 class GradientStep(Attack):
     """x + step_size * dL/dx, clipped to the data range."""
 
+    budget_name = "step_size"
+
     def __init__(self, model: keras.Model, step_size: float = 0.005, **kwargs):
         super().__init__(model, **kwargs)
         self.step_size = step_size
 
-    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
+    def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.step_size, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
         return self.clip_to_range(x + step_size * self.gradient(x, y))

@@ -1,5 +1,6 @@
 """The closest image on which the net fails (the lecture's question): per example, the smallest
-budget at which an attack flips the prediction, found by bisection on eps."""
+budget at which an attack flips the prediction, found by bisection on eps. A search over an
+attack's budget, not an attack itself."""
 
 from __future__ import annotations
 
@@ -23,21 +24,28 @@ class MinimalResult:
     below: np.ndarray
 
 
-class MinimalPerturbation(Attack):
-    """Bisection on `attack`'s eps between 0 and `max_eps` until the bracket is below `tolerance`.
-    Default attack: L-inf PGD, 10 steps, no random start (deterministic, so that the bracket means
-    what it says)."""
+class MinimalPerturbation:
+    """Bisection on `attack`'s budget between 0 and `max_eps` until the bracket is below
+    `tolerance`. Default attack: L-inf PGD, 10 steps, no random start (deterministic, so that the
+    bracket means what it says). `search(x, y)` returns a `MinimalResult`; calling it returns the
+    adversarial images, as an attack's call does.
+
+    Raises:
+        ValueError: an attack without a budget to search (DeepFool finds its own size).
+    """
 
     def __init__(self, model: keras.Model, attack: type[Attack] = PGD, max_eps: float = 0.5, tolerance: float = 1e-3,
                  **attack_kwargs):
-        super().__init__(model, clip=attack_kwargs.pop("clip", (0.0, 1.0)))
+        if attack.budget_name is None:
+            raise ValueError(f"Invalid value for argument `attack`. Expected an attack with a budget. "
+                             f"Received: attack={attack.__name__}")
         if attack is PGD:
             attack_kwargs = {"random_start": False, "steps": 10, **attack_kwargs}
-        self.attack = attack(model, clip=self.clip, **attack_kwargs)
+        self.model, self.attack = model, attack(model, **attack_kwargs)
         self.max_eps, self.tolerance = float(max_eps), float(tolerance)
 
-    def _flips(self, x: np.ndarray, y: np.ndarray, eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.attack.eps = eps
+    def _flips(self, x: np.ndarray, y: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        setattr(self.attack, self.attack.budget_name, budget)
         x_adv = np.asarray(self.attack(x, y))
         return predicted_classes(self.model, x_adv) != y, x_adv
 

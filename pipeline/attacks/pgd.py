@@ -21,21 +21,17 @@ class PGD(Attack):
 
     def __init__(self, model: keras.Model, eps: float = 8 / 255, step_size: float | None = None, steps: int = 10,
                  norm: str = "inf", random_start: bool = True, targeted: bool = False, seed: int | None = None, **kwargs):
-        super().__init__(model, targeted=targeted, **kwargs)
+        super().__init__(model, targeted=targeted, seed=seed, **kwargs)
         if steps < 1:
             raise ValueError(f"Invalid value for argument `steps`. Expected a positive integer. Received: steps={steps}")
         self.eps, self.step_size, self.steps = eps, step_size, int(steps)
         self.norm, self.random_start = norm_named(norm), random_start
-        self._seed = np.random.default_rng(seed).integers(0, 2**31 - 1, size=2)
 
-    def budget(self, x: tf.Tensor, seed: tf.Tensor | None = None) -> tuple:
-        if seed is None:
-            self._seed = self._seed + [0, 1]  # a fresh, reproducible start per call
-            seed = tf.constant(self._seed, tf.int64)
+    def budget(self, x: tf.Tensor) -> tuple:
         step = np.asarray(self.eps, np.float32) * 2.5 / self.steps if self.step_size is None else self.step_size
-        return self.per_example(self.eps, x), self.per_example(step, x), seed
+        return self.per_example(self.eps, x), self.per_example(step, x)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, eps: tf.Tensor, step_size: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, eps: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
         delta = self.norm.random(x, eps, seed) if self.random_start else tf.zeros_like(x)
         x_adv = self.clip_to_range(x + delta)
         for _ in tf.range(self.steps):

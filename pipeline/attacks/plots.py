@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pipeline.visualize.plots import grid, show  # noqa: E402
+from pipeline.drawing import grid, show
 
 
 def robustness_figure(curves: dict[str, dict[float, float]], title: str) -> plt.Figure:

@@ -7,17 +7,24 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline import report, trained
-from pipeline.attacks import FGSM, PGD, DeepFool, MinimalPerturbation, plots, robust_accuracy
+from pipeline import report
+from pipeline.attacks import plots
+from pipeline.attacks.deepfool import DeepFool
+from pipeline.attacks.evaluate import robust_accuracy
+from pipeline.attacks.fgsm import FGSM
+from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
+from pipeline.attacks.pgd import PGD
 from pipeline.inference import predicted_classes, probabilities
 from pipeline.report import Panel
+from pipeline.stage_inputs import sample_test_split
+from pipeline.stages import StageContext
 from pipeline.visualize import saliency
 
 log = logging.getLogger(__name__)
@@ -31,7 +38,6 @@ class Examples:
     x: np.ndarray
     y: np.ndarray
     names: list[str]
-    found: dict = field(default_factory=dict)  # adversarials of the first examples, shared by the panels
 
     def captions(self, x: np.ndarray, prefix: str) -> list[str]:
         return [f"{prefix}: {self.names[p.argmax()]} ({p.max():.2f})" for p in probabilities(self.model, x)]
@@ -42,26 +48,35 @@ class Examples:
         return np.flatnonzero(predicted_classes(self.model, self.x) == self.y)
 
 
-def curves_panel(e: Examples, s: DictConfig, metrics: dict, mlflow_run) -> Panel:
+@dataclass(frozen=True)
+class ClosestFailures:
+    """Of the first `minimal_examples`: the minimal search's result and DeepFool's images."""
+
+    minimal: MinimalResult
+    deepfool: np.ndarray
+
+
+def closest_failures(e: Examples, s: DictConfig) -> ClosestFailures:
+    x, y = e.x[: s.minimal_examples], e.y[: s.minimal_examples]
+    return ClosestFailures(MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y), np.asarray(DeepFool(e.model)(x, y)))
+
+
+def curves_panel(e: Examples, s: DictConfig, metrics: dict, series: dict) -> Panel:
+    """Robust accuracy per budget, as metrics and as one series per attack (MLflow steps are
+    integers: the budget in thousandths)."""
     curves = {"FGSM": robust_accuracy(e.model, FGSM, e.x, e.y, s.epsilons),
               f"PGD-{s.pgd_steps}": robust_accuracy(e.model, PGD, e.x, e.y, s.epsilons, steps=s.pgd_steps, seed=s.seed)}
     for name, curve in curves.items():
         key = name.split("-")[0].lower()
-        for eps, accuracy in curve.items():
-            metrics[f"robust_accuracy_{key}_eps_{eps:g}"] = accuracy
-            if mlflow_run is not None:  # one series per attack; MLflow steps are integers: eps in thousandths
-                import mlflow
-
-                mlflow.log_metric(f"robust_accuracy_{key}", accuracy, step=int(round(eps * 1000)))
+        series[f"robust_accuracy_{key}"] = {int(round(eps * 1000)): accuracy for eps, accuracy in curve.items()}
+        metrics |= {f"robust_accuracy_{key}_eps_{eps:g}": accuracy for eps, accuracy in curve.items()}
     return Panel("robustness", plots.robustness_figure(curves, f"Robustness of {e.model.name} ({len(e.x)} test images)"),
                  "Accuracy on test images attacked within each L-inf budget: the faster it falls, the less robust the model.")
 
 
-def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
-    x, y = e.x[: s.minimal_examples], e.y[: s.minimal_examples]
-    minimal = MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y)
-    budgets, fooled = minimal.budget, np.asarray(DeepFool(e.model)(x, y))
-    e.found |= {"minimal": minimal.x_adv, "deepfool": fooled}
+def sizes_panel(e: Examples, s: DictConfig, found: ClosestFailures, metrics: dict) -> Panel:
+    x = e.x[: s.minimal_examples]
+    budgets, fooled = found.minimal.budget, found.deepfool
     flipped = predicted_classes(e.model, fooled) != predicted_classes(e.model, x)
     l2 = np.where(flipped, np.linalg.norm((fooled - x).reshape(len(x), -1), axis=1), np.inf)
     for name, values in (("minimal_linf", budgets[budgets > 0]), ("deepfool_l2", l2)):
@@ -72,15 +87,15 @@ def sizes_panel(e: Examples, s: DictConfig, metrics: dict) -> Panel:
                  "The closest image on which the net fails: per example, the smallest L-inf budget that flips it, and DeepFool's L2 distance.")
 
 
-def gallery_panels(e: Examples, s: DictConfig) -> list[Panel]:
-    """FGSM and PGD at the gallery budget, DeepFool and the minimal search (from `sizes_panel`)."""
+def gallery_panels(e: Examples, s: DictConfig, found: ClosestFailures) -> list[Panel]:
+    """FGSM and PGD at the gallery budget, DeepFool and the minimal search."""
     pool = min(s.minimal_examples, len(e.x))
     correct = [i for i in e.correct if i < pool]  # correctly classified first, then the others
     chosen = (correct + [i for i in range(pool) if i not in set(correct)])[: max(s.gallery, 1)]
     x, y = e.x[chosen], e.y[chosen]
     attacked = {"fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
                 "pgd": np.asarray(PGD(e.model, eps=s.gallery_eps, steps=max(s.pgd_steps, 10), seed=s.seed)(x, y)),
-                **{name: found[chosen] for name, found in e.found.items()}}
+                "deepfool": found.deepfool[chosen], "minimal": found.minimal.x_adv[chosen]}
     panels = []
     for name in attacked:
         budget = f" eps {s.gallery_eps:g}" if name in ("fgsm", "pgd") else ""
@@ -113,22 +128,28 @@ def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
                  f"PGD descending the loss of a chosen class ({e.names[target]}) within the smallest of a few L-inf budgets that reaches it.")
 
 
-def run(cfg: DictConfig, run_dir: Path, mlflow_run, model: keras.Model) -> dict[str, float]:
-    """Attack the trained model on test examples and publish the robustness report."""
+def run_stage(context: StageContext) -> dict[str, float]:
+    """Attack the trained model on test examples and publish the robustness report. Returns the
+    headline numbers (the medians of the smallest flipping perturbations)."""
+    cfg, model = context.cfg, context.model
     if cfg.dataset.target != "label" or len(model.input_shape) != 4:
         log.info("adversarial: skipped, it attacks image classifiers (this model: %s targets)", cfg.dataset.target)
         return {}
     s = cfg.adversarial
-    x, y, info = trained.test_examples(cfg, max(s.num_examples, s.minimal_examples), s.seed)
-    examples, metrics = Examples(model, x, y, list(info.class_names)), {}
-    steps = [("robustness curves", lambda: [curves_panel(examples, s, metrics, mlflow_run)]),
-             ("minimal perturbations", lambda: [sizes_panel(examples, s, metrics)]),
-             ("galleries", lambda: gallery_panels(examples, s)),
-             ("targeted example", lambda: [p for p in [targeted_panel(examples, s)] if p])]
-    panels = []
-    for name, make in steps:
-        started = time.perf_counter()
-        panels += make()
-        log.info("adversarial: %s in %.1f s", name, time.perf_counter() - started)
-    report.publish(run_dir, STAGE, panels, metrics, mlflow_run)
-    return metrics
+    x, y, info = sample_test_split(cfg, max(s.num_examples, s.minimal_examples), s.seed)
+    examples, metrics, series = Examples(model, x, y, list(info.class_names)), {}, {}
+    panels = [timed("robustness curves", curves_panel, examples, s, metrics, series)]
+    found = timed("minimal perturbations (search, DeepFool)", closest_failures, examples, s)
+    panels.append(sizes_panel(examples, s, found, metrics))
+    panels += timed("galleries", gallery_panels, examples, s, found)
+    panels += [p for p in [timed("targeted example", targeted_panel, examples, s)] if p]
+    report.publish(context.run_dir, STAGE, panels, metrics, series)
+    return {k: v for k, v in metrics.items() if k.startswith("median_")}
+
+
+def timed(what: str, make, *args):
+    """`make(*args)`, its time logged (the stage takes a while on big models)."""
+    started = time.perf_counter()
+    result = make(*args)
+    log.info("adversarial: %s in %.1f s", what, time.perf_counter() - started)
+    return result

@@ -7,7 +7,7 @@
 """
 
 from pipeline.data.builders import OFFLINE_BUILDERS
-from pipeline.data.load import DatasetInfo, load
+from pipeline.data.load import DatasetInfo, load, load_arguments
 from pipeline.data.samples import SAMPLE_IMAGES, sample_images
 from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
 
@@ -18,5 +18,6 @@ __all__ = [
     "DatasetInfo",
     "DatasetNotPreparedError",
     "load",
+    "load_arguments",
     "sample_images",
 ]

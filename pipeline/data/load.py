@@ -63,6 +63,7 @@ def load(
     download: bool = True,
     epochs: int | None = None,
     first_epoch: int = 0,
+    max_examples: int | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Load a split as `(image, target)` pairs, images float32 in [0, 1].
 
@@ -86,6 +87,8 @@ def load(
         download: allow downloading a real dataset that is not prepared.
         epochs, first_epoch: for training loops, epochs `first_epoch`..`epochs - 1` back to back,
             each seeded by its number (resumable); None: one epoch, reshuffled per iteration.
+        max_examples: read only the split's first examples (a preview, a capped evaluation);
+            they are cut before the in-memory cache, which is then always read to its end.
 
     Returns:
         `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
@@ -100,7 +103,7 @@ def load(
     keys, shape = _layout(dataset, target, image_size)
     if augment:
         _check_augment(dataset.name, split, training, shape)
-    ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape)
+    ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if training and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, augment, dataset.name not in transforms.NO_FLIP, target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
@@ -146,14 +149,39 @@ def _layout(dataset: tfds.core.DatasetBuilder, target: str, image_size) -> tuple
     return keys, shape
 
 
-def _decoded(dataset: tfds.core.DatasetBuilder, tfds_split: str, keys: dict, shape: tuple) -> tuple[tf.data.Dataset, int]:
+def _decoded(
+    dataset: tfds.core.DatasetBuilder, tfds_split: str, keys: dict, shape: tuple, max_examples: int | None
+) -> tuple[tf.data.Dataset, int]:
     """Examples as float images and int targets at `shape`, cached in memory when they fit."""
-    ds = dataset.as_dataset(split=tfds_split, shuffle_files=False)
+    # TFDS would cache small splits itself (before our decoding, and warn when a preview reads
+    # only part of it); the decoded examples are cached below instead.
+    no_autocache = tfds.ReadConfig(try_autocache=False)
+    ds = dataset.as_dataset(split=tfds_split, shuffle_files=False, read_config=no_autocache)
     num_examples = _num_examples(ds, dataset, tfds_split)
+    if max_examples is not None:
+        ds, num_examples = ds.take(max_examples), min(num_examples, max_examples)
     ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
     if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
     return ds, num_examples
+
+
+def load_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
+    """The `load` keyword arguments a dataset config (the `dataset` group) sets for `split`:
+    `load(**load_arguments(cfg.dataset, "test"), batch_size=256)`. Augmentation applies to
+    training splits only."""
+    training = split == "train" or split.startswith("train[")
+    return {
+        "name": dataset["name"],
+        "split": split,
+        "data_dir": dataset["data_dir"],
+        "image_size": list(dataset["image_size"]) if dataset["image_size"] else None,
+        "target": dataset["target"],
+        "validation_fraction": dataset["validation_fraction"],
+        "options": dict(dataset["options"]) or None,
+        "download": dataset["download"],
+        "augment": bool(dataset["augment"]) and training,
+    }
 
 
 def _check_arguments(target: str, validation_fraction: float, batch_size: int | None) -> None:

@@ -18,6 +18,7 @@ import keras
 from pipeline.models import alexnet, allconv, autoencoder, conv1d, lenet, linear, pattern, resnet, unet, vgg
 from pipeline.models.fully_convolutional import to_fully_convolutional
 from pipeline.models.impl import IMPLEMENTATIONS, family
+from pipeline.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Architecture:
 
     `build(num_classes, family, **options)` returns a list of layers (a `keras.Sequential`)
     or, when `functional`, `build(inputs, num_classes, family, **options)` returns the outputs.
+    `code_layer` declares an autoencoder's code: the layer whose output the decoder starts from.
     """
 
     build: Callable
@@ -33,9 +35,10 @@ class Architecture:
     functional: bool = False
     spatial_rank: int = 2
     multiple_of: Callable[..., int] = lambda **options: 1
+    code_layer: str | None = None
 
 
-ARCHITECTURES: dict[str, Architecture] = {
+ARCHITECTURES: Registry[Architecture] = Registry("architecture", {
     "linear": Architecture(linear.build_linear, linear.min_input),
     "mlp": Architecture(linear.build_mlp, linear.min_input),
     "pattern": Architecture(pattern.build, pattern.min_input),
@@ -50,10 +53,14 @@ ARCHITECTURES: dict[str, Architecture] = {
     "allconv": Architecture(allconv.build, allconv.min_input),
     "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
     "autoencoder": Architecture(
-        autoencoder.build, autoencoder.min_input, True, multiple_of=lambda **o: autoencoder.MULTIPLE_OF
+        autoencoder.build,
+        autoencoder.min_input,
+        True,
+        multiple_of=lambda **o: autoencoder.MULTIPLE_OF,
+        code_layer=autoencoder.CODE_LAYER,
     ),
     "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
-}
+})
 
 
 def build_model(
@@ -71,8 +78,6 @@ def build_model(
     Raises:
         ValueError: unknown name, implementation or option, or an input too small.
     """
-    if name not in ARCHITECTURES:
-        raise ValueError(f"Unknown architecture {name!r}. Known: {', '.join(ARCHITECTURES)}.")
     arch = ARCHITECTURES[name]
     layer_family = family(impl)
     _check_options(name, arch, options)

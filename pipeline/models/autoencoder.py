@@ -21,6 +21,7 @@ def min_input(**options) -> int:
 
 
 MULTIPLE_OF = 4  # two 2x2 pools must tile the input exactly for unpooling to invert them
+CODE_LAYER = "code"  # the bottleneck the decoder starts from (declared in the architecture registry)
 
 
 def build(inputs, num_classes: int, family: SimpleNamespace, code_size: int = 32, filters: Sequence[int] = (32, 64)):
@@ -32,7 +33,7 @@ def build(inputs, num_classes: int, family: SimpleNamespace, code_size: int = 32
     x, switches1 = family.MaxPoolingWithIndices2D(2, name="pool1")(x)
     x = keras.layers.ReLU(name="conv2_relu")(family.Conv2D(second, 3, padding="same", name="conv2")(x))
     x, switches2 = family.MaxPoolingWithIndices2D(2, name="pool2")(x)
-    code = keras.layers.Dense(code_size, name="code")(keras.layers.Flatten(name="flatten")(x))
+    code = keras.layers.Dense(code_size, name=CODE_LAYER)(keras.layers.Flatten(name="flatten")(x))
 
     x = keras.layers.Dense(height // 4 * width // 4 * second, activation="relu", name="decode_fc")(code)
     x = keras.layers.Reshape((height // 4, width // 4, second), name="decode_reshape")(x)

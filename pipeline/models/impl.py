@@ -14,9 +14,8 @@ from types import SimpleNamespace
 import keras
 
 import layers
-from pipeline.models import keras_counterparts
-
-IMPLEMENTATIONS = ("custom", "keras")
+from pipeline.models import autodiff_layers
+from pipeline.registry import Registry
 
 
 def family(impl: str) -> SimpleNamespace:
@@ -26,8 +25,11 @@ def family(impl: str) -> SimpleNamespace:
     the layers of a 2D conv with explicit integer padding: one `layers.Conv2D`, which takes it
     directly, or `keras.layers.ZeroPadding2D` then a "valid" `keras.layers.Conv2D`.
     """
-    if impl == "custom":
-        return SimpleNamespace(
+    return IMPLEMENTATIONS[impl]()
+
+
+def _custom() -> SimpleNamespace:
+    return SimpleNamespace(
             padded_conv2d=_padded_custom_conv2d,
             Conv1D=layers.Conv1D,
             Conv2D=layers.Conv2D,
@@ -40,8 +42,10 @@ def family(impl: str) -> SimpleNamespace:
             MaxUnpooling2D=layers.MaxUnpooling2D,
             Maxout=layers.Maxout,
         )
-    if impl == "keras":
-        return SimpleNamespace(
+
+
+def _keras() -> SimpleNamespace:
+    return SimpleNamespace(
             padded_conv2d=_padded_keras_conv2d,
             Conv1D=keras.layers.Conv1D,
             Conv2D=keras.layers.Conv2D,
@@ -49,12 +53,14 @@ def family(impl: str) -> SimpleNamespace:
             MaxPooling1D=keras.layers.MaxPooling1D,
             MaxPooling2D=keras.layers.MaxPooling2D,
             AveragePooling2D=keras.layers.AveragePooling2D,
-            LpPooling2D=keras_counterparts.LpPooling2D,
-            MaxPoolingWithIndices2D=keras_counterparts.MaxPooling2D,
-            MaxUnpooling2D=keras_counterparts.MaxUnpooling2D,
-            Maxout=keras_counterparts.Maxout,
+            LpPooling2D=autodiff_layers.LpPooling2D,
+            MaxPoolingWithIndices2D=autodiff_layers.MaxPooling2D,
+            MaxUnpooling2D=autodiff_layers.MaxUnpooling2D,
+            Maxout=autodiff_layers.Maxout,
         )
-    raise ValueError(f"Invalid value for argument `impl`. Expected one of {IMPLEMENTATIONS}. Received: impl={impl!r}")
+
+
+IMPLEMENTATIONS = Registry("layers.impl", {"custom": _custom, "keras": _keras})
 
 
 def _padded_custom_conv2d(filters: int, kernel_size, padding: int, name: str, **kwargs) -> list[keras.layers.Layer]:

@@ -88,6 +88,47 @@ def spatial_layers(model: keras.Model) -> list[str]:
     return [name for name in graph(model).outputs if len(layer_output(model, name).shape) == 4]
 
 
+def parents(model: keras.Model) -> dict[str, list[tuple[str, int]]]:
+    """layer name -> (layer name, output index) of each tensor the layer reads, from the model's
+    own config: a functional model's serialized graph names, for every layer, the layers whose
+    outputs it is called on; a Sequential model is a chain."""
+    config = model.get_config()
+    names = [layer["config"]["name"] for layer in config["layers"]]
+    if isinstance(model, keras.Sequential):
+        return {name: [(parent, 0)] for parent, name in zip(names, names[1:])} | {names[0]: []}
+    return {name: _tensors_read(layer["inbound_nodes"][:1]) for name, layer in zip(names, config["layers"])}
+
+
+def _tensors_read(value) -> list[tuple[str, int]]:
+    """The `keras_history` [layer, node, output index] of every serialized tensor in `value`."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            layer, _, index = value["config"]["keras_history"]
+            return [(layer, index)]
+        return [t for v in value.values() for t in _tensors_read(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors_read(v)]
+    return []
+
+
+def window(layer: keras.layers.Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(kernel, stride, dilation) per spatial axis of a 2D conv or pooling layer, read from its
+    config (`kernel_size` or `pool_size`, `strides`, `dilation_rate`: ours and Keras's alike);
+    None for any other layer."""
+    config = layer.get_config()
+    size = config.get("kernel_size") or config.get("pool_size")
+    if size is None or np.size(size) != 2:
+        return None
+    pair = lambda v, default: np.broadcast_to(np.asarray(default if v is None else v), 2)  # noqa: E731
+    return pair(size, size), pair(config.get("strides"), size), pair(config.get("dilation_rate"), 1)
+
+
+def pooling_layers(model: keras.Model) -> list[str]:
+    """Layers with a pooling window (a `pool_size` in their config) and a spatial output."""
+    return [layer.name for layer in model.layers
+            if "pool_size" in layer.get_config() and len(layer_output(model, layer.name).shape) == 4]
+
+
 def kernel_layers(model: keras.Model) -> list[str]:
     """Layers with a 2D convolution kernel (kh, kw, in, out): ours and Keras's alike."""
     found = []

@@ -6,30 +6,45 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.visualize._common import as_batch, float32, graph, layer_output, model_output
-
-CODE_LAYER = "code"
+from pipeline.visualize._common import as_batch, float32, graph, layer_output, model_output, parents
 
 
 def reconstructions(model: keras.Model, x) -> np.ndarray:
     return np.asarray(float32(model(as_batch(x), training=False)))
 
 
-def _decoder_inputs(model: keras.Model) -> list:
-    """The code and the max-pooling switches the decoder's unpooling layers read."""
-    outputs = graph(model).outputs.values()
-    switches = [out[1] for out in outputs if isinstance(out, (list, tuple)) and len(out) == 2]
-    return [layer_output(model, CODE_LAYER), *switches]
+def _upstream(reads: dict[str, list[tuple[str, int]]], name: str) -> set[str]:
+    """`name` and every layer it depends on."""
+    found, todo = set(), [name]
+    while todo:
+        layer = todo.pop()
+        if layer not in found:
+            found.add(layer)
+            todo += [parent for parent, _ in reads.get(layer, [])]
+    return found
 
 
-def interpolate(model: keras.Model, x_a, x_b, steps: int = 8) -> np.ndarray:
+def _decoder_inputs(model: keras.Model, code_layer: str) -> list:
+    """The code, then every other tensor the decoder reads from the encoder (the max-pooling
+    switches its unpooling layers need), found in the model's graph: what layers downstream of
+    the code read from layers upstream of it."""
+    reads = parents(model)
+    encoder = _upstream(reads, code_layer)
+    crossing = [(p, i) for layer, tensors in reads.items() if layer not in encoder
+                for p, i in tensors if p in encoder and p != code_layer]
+    outputs = graph(model).outputs
+    extra = [outputs[p][i] if isinstance(outputs[p], (list, tuple)) else outputs[p] for p, i in dict.fromkeys(crossing)]
+    return [layer_output(model, code_layer), *extra]
+
+
+def interpolate(model: keras.Model, x_a, x_b, code_layer: str, steps: int = 8) -> np.ndarray:
     """Decoded images along the straight line between the codes of `x_a` and `x_b` (one image
-    each, (H, W, C)): (steps, H, W, C), the first and last the two reconstructions.
+    each, (H, W, C)) at `code_layer`: (steps, H, W, C), the first and last the two reconstructions.
 
     A decoder that unpools needs the encoder's switches, which cannot be interpolated; each code
     on the line is decoded with the switches of both ends and the two blended by the same weight.
     """
-    inputs = _decoder_inputs(model)
+    inputs = _decoder_inputs(model, code_layer)
     encoder = keras.Model(graph(model).input, inputs)
     decoder = keras.Model(inputs, model_output(model))
     ends = encoder(as_batch(np.stack([x_a, x_b])), training=False)

@@ -1,9 +1,14 @@
 """The visualization stage's pieces: for each method, compute its arrays on the chosen model and
-inputs, draw them, and say in one line what the picture shows. Numbers go to `context.metrics`."""
+inputs, draw them, and say in one line what the picture shows. Numbers go to `context.metrics`.
+
+`METHODS` is the registry of method names (`visualize.methods`), in the order they run; each
+entry says what the method needs of a model, so the stage can skip the ones that do not apply.
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -11,9 +16,17 @@ import numpy as np
 from omegaconf import DictConfig
 
 from pipeline.inference import probabilities
+from pipeline.registry import Registry
 from pipeline.report import Panel
 from pipeline.visualize import plots
-from pipeline.visualize._common import after_activation, kernel_layers, last_conv_layer, layer_output, spatial_layers
+from pipeline.visualize._common import (
+    after_activation,
+    kernel_layers,
+    last_conv_layer,
+    layer_output,
+    pooling_layers,
+    spatial_layers,
+)
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
 from pipeline.visualize.autoencoder import interpolate, reconstructions
 from pipeline.visualize.deep_dream import deep_dream
@@ -34,6 +47,8 @@ class Context:
     y: np.ndarray  # their labels (classifiers) or targets
     class_names: list[str]
     settings: DictConfig  # cfg.visualize
+    target: str = "label"  # what the model was trained to output: label, mask or image
+    code_layer: str | None = None  # an autoencoder's code, as its architecture declares
     photos: dict[str, np.ndarray] = field(default_factory=dict)  # sample photographs, RGB models only
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -58,12 +73,50 @@ class Context:
         return [after_activation(self.model, name) for name in picked]
 
 
+@dataclass(frozen=True)
+class Method:
+    """panels: the method's figures for a context; classifier: it explains class decisions (a
+    classifier's logits); conv: it looks at 2D conv layers; autoencoder: it needs a declared code."""
+
+    panels: Callable[[Context], list[Panel]]
+    classifier: bool = False
+    conv: bool = False
+    autoencoder: bool = False
+
+    def skip_reason(self, c: Context) -> str | None:
+        """Why the method does not apply to the context's model, or None when it does."""
+        if len(c.model.input_shape) != 4:
+            return "it needs image inputs (H, W, C)"
+        if self.classifier and c.target != "label":
+            return f"it explains class decisions and this model is trained on {c.target}s"
+        if self.autoencoder and c.code_layer is None:
+            return "it is for autoencoders (an architecture that declares its code layer)"
+        if self.conv and not kernel_layers(c.model):
+            return "the model has no 2D convolution"
+        return None
+
+
+METHODS: Registry[Method] = Registry("visualize.methods")
+
+
+def method(name: str, **needs: bool) -> Callable:
+    """Register a panel function as the method `name`, with what it needs of a model."""
+
+    def add(panels: Callable[[Context], list[Panel]]) -> Callable[[Context], list[Panel]]:
+        METHODS.register(name)(Method(panels, **needs))
+        return panels
+
+    return add
+
+
+@method("filters", conv=True)
 def filters_panel(c: Context) -> list[Panel]:
     first = kernel_layers(c.model)[0]
     return [Panel("filters", plots.kernels_figure(filters(c.model, first), first),
                   f"The learned kernels of {first}: the first layer's filters are edge, blob and colour detectors.")]
 
 
+@method("feature_maps", conv=True)
 def feature_maps_panel(c: Context) -> list[Panel]:
     inputs = {"a test image": c.shown[:1], **{f"the {k} photograph": v[None] for k, v in c.photos.items()}}
     return [Panel(f"feature_maps_{i}", plots.feature_maps_figure(
@@ -72,6 +125,7 @@ def feature_maps_panel(c: Context) -> list[Panel]:
             for i, (name, image) in enumerate(inputs.items())]
 
 
+@method("activation_maximization", conv=True)
 def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
@@ -84,6 +138,7 @@ def activation_maximization_panel(c: Context) -> list[Panel]:
     return panels
 
 
+@method("class_model", classifier=True)
 def class_model_panel(c: Context) -> list[Panel]:
     classes = list(range(min(len(c.class_names), 20)))
     images = class_model(c.model, classes, steps=c.settings.steps, seed=c.settings.seed)
@@ -91,18 +146,21 @@ def class_model_panel(c: Context) -> list[Panel]:
                   "Inputs that maximise each class logit: what the network takes each class to look like.")]
 
 
+@method("saliency", classifier=True)
 def saliency_panel(c: Context) -> list[Panel]:
     return [Panel("saliency", plots.heatmaps_figure(c.shown, saliency(c.model, c.shown), c.captions(),
                                                    "Saliency: |d logit / d x| of the predicted class", "|gradient|", overlay=False),
                   "Which pixels change the predicted class's score the most (max over channels).")]
 
 
+@method("smoothgrad", classifier=True)
 def smoothgrad_panel(c: Context) -> list[Panel]:
     return [Panel("smoothgrad", plots.heatmaps_figure(c.shown, smoothgrad(c.model, c.shown, seed=c.settings.seed), c.captions(),
                                                      "SmoothGrad: saliency averaged over noisy copies", "|gradient|", overlay=False),
                   "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence.")]
 
 
+@method("occlusion", classifier=True)
 def occlusion_panel(c: Context) -> list[Panel]:
     maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=max(2, c.x.shape[1] // 4), stride=max(1, c.x.shape[1] // 16))
     return [Panel("occlusion", plots.heatmaps_figure(c.shown, maps, c.captions(), "Occlusion: probability of the true class",
@@ -110,6 +168,7 @@ def occlusion_panel(c: Context) -> list[Panel]:
                   "The true class's probability while a grey square hides each region: low (red) where the evidence is.")]
 
 
+@method("grad_cam", classifier=True, conv=True)
 def grad_cam_panel(c: Context) -> list[Panel]:
     layer = last_conv_layer(c.model)
     return [Panel("grad_cam", plots.heatmaps_figure(c.shown, grad_cam(c.model, c.shown, layer), c.captions(),
@@ -117,6 +176,7 @@ def grad_cam_panel(c: Context) -> list[Panel]:
                   f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image.")]
 
 
+@method("embedding", classifier=True)
 def embedding_panel(c: Context) -> list[Panel]:
     count = min(len(c.x), c.settings.embedding_examples)
     coords = embedding(c.model, c.x[:count], seed=c.settings.seed)
@@ -125,6 +185,7 @@ def embedding_panel(c: Context) -> list[Panel]:
                   "The features the classifier reads, laid out in 2D by t-SNE: classes the network separates form clusters.")]
 
 
+@method("deep_dream", conv=True)
 def deep_dream_panel(c: Context) -> list[Panel]:
     start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
     dreams = deep_dream(c.model, start, c.layers[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
@@ -132,6 +193,7 @@ def deep_dream_panel(c: Context) -> list[Panel]:
                   f"Gradient ascent on the image itself at three scales, amplifying what {c.layers[-1]} responds to.")]
 
 
+@method("receptive_field", conv=True)
 def receptive_field_panel(c: Context) -> list[Panel]:
     fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers]
     for f in fields:
@@ -141,9 +203,10 @@ def receptive_field_panel(c: Context) -> list[Panel]:
                   "Where one central unit looks: dashed is what its layer geometry allows, solid what the gradient reaches.")]
 
 
+@method("equivariance", conv=True)
 def equivariance_panel(c: Context) -> list[Panel]:
-    names = [n for n in spatial_layers(c.model) if (n in set(c.layers) or "pool" in n)
-             and min(layer_output(c.model, n).shape[1:3]) >= 2][:8]
+    chosen = set(c.layers) | set(pooling_layers(c.model))
+    names = [n for n in spatial_layers(c.model) if n in chosen and min(layer_output(c.model, n).shape[1:3]) >= 2][:8]
     results = [equivariance(c.model, c.shown, name) for name in names]
     for r in results:
         c.metrics |= {f"equivariance_error/{r.layer}": r.equivariance_error, f"invariance_change/{r.layer}": r.invariance_change}
@@ -151,10 +214,11 @@ def equivariance_panel(c: Context) -> list[Panel]:
                   "Shifting the input by a layer's stride shifts its maps (equivariance); pooling damps one-pixel shifts (invariance).")]
 
 
+@method("autoencoder", autoencoder=True)
 def autoencoder_panel(c: Context) -> list[Panel]:
     shown = c.shown
     rebuilt = reconstructions(c.model, shown)
-    line = interpolate(c.model, shown[0], shown[1], steps=8)
+    line = interpolate(c.model, shown[0], shown[1], c.code_layer, steps=8)
     c.metrics["reconstruction_mse"] = float(np.mean((rebuilt - shown) ** 2))
     return [Panel("reconstructions", plots.images_figure([*shown, *rebuilt], ["input"] * len(shown) + ["reconstruction"] * len(shown),
                                                         "Inputs and reconstructions", cols=len(shown)),
@@ -162,13 +226,3 @@ def autoencoder_panel(c: Context) -> list[Panel]:
             Panel("interpolation", plots.images_figure(list(line), [f"{w:.2f}" for w in np.linspace(0, 1, len(line))],
                                                       "Decoded points between two codes"),
                   "Decoding points on the straight line between two images' codes: the latent space is continuous.")]
-
-
-PANELS = {
-    "filters": filters_panel, "feature_maps": feature_maps_panel, "activation_maximization": activation_maximization_panel,
-    "class_model": class_model_panel, "saliency": saliency_panel, "smoothgrad": smoothgrad_panel,
-    "occlusion": occlusion_panel, "grad_cam": grad_cam_panel, "embedding": embedding_panel, "deep_dream": deep_dream_panel,
-    "receptive_field": receptive_field_panel, "equivariance": equivariance_panel, "autoencoder": autoencoder_panel,
-}
-# Methods that explain a class decision; they need a classifier (one logit vector per image).
-CLASSIFIER_METHODS = {"class_model", "saliency", "smoothgrad", "occlusion", "grad_cam", "embedding"}

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._common import as_batch, float32, graph, submodel
+from pipeline.visualize._common import as_batch, float32, graph, layer_output, parents, submodel, window
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,17 @@ class ReceptiveField:
     stride: tuple[int, int]
 
 
-def _window(layer: keras.layers.Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(kernel, stride, dilation) per spatial axis of a conv or pooling layer; None otherwise."""
-    if "Transpose" in type(layer).__name__:
-        return None  # upsampling layers do not widen what a unit sees in the encoder's sense
-    size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
-    if size is None or len(size) != 2:
+def _widening(model: keras.Model, layer: keras.layers.Layer):
+    """The window through which `layer` widens what a unit sees, or None: layers without one,
+    and upsampling layers (a transposed conv with stride > 1, unpooling), whose output is larger
+    than their input and which do not widen the field in the encoder's sense."""
+    found = window(layer)
+    if found is None:
         return None
-    return np.array(size), np.array(layer.strides), np.array(getattr(layer, "dilation_rate", (1, 1)))
-
-
-def _parents(model: keras.Model, layer: keras.layers.Layer) -> list[str]:
-    """Names of the layers feeding `layer` (Keras records them on each symbolic tensor)."""
-    inputs = graph(model).inputs[layer.name]
-    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    return [t._keras_history.operation.name for t in inputs if hasattr(t, "_keras_history")]
+    g = graph(model)
+    source = g.inputs[layer.name][0] if isinstance(g.inputs[layer.name], (list, tuple)) else g.inputs[layer.name]
+    grows = any(o is not None and i is not None and o > i for i, o in zip(source.shape[1:3], layer_output(model, layer.name).shape[1:3]))
+    return None if grows else found
 
 
 def geometry(model: keras.Model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -51,17 +47,18 @@ def geometry(model: keras.Model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     widest branch."""
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     ones = (np.ones(2, int), np.ones(2, int))
+    reads = parents(model)
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        parents = [found[p] for p in _parents(model, layer) if p in found] or [ones]
-        r_in = np.max([p[0] for p in parents], axis=0)
-        j_in = np.max([p[1] for p in parents], axis=0)
-        window = _window(layer)
-        if window is None:
+        inputs = [found[p] for p, _ in reads[layer.name] if p in found] or [ones]
+        r_in = np.max([p[0] for p in inputs], axis=0)
+        j_in = np.max([p[1] for p in inputs], axis=0)
+        widening = _widening(model, layer)
+        if widening is None:
             found[layer.name] = (r_in, j_in)
         else:
-            k, s, d = window
+            k, s, d = widening
             found[layer.name] = (r_in + (k - 1) * d * j_in, j_in * s)
     return found
 

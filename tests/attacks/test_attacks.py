@@ -5,6 +5,7 @@ DeepFool's smaller perturbations, mixed precision."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from pipeline.attacks import BIM, FGSM, PGD, DeepFool, GradientStep, MinimalPerturbation, accuracy, robust_accuracy
 from pipeline.models import build_model
@@ -122,6 +123,41 @@ def test_bad_arguments_say_what_was_received():
         PGD(model, steps=0)
     with pytest.raises(ValueError, match=r"Received: clip=\(1.0, 0.0\)"):
         FGSM(model, clip=(1.0, 0.0))
+    with pytest.raises(ValueError, match="DeepFool is untargeted.*Received: targeted=True"):
+        DeepFool(model, targeted=True)
+    with pytest.raises(ValueError, match="DeepFool has no budget to sweep"):
+        robust_accuracy(model, DeepFool, np.zeros((2, 4, 4, 1)), [0, 1], [0.1])
+    with pytest.raises(ValueError, match="Expected an attack with a budget. Received: attack=DeepFool"):
+        MinimalPerturbation(model, attack=DeepFool)
+
+
+def test_seeds_reproduce_the_random_start_and_each_call_draws_anew():
+    model, x, y, _ = _linear_case("custom")
+    first, second = PGD(model, eps=0.1, step_size=1e-4, steps=1, seed=3), PGD(model, eps=0.1, step_size=1e-4, steps=1, seed=3)
+    a, b = first(x, y).numpy(), first(x, y).numpy()
+    assert not np.allclose(a, b)  # a second call starts elsewhere
+    np.testing.assert_array_equal(second(x, y).numpy(), a)  # the same seed, the same sequence
+    seed = tf.constant([5, 7], tf.int64)
+    np.testing.assert_array_equal(first(x, y, seed=seed).numpy(), second(x, y, seed=seed).numpy())
+
+
+def test_robust_accuracy_sweeps_each_attacks_own_budget():
+    """GradientStep's budget is its step size: the curve at 0.5 is the accuracy on x + 0.5 dL/dx."""
+    model, x, y, grad = _linear_case("custom")
+    curve = robust_accuracy(model, GradientStep, x, y, [0.0, 0.5])
+    assert curve[0.0] == accuracy(model, x, y)
+    assert curve[0.5] == accuracy(model, np.clip(x + 0.5 * grad, 0, 1).astype(np.float32), y)
+
+
+def test_adversarial_training_attacks_are_made_by_name():
+    from pipeline.attacks import TRAINING_ATTACKS, make_attack
+
+    model = build_model("linear", (4, 4, 1), 2)
+    assert list(TRAINING_ATTACKS) == ["fgsm", "bim", "pgd"]
+    pgd = make_attack("pgd", model, eps=0.2, steps=3, seed=1)
+    assert isinstance(pgd, PGD) and (pgd.eps, pgd.steps) == (0.2, 3)
+    fgsm = make_attack("fgsm", model, eps=0.2, steps=3, seed=1)  # FGSM takes no steps: left out
+    assert type(fgsm) is FGSM and fgsm.eps == 0.2
 
 
 def test_xla_compiled_attack_gives_the_same_images():

@@ -12,7 +12,7 @@ from tests.models.helpers import SMALL, batch
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match="Unknown architecture 'resnet101'. Known: linear, mlp, .*resnet50"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet101'; known: linear, mlp, .*resnet50"):
         build_model("resnet101", (32, 32, 3), 10)
 
 
@@ -35,7 +35,7 @@ def test_bad_options_are_named(name, options, message):
 
 
 def test_bad_implementation_and_input_rank():
-    with pytest.raises(ValueError, match="Expected one of \\('custom', 'keras'\\). Received: impl='torch'"):
+    with pytest.raises(ValueError, match="unknown layers.impl 'torch'; known: custom, keras"):
         build_model("lenet5", (32, 32, 1), 10, impl="torch")
     with pytest.raises(ValueError, match="conv1d takes inputs of shape \\(length, channels\\)"):
         build_model("conv1d", (32, 32, 1), 4)

@@ -1,24 +1,52 @@
 """The command line end to end: a short run recorded completely in MLflow, the model reloadable
 in a fresh process, identical metrics for identical seeds, and one-line errors for bad input."""
 
+import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import REPO, all_runs, store
+from tests.pipeline.conftest import REPO, all_runs, cli_env, store
 
 TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
 
 
-def test_a_short_run_is_recorded_completely(cli, tmp_path):
-    done = cli(*TINY)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "test_accuracy" in done.stdout and "make ui" in done.stdout
-    [run] = all_runs(tmp_path)
-    assert run.info.status == "FINISHED"
-    assert run.info.run_name == "lenet5-digits-custom"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, tfds_dir):
+    """One short run of every stage through the command line, shared by the tests below (each
+    checks one part of the record, so one early failure does not hide the others)."""
+    folder = tmp_path_factory.mktemp("cli")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", *TINY], cwd=folder, env=cli_env(tfds_dir), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=300,
+    )
+    runs = all_runs(folder) if (folder / "mlflow.db").exists() else []
+    return SimpleNamespace(done=done, folder=folder, run=runs[0] if len(runs) == 1 else None,
+                           client=store(folder) if runs else None)
+
+
+def artifacts(recorded, path=None) -> set[str]:
+    return {a.path for a in recorded.client.list_artifacts(recorded.run.info.run_id, path)}
+
+
+def test_a_short_run_finishes_and_says_where_to_look(recorded):
+    assert recorded.done.returncode == 0, recorded.done.stdout[-3000:]
+    assert "test_accuracy" in recorded.done.stdout and "make ui" in recorded.done.stdout
+    assert recorded.run is not None and recorded.run.info.status == "FINISHED"
+    assert recorded.run.info.run_name == "lenet5-digits-custom"
+
+
+def test_the_console_shows_our_warnings_and_not_tensorflows_noise(recorded):
+    out = recorded.done.stdout
+    assert "failed call to cuInit" not in out and "did not fully read the dataset being cached" not in out
+    assert "UserWarning: trainer.steps_per_epoch=3: training on 3 of" in out  # a Python warning of ours passes
+
+
+def test_params_metrics_and_tags_are_recorded(recorded):
+    run = recorded.run
     assert run.data.params["trainer.epochs"] == "1" and run.data.params["model.name"] == "lenet5"
     assert run.data.params["layers.impl"] == "custom" and run.data.params["optimizer.lr"] == "0.001"
     for metric in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time_s",
@@ -26,16 +54,17 @@ def test_a_short_run_is_recorded_completely(cli, tmp_path):
         assert metric in run.data.metrics, metric
     assert run.data.metrics["parameters"] == 61_706
     assert run.data.tags["git_commit"] and "debug=tiny" in run.data.tags["overrides"]
-    artifacts = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id)}
-    assert {"config.yaml", "training_curves.png", "confusion_matrix.png", "model"} <= artifacts
-    model_files = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "model")}
-    assert {"model/MLmodel", "model/input_example.json"} <= model_files
+    assert {"config.yaml", "train", "model", "report.html"} <= artifacts(recorded)
+    assert {"train/training_curves.png", "train/confusion_matrix.png"} <= artifacts(recorded, "train")
 
+
+def test_the_logged_model_loads_in_a_fresh_process(recorded):
+    assert {"model/MLmodel", "model/input_example.json"} <= artifacts(recorded, "model")
     # A fresh process loads it both ways; importing pipeline.models registers the custom layers.
     script = (
         "import sys, json, numpy as np, mlflow, pipeline.models\n"
-        f"mlflow.set_tracking_uri('sqlite:///{tmp_path / 'mlflow.db'}')\n"
-        f"uri = 'runs:/{run.info.run_id}/model'\n"
+        f"mlflow.set_tracking_uri('sqlite:///{recorded.folder / 'mlflow.db'}')\n"
+        f"uri = 'runs:/{recorded.run.info.run_id}/model'\n"
         "x = np.random.default_rng(0).random((3, 32, 32, 1)).astype('float32')\n"
         "keras_out = np.asarray(mlflow.keras.load_model(uri)(x))\n"
         "pyfunc_out = np.asarray(mlflow.pyfunc.load_model(uri).predict(x))\n"
@@ -43,38 +72,49 @@ def test_a_short_run_is_recorded_completely(cli, tmp_path):
     )
     loaded = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    shape, difference = __import__("json").loads(loaded.stdout.strip().splitlines()[-1])
+    shape, difference = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert shape == [3, 10] and difference < 1e-5
 
-    # The visualization stage: figures under visualize/, numbers as metrics, one HTML report.
-    figures = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+
+def test_the_visualization_stage_is_recorded(recorded):
+    figures = artifacts(recorded, "visualize")
     for name in ("filters", "saliency", "grad_cam", "occlusion", "embedding", "receptive_field", "equivariance",
                  "activation_maximization_conv1_relu", "class_model", "deep_dream", "smoothgrad", "feature_maps_0"):
         assert f"visualize/{name}.png" in figures, name
-    assert "report.html" in artifacts
-    assert run.data.metrics["erf_theoretical/conv1_relu"] == 5 and run.data.metrics["erf_measured/conv2_relu"] == 14
-    assert "visualize: skipping autoencoder" in done.stdout
+    metrics = recorded.run.data.metrics
+    assert metrics["erf_theoretical/conv1_relu"] == 5 and metrics["erf_measured/conv2_relu"] == 14
+    assert "visualize: skipping autoencoder" in recorded.done.stdout
 
-    # The adversarial stage: curves as metrics (clean accuracy at eps 0), galleries, in the same report.
-    attacked = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "adversarial")}
+
+def test_the_adversarial_stage_is_recorded(recorded):
+    attacked = artifacts(recorded, "adversarial")
     for name in ("robustness", "minimal_perturbations", "gallery_fgsm", "gallery_pgd", "gallery_deepfool",
                  "gallery_minimal", "saliency_clean_vs_adversarial"):
         assert f"adversarial/{name}.png" in attacked, name
-    metrics = run.data.metrics
+    metrics = recorded.run.data.metrics
     assert metrics["robust_accuracy_fgsm_eps_0"] == metrics["robust_accuracy_pgd_eps_0"]
     assert metrics["robust_accuracy_pgd_eps_0.1"] <= metrics["robust_accuracy_pgd_eps_0"]
     assert "median_minimal_linf" in metrics and "median_deepfool_l2" in metrics
-    history = store(tmp_path).get_metric_history(run.info.run_id, "robust_accuracy_pgd")
+    history = recorded.client.get_metric_history(recorded.run.info.run_id, "robust_accuracy_pgd")
     assert sorted(m.step for m in history) == [0, 100]
-    report = next(tmp_path.glob("outputs/*/*/report.html")).read_text()
-    assert report.count("data:image/png;base64,") >= 20 and "gallery pgd" in report and "robust_accuracy_pgd_eps_0.1" in report
 
-    # Looking inside that model again later, from its run id.
-    again = cli("model.from_run=" + run.info.run_id, "stages=[visualize]", "tracking.experiment=cli", "visualize.methods=[saliency]")
+
+def test_one_report_holds_every_stage(recorded):
+    report = next(recorded.folder.glob("outputs/*/*/report.html")).read_text()
+    assert report.count("data:image/png;base64,") >= 20 and "gallery pgd" in report
+    assert "training curves" in report and "robust_accuracy_pgd_eps_0.1" in report
+
+
+def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
+    overrides = ("model.from_run=" + recorded.run.info.run_id, "stages=[visualize]", "tracking.experiment=cli",
+                 "visualize.methods=[saliency]")
+    again = subprocess.run([sys.executable, "-m", "pipeline", *overrides], cwd=recorded.folder,
+                           env=cli_env(tfds_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
     assert again.returncode == 0, again.stdout[-3000:]
-    later = [r for r in all_runs(tmp_path) if r.info.run_id != run.info.run_id][0]
-    assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == run.info.run_id
-    assert {a.path for a in store(tmp_path).list_artifacts(later.info.run_id, "visualize")} >= {"visualize/saliency.png"}
+    later = [r for r in all_runs(recorded.folder) if r.info.run_id != recorded.run.info.run_id][0]
+    assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == recorded.run.info.run_id
+    assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {"visualize/saliency.png"}
 
 
 def test_same_seed_same_metrics(cli, tmp_path):
@@ -98,13 +138,14 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
         (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
         (("hydra.run.dir=/proc/version/run",), 2, "Cannot write the output directory /proc/version/run: Not a directory"),
-        (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods ['xray']"),
+        (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods 'xray'; known: filters,"),
+        (("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
         (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, or set model.from_run"),
         (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
-        (("trainer.adversarial.attack=cw",), 2, "trainer.adversarial.attack must be null, fgsm or pgd, got 'cw'"),
+        (("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, bim, pgd"),
     ],
     ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir",
-         "vis-method", "no-model", "from-run", "adv-attack"],
+         "vis-method", "schedule", "no-model", "from-run", "adv-attack"],
 )
 def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, message):
     done = cli(*overrides, "debug=tiny", timeout=120)

@@ -1,4 +1,5 @@
-"""Every option of every config group composes against the schema and names something that exists."""
+"""Every option of every config group composes against the schema, holds what its file says, and
+names something that exists; names are checked against their registries."""
 
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.app import STAGES
+from pipeline.app import check
 from pipeline.config import register
+from pipeline.registry import UnknownNameError
+from pipeline.stages import STAGES
 from pipeline.data import OFFLINE_BUILDERS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
 from tests.models.helpers import SMALL
@@ -36,7 +39,8 @@ def composed():
 
 def test_default_is_lenet5_on_digits_with_our_layers(composed):
     cfg = composed()
-    assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl, tuple(cfg.stages)) == ("lenet5", "digits", "custom", STAGES)
+    assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl) == ("lenet5", "digits", "custom")
+    assert list(cfg.stages) == ["train", "visualize", "adversarial"] == list(STAGES)
 
 
 @pytest.mark.parametrize("model", options("model"))
@@ -53,19 +57,44 @@ def test_every_dataset_option_names_a_dataset(composed, dataset):
     assert cfg.dataset.name in {*OFFLINE_BUILDERS, *REAL_DATASETS}
 
 
-@pytest.mark.parametrize("group", ["layers", "optimizer", "trainer", "tracking", "debug"])
-def test_every_option_of_the_other_groups_composes(composed, group):
+def _leaves(node, prefix=""):
+    """{"a.b": value} for every leaf of a nested mapping."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    return {k: v for key, value in node.items() for k, v in _leaves(value, f"{prefix}{key}.").items()} if node else {prefix: node}
+
+
+@pytest.mark.parametrize("group", ["layers", "optimizer", "trainer", "tracking", "debug", "visualize", "adversarial"])
+def test_every_option_of_the_other_groups_holds_what_its_file_says(composed, group):
     for option in options(group):
-        cfg = composed(f"{group}={option}")
-        OmegaConf.to_container(cfg, resolve=True)
+        written = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
+        cfg = OmegaConf.to_container(composed(f"{group}={option}"), resolve=True, enum_to_str=True)
+        if group != "debug":  # a debug preset is `# @package _global_`: its keys start at the root
+            written = {group: written}
+        for key, value in _leaves(written).items():
+            node = cfg
+            for part in key.rstrip(".").split("."):
+                node = node[part]
+            assert node == value, f"{group}={option}: {key} is {node!r}, the file says {value!r}"
 
 
 @pytest.mark.parametrize("optimizer", options("optimizer"))
-def test_every_optimizer_is_made(composed, optimizer):
-    from pipeline.train import make_optimizer
+def test_every_optimizer_is_made_as_its_file_says(composed, optimizer):
+    import keras
+
+    from pipeline.training import OPTIMIZERS, make_optimizer
 
     cfg = composed(f"optimizer={optimizer}", "optimizer.schedule=cosine")
-    assert make_optimizer(OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)), 10) is not None
+    settings = OmegaConf.create(OmegaConf.to_container(cfg.optimizer, resolve=True))
+    made = make_optimizer(settings, steps_per_epoch=10, epochs=2)
+    assert type(made) is OPTIMIZERS[settings.name]
+    assert float(made.learning_rate) == pytest.approx(settings.lr)  # step 0 of the cosine: the peak
+    made.iterations.assign(20)
+    assert float(made.learning_rate) == pytest.approx(0.0, abs=1e-7)  # its last step: decayed to 0
+    if settings.momentum is not None:
+        assert made.momentum == pytest.approx(settings.momentum)
+    wrapped = make_optimizer(settings, 10, 2, precision="mixed_float16")
+    assert isinstance(wrapped, keras.optimizers.LossScaleOptimizer) and type(wrapped.inner_optimizer) is type(made)
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
@@ -75,11 +104,27 @@ def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
     build_model(cfg.model.name, shapes[cfg.dataset.name], 4, **cfg.model.options)
 
 
-@pytest.mark.parametrize(
-    "override",
-    ["trainer.epoch=3", "trainer.epochs=many", "trainer.strategy=tpu_pod", "optimizer.schedule=linear", "model=resnet101"],
-)
+@pytest.mark.parametrize("override", ["trainer.epoch=3", "trainer.epochs=many", "trainer.precision=float8", "model=resnet101"])
 def test_typos_and_wrong_types_fail_at_composition(composed, override):
     with pytest.raises(Exception) as raised:
         composed(override)
     assert isinstance(raised.value, (ConfigCompositionException, MissingConfigException, OmegaConfBaseException))
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optimizer.schedule=linear", "unknown optimizer.schedule 'linear'; known: constant, cosine, step, one_cycle"),
+        ("optimizer.name=adamm", "unknown optimizer.name 'adamm'; known: adam, adamw, sgd"),
+        ("trainer.strategy=tpu_pod", "unknown trainer.strategy 'tpu_pod'; known: default, mirrored, multi_worker"),
+        ("stages=[train,xray]", "unknown stage 'xray'; known: train, visualize, adversarial"),
+        ("visualize.methods=[saliency,xray]", "unknown visualize.methods 'xray'; known: filters, feature_maps"),
+        ("trainer.adversarial.attack=deepfool", "unknown trainer.adversarial.attack 'deepfool'; known: fgsm, bim, pgd"),
+        ("layers.impl=jax", "unknown layers.impl 'jax'; known: custom, keras"),
+    ],
+)
+def test_names_are_checked_against_their_registry(composed, override, message):
+    cfg = OmegaConf.create(OmegaConf.to_container(composed(override), resolve=True, enum_to_str=True))
+    with pytest.raises(UnknownNameError) as raised:
+        check(cfg)
+    assert str(raised.value).startswith(message), raised.value

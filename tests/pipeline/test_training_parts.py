@@ -2,27 +2,32 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from pipeline import loop, schedules
+from pipeline.training import Steps, adversary, correct_count, early_stop, learning_rate, per_example_loss
+
+
+def schedule(name: str, lr: float = 0.1, step_every: int = 10, step_factor: float = 0.1) -> dict:
+    return {"schedule": name, "lr": lr, "step_every": step_every, "step_factor": step_factor}
 
 
 def test_step_schedule_divides_every_step_every_epochs():
-    lr = schedules.learning_rate("step", 0.1, steps_per_epoch=10, epochs=30, step_every=10, step_factor=0.1)
+    lr = learning_rate(schedule("step"), steps_per_epoch=10, epochs=30)
     assert [round(float(lr(s)), 6) for s in (0, 99, 100, 199, 200, 299)] == [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
 
 
 def test_cosine_and_one_cycle_shapes():
-    cosine = schedules.learning_rate("cosine", 0.1, 10, 10, 10, 0.1)
+    cosine = learning_rate(schedule("cosine"), 10, 10)
     assert float(cosine(0)) == pytest.approx(0.1) and float(cosine(50)) == pytest.approx(0.05) and float(cosine(100)) == pytest.approx(0.0)
-    one_cycle = schedules.learning_rate("one_cycle", 0.1, 10, 10, 10, 0.1)
+    one_cycle = learning_rate(schedule("one_cycle"), 10, 10)
     values = [float(one_cycle(s)) for s in range(101)]
     assert values[0] == pytest.approx(0.1 / 25) and max(values) == pytest.approx(0.1, rel=1e-3)
     assert int(np.argmax(values)) == 30 and values[-1] == pytest.approx(0.1 / 1e4, rel=1e-2)
-    assert schedules.learning_rate("constant", 0.1, 10, 10, 10, 0.1) == 0.1
+    assert learning_rate(schedule("constant"), 10, 10) == 0.1
 
 
 @pytest.mark.parametrize(
@@ -30,20 +35,20 @@ def test_cosine_and_one_cycle_shapes():
     [([1.0, 0.9, 0.8], 2, False), ([1.0, 0.9, 0.95, 0.92], 2, True), ([1.0, 0.9, 0.95, 0.85], 2, False), ([1.0, 2.0], None, False)],
 )
 def test_early_stopping_counts_epochs_without_a_better_validation_loss(losses, patience, stop):
-    assert loop.early_stop([{"val_loss": v} for v in losses], patience) is stop
+    assert early_stop([{"val_loss": v} for v in losses], patience) is stop
 
 
 def test_losses_and_accuracy_by_target():
     logits = tf.constant([[2.0, 0.0], [0.0, 1.0]])
     labels = tf.constant([0, 0])
     expected = [math.log(1 + math.exp(-2.0)), math.log(1 + math.exp(1.0))]
-    np.testing.assert_allclose(loop.per_example_loss("label", labels, logits), expected, rtol=1e-6)
-    assert float(loop.correct_count("label", labels, logits)) == 1.0
+    np.testing.assert_allclose(per_example_loss("label", labels, logits), expected, rtol=1e-6)
+    assert float(correct_count("label", labels, logits)) == 1.0
     masks = tf.constant([[[0, 1], [1, 1]]])  # one 2x2 example, 3 of 4 pixels predicted right
     pixel_logits = tf.constant([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]]])
-    assert float(loop.correct_count("mask", masks, pixel_logits)) == pytest.approx(0.75)
+    assert float(correct_count("mask", masks, pixel_logits)) == pytest.approx(0.75)
     images = tf.ones((2, 2, 2, 1))
-    np.testing.assert_allclose(loop.per_example_loss("image", images, images * 0.5), [0.25, 0.25])
+    np.testing.assert_allclose(per_example_loss("image", images, images * 0.5), [0.25, 0.25])
 
 
 @pytest.mark.parametrize("attack", ["fgsm", "pgd"])
@@ -52,20 +57,40 @@ def test_adversarial_training_attacks_the_first_share_of_each_batch(attack):
 
     from pipeline.attacks import FGSM
     from pipeline.models import build_model
-    from pipeline.train import adversary
 
     keras.utils.set_random_seed(0)
     model = build_model("linear", (6, 6, 1), 3)
-    settings = {"attack": attack, "eps": 0.1, "steps": 3, "ratio": 0.5}
-    steps = loop.Steps(tf.distribute.get_strategy(), model, keras.optimizers.SGD(0.1), "label", 8,
-                       adversary=adversary(OmegaConf.create(settings), model), adversarial_ratio=0.5)
+    trainer = {"seed": 0, "adversarial": {"attack": attack, "eps": 0.1, "steps": 3, "ratio": 0.5}}
+    steps = Steps(tf.distribute.get_strategy(), model, keras.optimizers.SGD(0.1), "label", 8,
+                  adversary=adversary(OmegaConf.create(trainer), model), adversarial_ratio=0.5)
     x = np.random.default_rng(0).uniform(0.2, 0.8, size=(8, 6, 6, 1)).astype(np.float32)
     y = np.arange(8) % 3
-    mixed = tf.function(steps._mix_adversarial)(tf.constant(x), tf.constant(y, tf.int32)).numpy()
+    mixed = tf.function(steps.mix_adversarial)(tf.constant(x), tf.constant(y, tf.int32)).numpy()
     np.testing.assert_array_equal(mixed[4:], x[4:])  # the clean half is untouched
     delta = np.abs(mixed[:4] - x[:4])
     assert delta.max() <= 0.1 + 1e-6 and delta.max() > 0.09
     if attack == "fgsm":
         np.testing.assert_allclose(mixed[:4], FGSM(model, eps=0.1)(x[:4], y[:4]), atol=1e-6)
-    steps.train(iter([(x, y)]))  # a training step runs with the attack inside
+    steps.train_step(iter([(x, y)]))  # a training step runs with the attack inside
     assert int(steps.optimizer.iterations.numpy()) == 1
+
+
+def test_adversarial_noise_is_new_each_step_and_the_same_after_a_resume():
+    """PGD's random start inside a traced step is seeded by the step number, not frozen at tracing."""
+    from pipeline.attacks import PGD
+    from pipeline.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("linear", (6, 6, 1), 3)
+    optimizer = keras.optimizers.SGD(0.0)
+    attack = PGD(model, eps=0.1, step_size=1e-4, steps=1, seed=0)  # tiny steps: the random start shows
+    steps = Steps(tf.distribute.get_strategy(), model, optimizer, "label", 4, adversary=attack, adversarial_ratio=1.0)
+    mix = tf.function(steps.mix_adversarial)
+    x = tf.constant(np.full((4, 6, 6, 1), 0.5, np.float32))
+    y = tf.constant([0, 1, 2, 0])
+    first = mix(x, y).numpy()
+    optimizer.iterations.assign(1)
+    second = mix(x, y).numpy()
+    assert not np.allclose(first, second)  # a new step, new noise
+    optimizer.iterations.assign(0)
+    np.testing.assert_array_equal(mix(x, y).numpy(), first)  # step 0 again (a resume): the same noise

@@ -7,22 +7,21 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from pipeline.config import VISUALIZE_METHODS, VisualizeConfig
-from pipeline.models import build_model
-from pipeline.visualize import grad_cam, occlusion, saliency
-from pipeline.visualize.panels import PANELS, Context
-from pipeline.visualize.stage import skip_reason
+from pipeline.config import VisualizeConfig
+from pipeline.models import ARCHITECTURES, build_model
+from pipeline.visualize import METHODS, grad_cam, occlusion, saliency
+from pipeline.visualize.panels import Context
 
 SETTINGS = OmegaConf.merge(OmegaConf.structured(VisualizeConfig), dict(num_images=2, filters_per_layer=2, steps=3,
                                                                       dream_steps=2, embedding_examples=12))
 
 
-def _context(model, channels: int = 1, target: str = "label") -> Context:
+def _context(model, channels: int = 1, target: str = "label", code_layer=None) -> Context:
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(12, 32, 32, channels)).astype(np.float32)
     y = x if target == "image" else np.arange(12) % 10
     photos = {"chelsea": x[0]} if channels == 3 else {}
-    return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, photos)
+    return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, target, code_layer, photos)
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
@@ -32,11 +31,11 @@ def test_every_method_on_a_classifier(impl, precision):
     keras.utils.set_random_seed(0)
     model = build_model("lenet5", (32, 32, 3), 10, impl=impl)
     context = _context(model, channels=3)
-    for method in VISUALIZE_METHODS:
-        if skip_reason(method, model, "label"):
-            assert method == "autoencoder"
+    for name, method in METHODS.items():
+        if method.skip_reason(context):
+            assert name == "autoencoder"
             continue
-        panels = PANELS[method](context)
+        panels = method.panels(context)
         assert panels and all(isinstance(p.figure, plt.Figure) and p.caption for p in panels), method
         for p in panels:
             plt.close(p.figure)
@@ -51,19 +50,21 @@ def test_every_method_on_a_classifier(impl, precision):
 def test_autoencoder_panels(impl):
     keras.utils.set_random_seed(0)
     model = build_model("autoencoder", (32, 32, 1), 10, impl=impl, code_size=8, filters=(4, 8))
-    context = _context(model, target="image")
-    assert skip_reason("saliency", model, "image") and not skip_reason("autoencoder", model, "image")
-    names = [p.name for p in PANELS["autoencoder"](context)]
+    context = _context(model, target="image", code_layer=ARCHITECTURES["autoencoder"].code_layer)
+    assert METHODS["saliency"].skip_reason(context) and not METHODS["autoencoder"].skip_reason(context)
+    names = [p.name for p in METHODS["autoencoder"].panels(context)]
     assert names == ["reconstructions", "interpolation"] and context.metrics["reconstruction_mse"] > 0
 
 
 def test_methods_that_do_not_fit_say_why():
     signal_model = build_model("conv1d", (128, 1), 4)
-    assert "image inputs" in skip_reason("saliency", signal_model, "label")
-    dense = build_model("mlp", (8, 8, 1), 4)
-    for method in ("grad_cam", "feature_maps", "equivariance", "receptive_field", "filters"):
-        assert "no 2D convolution" in skip_reason(method, dense, "label"), method
+    assert "image inputs" in METHODS["saliency"].skip_reason(_context(signal_model))
+    dense = _context(build_model("mlp", (8, 8, 1), 4))
+    for name in ("grad_cam", "feature_maps", "equivariance", "receptive_field", "filters"):
+        assert "no 2D convolution" in METHODS[name].skip_reason(dense), name
+    assert "for autoencoders" in METHODS["autoencoder"].skip_reason(dense)
+    assert "trained on masks" in METHODS["grad_cam"].skip_reason(_context(build_model("unet", (32, 32, 1), 3), target="mask"))
     context = _context(build_model("linear", (32, 32, 1), 10))
-    for method in VISUALIZE_METHODS:  # what is left runs on a model without convolutions
-        if not skip_reason(method, context.model, "label"):
-            assert PANELS[method](context), method
+    for name, method in METHODS.items():  # what is left runs on a model without convolutions
+        if not method.skip_reason(context):
+            assert method.panels(context), name

@@ -93,6 +93,31 @@ def test_receptive_field_of_stacked_convs(impl, stack, extent):
     assert field.gradient.shape == (21, 21)
 
 
+def test_receptive_field_through_pooling_branches_and_a_transposed_conv(impl):
+    """Read from the model's own graph: a stride-1 transposed conv widens like a conv (3 + 2), a
+    max-pool adds (2 - 1) * 1, a merge takes its widest branch, checked against the gradient."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((21, 21, 1))
+    a = IMPLS[impl].Conv2D(2, 3, padding="same", name="a")(inputs)
+    wide = IMPLS[impl].Conv2DTranspose(2, 3, padding="same", name="wide")(a)
+    pooled = IMPLS[impl].MaxPooling2D(2, strides=1, padding="same", name="pool")(wide)
+    merged = keras.layers.Add(name="merge")([pooled, IMPLS[impl].Conv2D(2, 1, name="narrow")(inputs)])
+    model = keras.Model(inputs, merged)
+    x = np.random.default_rng(0).uniform(size=(4, 21, 21, 1))
+    assert effective_receptive_field(model, "wide", x).measured == (5, 5) == effective_receptive_field(model, "wide", x).theoretical
+    assert effective_receptive_field(model, "merge", x).theoretical == (6, 6)
+    assert effective_receptive_field(model, "merge", x).stride == (1, 1)
+
+
+def test_upsampling_does_not_widen_the_theoretical_field(impl):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    x = IMPLS[impl].Conv2D(2, 3, padding="same", name="a")(inputs)
+    x = IMPLS[impl].Conv2DTranspose(2, 3, strides=2, padding="same", name="up")(x)
+    model = keras.Model(inputs, x)
+    assert effective_receptive_field(model, "up", np.zeros((1, 8, 8, 1))).theoretical == (3, 3)
+
+
 def _one_conv(impl: str, padding: str, strides: int = 1) -> keras.Model:
     keras.utils.set_random_seed(0)
     inputs = keras.Input((16, 16, 2))
@@ -116,7 +141,7 @@ def test_autoencoder_interpolation_ends_at_the_reconstructions(impl):
     keras.utils.set_random_seed(0)
     model = build_model("autoencoder", (16, 16, 1), 10, impl=impl, code_size=8, filters=(4, 8))
     x = np.random.default_rng(0).uniform(size=(2, 16, 16, 1)).astype(np.float32)
-    line = interpolate(model, x[0], x[1], steps=5)
+    line = interpolate(model, x[0], x[1], "code", steps=5)
     rebuilt = reconstructions(model, x)
     assert line.shape == (5, 16, 16, 1)
     np.testing.assert_allclose(line[0], rebuilt[0], atol=1e-6)

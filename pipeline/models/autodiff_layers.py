@@ -1,4 +1,4 @@
-"""Keras-autodiff counterparts of the layers Keras 3 does not have, for `impl="keras"` models.
+"""Layers with autodiff gradients for those Keras 3 does not have, for `impl="keras"` models.
 
 `layers.LpPooling2D`, `layers.Maxout`, `layers.MaxPooling2D(return_indices=True)` and
 `layers.MaxUnpooling2D` have no `keras.layers` twin. These compute the same functions from
@@ -13,7 +13,7 @@ import math
 import keras
 import tensorflow as tf
 
-_PACKAGE = "keras_counterparts"
+_PACKAGE = "keras_counterparts"  # the serialization name saved models carry: keep it stable
 
 
 def _pair(value) -> tuple[int, int]:

@@ -1,5 +1,5 @@
 """What the stages after training read: the trained model (this run's, or one logged by an
-earlier MLflow run with `model.from_run=<run id>`) and examples of the test split."""
+earlier MLflow run with `model.from_run=<run id>`) and a sample of the test split."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import pipeline.models  # noqa: F401 - registers our layers, so saved models deserialize
-from pipeline.data import DatasetInfo, load
+from pipeline.data import DatasetInfo, load, load_arguments
 from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,23 @@ def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
     try:
         earlier = OmegaConf.create(mlflow.artifacts.load_text(f"runs:/{run_id}/config.yaml"))
     except Exception as error:  # noqa: BLE001 - MLflow raises several types for a missing run or file
-        raise ModelNotFoundError(f"model.from_run={run_id}: no run with a config.yaml in {tracking_uri} "
-                                 f"({type(error).__name__}). Copy a run id from the MLflow UI (make ui).") from None
+        raise ModelNotFoundError(
+            f"model.from_run={run_id}: no run with a config.yaml in {tracking_uri} "
+            f"({type(error).__name__}). Copy a run id from the MLflow UI (make ui)."
+        ) from None
     merged = OmegaConf.merge(cfg, {key: earlier[key] for key in ADOPTED})
     merged.model.from_run = run_id
-    log.info("Using the model of MLflow run %s: %s on %s (%s layers)", run_id, merged.model.name, merged.dataset.name, merged.layers.impl)
+    log.info(
+        "Using the model of MLflow run %s: %s on %s (%s layers)",
+        run_id,
+        merged.model.name,
+        merged.dataset.name,
+        merged.layers.impl,
+    )
     return merged
 
 
-def load_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
+def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
     """The model of `model.from_run`, else the one the train stage saved in `run_dir`."""
     if cfg.model.from_run:
         import mlflow
@@ -50,26 +58,24 @@ def load_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
         try:
             return mlflow.keras.load_model(f"runs:/{cfg.model.from_run}/model")
         except OSError as error:
-            raise ModelNotFoundError(f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true.") from None
+            raise ModelNotFoundError(
+                f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true."
+            ) from None
     path = run_dir / MODEL_FILE
     if not path.exists():
-        raise ModelNotFoundError(f"No trained model at {path}: run the train stage first (stages=[train,...]) "
-                                 "or name an earlier run with model.from_run=<MLflow run id>.")
+        raise ModelNotFoundError(
+            f"No trained model at {path}: run the train stage first (stages=[train,...]) "
+            "or name an earlier run with model.from_run=<MLflow run id>."
+        )
     return keras.saving.load_model(path)
 
 
-def test_examples(cfg: DictConfig, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
-    """`count` test examples (fewer if the split is smaller), shuffled with `seed` so that every
-    class shows up among the first few: images and targets as NumPy arrays, and the info."""
-    d = cfg.dataset
-    ds, info = load(d.name, "test", batch_size=min(count, 1024), data_dir=d.data_dir, target=d.target, options=dict(d.options) or None,
-                    image_size=list(d.image_size) if d.image_size else None, download=d.download)
-    xs, ys = [], []
-    for x, y in ds:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-        if sum(len(b) for b in xs) >= count:
-            break
-    x, y = np.concatenate(xs)[:count], np.concatenate(ys)[:count]
+def sample_test_split(cfg: DictConfig, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    """The first `count` test examples (fewer if the split is smaller), shuffled with `seed` so
+    that every class shows up among the first few: images and targets as arrays, and the info."""
+    ds, info = load(**load_arguments(cfg.dataset, "test"), batch_size=min(count, 1024), max_examples=count)
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+    x, y = np.concatenate(xs), np.concatenate(ys)
     order = np.random.default_rng(seed).permutation(len(x))
     return x[order], y[order], info
+

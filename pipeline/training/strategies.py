@@ -7,20 +7,28 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from pipeline.registry import Registry
+
+
+def _multi_worker() -> tf.distribute.Strategy:
+    if "TF_CONFIG" not in os.environ:
+        raise ValueError("trainer.strategy=multi_worker needs the TF_CONFIG variable describing the cluster.")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+STRATEGIES = Registry(
+    "trainer.strategy",
+    {
+        "default": tf.distribute.get_strategy,  # one device (the GPU if there is one)
+        "mirrored": tf.distribute.MirroredStrategy,  # all local GPUs
+        "multi_worker": _multi_worker,  # several machines, from TF_CONFIG
+    },
+)
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
     """Create the strategy; for multi_worker this must come before any other TensorFlow op."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError("trainer.strategy=multi_worker needs the TF_CONFIG variable describing the cluster.")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"Unknown strategy {name!r}. Known: {STRATEGIES}.")
+    return STRATEGIES[name]()
 
 
 def is_chief() -> bool:

@@ -1,14 +1,13 @@
-"""Figures the train stage logs: training curves and the confusion matrix."""
+"""Figures of the train stage: training curves and the confusion matrix."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import pipeline.drawing  # noqa: F401 - the non-interactive backend
 
 
 def training_curves(history: Sequence[dict]) -> plt.Figure:

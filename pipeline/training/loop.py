@@ -1,14 +1,13 @@
-"""The training loop: one `strategy.run` step for every tf.distribute strategy, checkpoints,
-resumption, early stopping, and a stop with an error on a non-finite loss."""
+"""The training loop: one `strategy.run` step for every tf.distribute strategy, early stopping,
+and a stop with an error on a non-finite loss."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -18,7 +17,7 @@ from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE = "history.json"
+ADVERSARIAL_SEED = 7  # second word of the stateless seed an adversarial batch draws with
 
 
 class NonFiniteLossError(RuntimeError, UserError):
@@ -44,7 +43,11 @@ def correct_count(target: str, y, outputs) -> tf.Tensor:
 
 @dataclass
 class Steps:
-    """The compiled train and eval steps of one model under one strategy."""
+    """The compiled train and eval steps of one model under one strategy.
+
+    `adversary`: an attack (`attack(x, y, seed=...) -> x_adv`); adversarial training replaces the
+    first `adversarial_ratio` of each batch by its attacked version.
+    """
 
     strategy: tf.distribute.Strategy
     model: keras.Model
@@ -52,27 +55,28 @@ class Steps:
     target: str
     global_batch: int
     jit_compile: bool = False
-    adversary: object = None  # an attack: adversarial training replaces part of each batch
+    adversary: Any = None
     adversarial_ratio: float = 0.5
-    train: object = field(init=False)
-    evaluate: object = field(init=False)
+    train_step: Any = field(init=False)
+    eval_step: Any = field(init=False)
 
     def __post_init__(self):
-        self.train = tf.function(self._train_step)
-        self.evaluate = tf.function(self._eval_step)
+        self.train_step = tf.function(self._train_step)
+        self.eval_step = tf.function(self._eval_step)
         self._replica_train = tf.function(self._replica_train_step, jit_compile=self.jit_compile)
 
-    def _mix_adversarial(self, x, y):
+    def mix_adversarial(self, x, y):
         """The first `adversarial_ratio` of the batch replaced by its attacked version (Madry et
-        al. 2018; Goodfellow et al. 2015 mix clean and adversarial examples)."""
+        al. 2018; Goodfellow et al. 2015 mix clean and adversarial examples). The attack's noise
+        is seeded by the step number: new each step, the same after a resume."""
         count = tf.cast(tf.round(self.adversarial_ratio * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
-        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int64), tf.constant(7, tf.int64)])  # new noise per step
-        attacked = self.adversary.perturb(x[:count], y[:count], *self.adversary.budget(x[:count], seed))
+        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int64), tf.constant(ADVERSARIAL_SEED, tf.int64)])
+        attacked = self.adversary(x[:count], y[:count], seed=seed)
         return tf.concat([tf.stop_gradient(attacked), x[count:]], axis=0)
 
     def _replica_train_step(self, x, y):
         if self.adversary is not None:
-            x = self._mix_adversarial(x, y)
+            x = self.mix_adversarial(x, y)
         with tf.GradientTape() as tape:
             outputs = self.model(x, training=True)
             losses = per_example_loss(self.target, y, outputs)
@@ -98,44 +102,12 @@ class Steps:
         return [self.strategy.reduce("SUM", s, axis=None) for s in sums]
 
 
-def evaluate(steps: Steps, dataset, max_steps: int | None = None) -> dict[str, float]:
+def evaluate(steps: Steps, dataset) -> dict[str, float]:
     """Mean loss and accuracy over a (distributed) dataset."""
     totals = np.zeros(3)
-    for i, batch in enumerate(dataset):
-        if max_steps is not None and i >= max_steps:
-            break
-        totals += [float(v) for v in steps.evaluate(batch)]
+    for batch in dataset:
+        totals += [float(v) for v in steps.eval_step(batch)]
     return {"loss": totals[0] / max(totals[2], 1), "accuracy": totals[1] / max(totals[2], 1)}
-
-
-@dataclass
-class Checkpoints:
-    """Model, optimizer and history after every epoch, in `<run dir>/checkpoints`."""
-
-    directory: Path
-    model: keras.Model
-    optimizer: keras.optimizers.Optimizer
-
-    def __post_init__(self):
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory / "checkpoints"), max_to_keep=2)
-
-    def restore(self) -> tuple[int, list[dict]]:
-        """The number of completed epochs and their history (0 and [] when starting fresh)."""
-        if self.manager.latest_checkpoint is None:
-            return 0, []
-        self.optimizer.build(self.model.trainable_variables)  # so its slots exist to restore into
-        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        history = json.loads((self.directory / HISTORY_FILE).read_text())
-        done = int(self.epoch.numpy())
-        log.info("Resuming from %s after epoch %d", self.manager.latest_checkpoint, done)
-        return done, history[:done]
-
-    def save(self, epoch: int, history: list[dict]) -> None:
-        self.epoch.assign(epoch)
-        self.manager.save(checkpoint_number=epoch)
-        (self.directory / HISTORY_FILE).write_text(json.dumps(history, indent=1))
 
 
 def early_stop(history: list[dict], patience: int | None) -> bool:
@@ -154,7 +126,7 @@ def train_epoch(steps: Steps, iterator, epoch: int, num_steps: int, train_steps:
         if step >= train_steps:
             next(iterator)  # keep the epoch's batches aligned with an uncapped run
             continue
-        totals += [float(v) for v in steps.train(iterator)]
+        totals += [float(v) for v in steps.train_step(iterator)]
         loss = totals[0] / totals[2]
         if not math.isfinite(loss):
             raise NonFiniteLossError(
@@ -163,5 +135,9 @@ def train_epoch(steps: Steps, iterator, epoch: int, num_steps: int, train_steps:
             )
         bar.update(step + 1, [("loss", loss), ("accuracy", totals[1] / totals[2])])
     seconds = time.perf_counter() - start
-    return {"train_loss": totals[0] / totals[2], "train_accuracy": totals[1] / totals[2],
-            "epoch_time_s": seconds, "examples_per_s": totals[2] / seconds}
+    return {
+        "train_loss": totals[0] / totals[2],
+        "train_accuracy": totals[1] / totals[2],
+        "epoch_time_s": seconds,
+        "examples_per_s": totals[2] / seconds,
+    }

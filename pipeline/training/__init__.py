@@ -1,0 +1,33 @@
+"""The train stage: one training path (a `strategy.run` step) for every tf.distribute strategy,
+with checkpoints and resumption, schedules, optimizers and strategies by name, and its figures.
+
+>>> from pipeline.training import OPTIMIZERS, SCHEDULES, make_optimizer
+>>> sorted(SCHEDULES)
+['constant', 'cosine', 'one_cycle', 'step']
+"""
+
+from pipeline.training.loop import NonFiniteLossError, Steps, correct_count, early_stop, evaluate, per_example_loss
+from pipeline.training.optimizers import OPTIMIZERS, make_optimizer
+from pipeline.training.schedules import SCHEDULES, OneCycle, learning_rate
+from pipeline.training.stage import adversary, resolve_seed, run_stage
+from pipeline.training.strategies import STRATEGIES, is_chief, make_strategy
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "STRATEGIES",
+    "NonFiniteLossError",
+    "OneCycle",
+    "Steps",
+    "adversary",
+    "correct_count",
+    "early_stop",
+    "evaluate",
+    "is_chief",
+    "learning_rate",
+    "make_optimizer",
+    "make_strategy",
+    "per_example_loss",
+    "resolve_seed",
+    "run_stage",
+]

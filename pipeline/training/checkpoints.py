@@ -1,0 +1,45 @@
+"""Model, optimizer and history after every epoch, so a run can resume where it stopped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+HISTORY_FILE = "history.json"  # in the run directory: one dict of metrics per finished epoch
+
+
+@dataclass
+class Checkpoints:
+    """Model, optimizer and history after every epoch, in `<run dir>/checkpoints`."""
+
+    directory: Path
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+
+    def __post_init__(self):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory / "checkpoints"), max_to_keep=2)
+
+    def restore(self) -> tuple[int, list[dict]]:
+        """The number of completed epochs and their history (0 and [] when starting fresh)."""
+        if self.manager.latest_checkpoint is None:
+            return 0, []
+        self.optimizer.build(self.model.trainable_variables)  # so its slots exist to restore into
+        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        history = json.loads((self.directory / HISTORY_FILE).read_text())
+        done = int(self.epoch.numpy())
+        log.info("Resuming from %s after epoch %d", self.manager.latest_checkpoint, done)
+        return done, history[:done]
+
+    def save(self, epoch: int, history: list[dict]) -> None:
+        self.epoch.assign(epoch)
+        self.manager.save(checkpoint_number=epoch)
+        (self.directory / HISTORY_FILE).write_text(json.dumps(history, indent=1))

@@ -1,0 +1,48 @@
+"""Optimizers by name (`optimizer.name`), built from the `optimizer` config group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from pipeline.registry import Registry
+from pipeline.training.schedules import learning_rate
+
+OPTIMIZERS = Registry(
+    "optimizer.name",
+    {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+        "nadam": keras.optimizers.Nadam,
+        "adagrad": keras.optimizers.Adagrad,
+    },
+)
+TAKE_MOMENTUM = ("sgd", "rmsprop")  # the optimizers with a `momentum` argument
+
+
+def make_optimizer(
+    settings: Mapping[str, Any], steps_per_epoch: int, epochs: int, precision: str = "float32"
+) -> keras.optimizers.Optimizer:
+    """The optimizer the `optimizer` config asks for, its learning rate scheduled over `epochs`;
+    wrapped in a LossScaleOptimizer under mixed_float16."""
+    arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs)}
+    if settings["momentum"] is not None:
+        if settings["name"] not in TAKE_MOMENTUM:
+            raise ValueError(f"optimizer.momentum applies to {' and '.join(TAKE_MOMENTUM)}, not {settings['name']}")
+        arguments["momentum"] = settings["momentum"]
+    if settings["weight_decay"] is not None:
+        arguments["weight_decay"] = settings["weight_decay"]
+    optimizer = OPTIMIZERS[settings["name"]](**arguments)
+    if precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def current_lr(optimizer: keras.optimizers.Optimizer) -> float:
+    """The learning rate the last step used (the inner optimizer's under loss scaling)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))

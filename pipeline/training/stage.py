@@ -1,0 +1,148 @@
+"""The train stage: data -> model -> the training loop -> test metrics, figures and the model.
+
+Writes `model.keras`, `history.json`, checkpoints and its figures into the run directory, and
+logs per-epoch metrics, figures and the model to MLflow (on the chief only).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline import report, tracking
+from pipeline.inference import predictions_and_labels
+from pipeline.models import build_model
+from pipeline.stage_inputs import MODEL_FILE, sample_test_split
+from pipeline.stages import StageContext
+from pipeline.training import loop, plots
+from pipeline.training.checkpoints import Checkpoints
+from pipeline.training.data import Datasets, datasets
+from pipeline.training.optimizers import current_lr, make_optimizer
+
+log = logging.getLogger(__name__)
+
+STAGE = "train"
+SEED_FILE = "seed"  # in the run directory: the seed drawn for trainer.seed=null, read again on resume
+
+
+def run_stage(context: StageContext) -> dict[str, float]:
+    """Train, evaluate on the test split, save and log. Returns the test metrics."""
+    cfg, t = context.cfg, context.cfg.trainer
+    configure(t)
+    data = datasets(cfg, context.strategy)
+    with context.strategy.scope():
+        model = build_model(cfg.model.name, data.info.input_shape, data.info.num_classes, impl=cfg.layers.impl,
+                            **cfg.model.options)
+        optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision)
+    checkpoints = Checkpoints(context.run_dir, model, optimizer)
+    first_epoch, history = checkpoints.restore()
+    steps = loop.Steps(context.strategy, model, optimizer, cfg.dataset.target, t.batch_size, t.jit_compile,
+                       adversary(t, model), t.adversarial.ratio)
+    tracking.log_metrics({"parameters": model.count_params()})
+    train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
+    if train_steps < data.steps_per_epoch:
+        warnings.warn(f"trainer.steps_per_epoch={t.steps_per_epoch}: training on {train_steps} of "
+                      f"{data.steps_per_epoch} batches per epoch (a debugging cap)", stacklevel=1)
+    iterator = data.train_iterator(first_epoch)
+    for epoch in range(first_epoch, t.epochs):
+        log.info("Epoch %d/%d", epoch + 1, t.epochs)
+        metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps)
+        validation = loop.evaluate(steps, data.validation)
+        metrics |= {"val_loss": validation["loss"], "val_accuracy": validation["accuracy"],
+                    "learning_rate": current_lr(optimizer)}
+        history.append({"epoch": epoch + 1, **metrics})
+        log.info("  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+        tracking.log_metrics(metrics, step=epoch + 1)
+        checkpoints.save(epoch + 1, history)
+        if loop.early_stop(history, t.early_stopping_patience):
+            log.info("Early stopping: no better validation loss for %d epochs", t.early_stopping_patience)
+            break
+    test = loop.evaluate(steps, data.test)
+    results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+    model.save(context.run_dir / MODEL_FILE)
+    if context.mlflow_run is not None:  # the chief
+        publish(context, model, history, data, results)
+    return results
+
+
+def resolve_seed(seed: int | None, run_dir: Path) -> int:
+    """`trainer.seed`, or for null one drawn at random: recorded in the run directory (and so in
+    the run's params), and read back when the run resumes, so it ends with the weights an
+    uninterrupted run would have."""
+    if seed is not None:
+        return int(seed)
+    recorded = run_dir / SEED_FILE
+    if recorded.exists():
+        return int(recorded.read_text())
+    drawn = random.SystemRandom().randrange(2**31)
+    recorded.write_text(str(drawn))
+    log.info("trainer.seed=null: drew seed %d (recorded as trainer.seed and in %s)", drawn, recorded)
+    return drawn
+
+
+def configure(trainer: DictConfig) -> None:
+    """Seeds, op determinism, precision."""
+    keras.utils.set_random_seed(trainer.seed)
+    if trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_dtype_policy(trainer.precision)
+
+
+def adversary(trainer: DictConfig, model: keras.Model):
+    """The attack adversarial training uses, or None for clean training."""
+    settings = trainer.adversarial
+    if not settings.attack:
+        return None
+    from pipeline.attacks import make_attack
+
+    log.info("Adversarial training: %s, eps %g, %.0f%% of each batch", settings.attack, settings.eps,
+             100 * settings.ratio)
+    return make_attack(settings.attack, model, eps=settings.eps, steps=settings.steps, seed=trainer.seed)
+
+
+def publish(context: StageContext, model: keras.Model, history: list, data: Datasets, results: dict) -> None:
+    """Log the config, the training figures and the test metrics; log the model when asked."""
+    cfg = context.cfg
+    tracking.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    panels = [report.Panel("training_curves", plots.training_curves(history),
+                           "Loss and accuracy per epoch on the training batches and the validation split.")]
+    if cfg.dataset.target == "label":
+        predictions, labels = predictions_and_labels(model, data.test_local)
+        panels.append(report.Panel("confusion_matrix",
+                                   plots.confusion_matrix(labels, predictions, data.test_info.class_names),
+                                   "Test images by true class (rows) and predicted class (columns)."))
+    report.publish(context.run_dir, STAGE, panels, results)
+    if cfg.tracking.log_model:
+        x_example = sample_test_split(cfg, 4)[0]
+        log_model(model, x_example, cfg.tracking.registered_model_name, context.run_dir)
+
+
+def log_model(model: keras.Model, x_example: np.ndarray, registered_name: str | None, run_dir: Path) -> None:
+    """The model in MLflow's Keras format with a signature and an input example, under "model".
+
+    `mlflow.keras.log_model(..., input_example=...)` fails in MLflow 3.17 (its `save_model`
+    writes the example before creating the folder), so the model is saved into an existing
+    folder of the run directory with `mlflow.keras.save_model` and that folder logged.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(x_example, np.asarray(model(x_example, training=False)))
+    folder = run_dir / "mlflow_model"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]  # no inference: it cannot import our layers
+    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=x_example,
+                            pip_requirements=requirements)
+    tracking.log_artifacts(folder, "model")
+    if registered_name:
+        mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)

@@ -1,0 +1,73 @@
+"""The app in process, on a composed and shrunken config (the template's habit): every stage runs
+and the run is recorded, without a subprocess; then the checks that guard it."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from pipeline import app
+from pipeline.config import register
+from tests.pipeline.conftest import store
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+register()
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path, tfds_dir):
+    """The default experiment shrunk: one short epoch, one method per stage, outputs in tmp_path."""
+    overrides = [
+        "debug=tiny",
+        "trainer.deterministic=false",  # op determinism is process-wide: leave the other tests alone
+        f"dataset.data_dir={tfds_dir}",
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        "tracking.experiment=in_process",
+        "visualize.methods=[saliency,receptive_field]",
+    ]
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    GlobalHydra.instance().clear()
+    (tmp_path / "run").mkdir()
+    return cfg, overrides
+
+
+def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
+    cfg, overrides = tiny_cfg
+    accuracy = app.run(cfg, tmp_path / "run", overrides)
+    assert 0.0 <= accuracy <= 1.0
+    run_dir = tmp_path / "run"
+    for path in ("model.keras", "history.json", "report.html", "train/training_curves.png",
+                 "train/confusion_matrix.png", "visualize/saliency.png", "adversarial/robustness.png"):
+        assert (run_dir / path).exists(), path
+    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test_accuracy"] == pytest.approx(accuracy)
+    assert run.data.params["trainer.seed"] == "0" and run.data.params["visualize.methods"] == "['saliency', 'receptive_field']"
+    report = (run_dir / "report.html").read_text()
+    assert report.index("training curves") < report.index("saliency") < report.index("robustness")
+
+
+def test_a_null_seed_is_drawn_recorded_and_kept_on_resume(tiny_cfg, tmp_path):
+    cfg, overrides = tiny_cfg
+    cfg.trainer.seed = None
+    cfg.stages = ["train"]
+    app.run(cfg, tmp_path / "run", overrides)
+    drawn = int((tmp_path / "run" / "seed").read_text())
+    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    assert run.data.params["trainer.seed"] == str(drawn)
+    from pipeline.training import resolve_seed
+
+    assert resolve_seed(None, tmp_path / "run") == drawn  # what a resumed run reads back
+    assert resolve_seed(5, tmp_path / "run") == 5
+
+
+def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
+    cfg, overrides = tiny_cfg
+    cfg = OmegaConf.merge(cfg, {"trainer": {"epochs": -1}})
+    with pytest.raises(SystemExit) as exited:
+        app.run(cfg, tmp_path / "run", overrides)
+    assert exited.value.code == 2 and not (tmp_path / "mlflow.db").exists()
