@@ -64,3 +64,13 @@ def test_the_walk_sees_a_crossing(tmp_path):
     assert crossings(bad, "training") == ["pipeline.visualize._common (a module inside pipeline.visualize)",
                                           "pipeline.visualize._common.graph (not in __all__)",
                                           "pipeline.attacks._secret (not in __all__)"]
+
+
+def test_the_wheel_lists_every_package():
+    """pyproject.toml names the packages (conf/ maps into pipeline.conf): a new one must be added there."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("*/**/__init__.py")
+             if p.parts[len(ROOT.parts)] in ("layers", "pipeline")}
+    assert listed == found | {"pipeline.conf"}
