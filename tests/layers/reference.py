@@ -58,3 +58,26 @@ def local_conv(x, w, kernel_size, strides):
 
 def maxout(x, num_units):
     return x.reshape(*x.shape[:-1], num_units, -1).max(axis=-1)
+
+
+def pool(x, pool_size, strides, padding, kind):
+    """Max or average pooling from the definition: windows of `pool_size` every `strides`; "same"
+    pads by TensorFlow's rule, and padded cells never win a max or count in an average."""
+    rank = len(pool_size)
+    pads = [conv_pads(x.shape[1 + i], pool_size[i], strides[i], padding) for i in range(rank)]
+    values = np.pad(x.astype(np.float64), [(0, 0), *pads, (0, 0)], constant_values=np.nan)
+    out = [(values.shape[1 + i] - pool_size[i]) // strides[i] + 1 for i in range(rank)]
+    y = np.zeros((x.shape[0], *out, x.shape[-1]))
+    for o in itertools.product(*[range(n) for n in out]):
+        window = tuple(slice(oi * s, oi * s + k) for oi, s, k in zip(o, strides, pool_size))
+        patch = values[(slice(None), *window, slice(None))].reshape(x.shape[0], -1, x.shape[-1])
+        y[(slice(None), *o, slice(None))] = np.nanmax(patch, axis=1) if kind == "max" else np.nanmean(patch, axis=1)
+    return y
+
+
+def transpose_forward(x, w, out_spatial, strides, padding):
+    """A transposed conv as Keras defines it: the adjoint of `conv` with `padding` ("valid" or
+    "same", TensorFlow's rule) on an input of the layer's output size."""
+    rank = w.ndim - 2
+    pads = [conv_pads(out_spatial[i], w.shape[i], strides[i], padding) for i in range(rank)]
+    return conv_transpose(x, w, out_spatial, strides, pads, (1,) * rank)

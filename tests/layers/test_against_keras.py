@@ -2,6 +2,8 @@
 
 Same weights: forward outputs and the input, kernel and bias gradients of a random linear
 function of the output (TensorFlow autodiff through the Keras layer) agree to 1e-5 relative.
+Ours and Keras's forward passes both end in TensorFlow's convolution, so the forward output is
+also checked against the NumPy definitions in `reference.py`.
 """
 
 import keras
@@ -86,7 +88,8 @@ def _name(config):
     return "-".join(f"{k}{v}" for k, v in config.items()).replace(" ", "")
 
 
-def _compare(ours, theirs, x, seed, patch_expected=None):
+def _compare(ours, theirs, x, seed, patch_expected=None, numpy_forward=None):
+    """`numpy_forward(x, weights)`: the output by definition, checked against ours."""
     rng = np.random.default_rng(seed)
     ours.build(x.shape)
     theirs.build(x.shape)
@@ -101,6 +104,8 @@ def _compare(ours, theirs, x, seed, patch_expected=None):
         expected = patch_expected(expected, weights, upstream)
     for what, a, e in zip(["output", "d_input", "d_kernel", "d_bias"], actual, expected):
         assert_close(a, e, 1e-5, what)
+    if numpy_forward is not None:
+        assert_close(actual[0], numpy_forward(x, weights), 1e-5, "output against NumPy")
 
 
 @pytest.mark.parametrize("config", conv_configs(), ids=_name)
@@ -114,7 +119,13 @@ def test_conv_matches_keras(config):
         # TensorFlow's CPU Conv3D "SAME" is wrong for some strided shapes: pad explicitly.
         pads = [reference.conv_pads(n, k, config["stride"], "same") for n, k in zip(x.shape[1:-1], config["kernel"])]
         theirs = keras.Sequential([keras.layers.ZeroPadding3D(pads), keras_cls(*args, **dict(kw, padding="valid"))])
-    _compare(ours_cls(*args, **kw), theirs, x, seed=1)
+    rank = config["rank"]
+
+    def numpy_forward(x, weights):
+        y = reference.conv(x, weights[0], (config["stride"],) * rank, config["padding"], (config["dilation"],) * rank)
+        return y + weights[1]
+
+    _compare(ours_cls(*args, **kw), theirs, x, seed=1, numpy_forward=numpy_forward)
 
 
 @pytest.mark.parametrize("config", transpose_configs(), ids=_name)
@@ -131,8 +142,13 @@ def test_conv_transpose_matches_keras(config):
         d_input = reference.conv(upstream, weights[0], (config["stride"],) * rank, config["padding"], (1,) * rank)
         return [expected[0], d_input, *expected[2:]]
 
+    def numpy_forward(x, weights):
+        out_spatial = ours_cls(*args, **kw).compute_output_shape(x.shape)[1:-1]
+        y = reference.transpose_forward(x, weights[0], out_spatial, (config["stride"],) * config["rank"], config["padding"])
+        return y + weights[1]
+
     patch = numpy_input_grad if config["rank"] == 3 else None
-    _compare(ours_cls(*args, **kw), keras_cls(*args, **kw), x, seed=1, patch_expected=patch)
+    _compare(ours_cls(*args, **kw), keras_cls(*args, **kw), x, seed=1, patch_expected=patch, numpy_forward=numpy_forward)
 
 
 @pytest.mark.parametrize("config", pool_configs("max", 3) + pool_configs("avg", 4), ids=_name)
@@ -140,4 +156,20 @@ def test_pooling_matches_keras(config):
     ours_cls, keras_cls = POOL[(config["kind"], config["rank"])]
     kw = dict(pool_size=config["pool"], strides=config["strides"], padding=config["padding"])
     x = tie_free(np.random.default_rng(0), config["shape"])
-    _compare(ours_cls(**kw), keras_cls(**kw), x, seed=1)
+    numpy_forward = lambda x, _: reference.pool(x, config["pool"], config["strides"], config["padding"], config["kind"])  # noqa: E731
+    _compare(ours_cls(**kw), keras_cls(**kw), x, seed=1, numpy_forward=numpy_forward)
+
+
+@pytest.mark.parametrize("rank, kernel, strides, shape", [
+    (1, (3,), (1,), (2, 9, 3)), (1, (2,), (2,), (1, 8, 2)), (2, (3, 3), (1, 1), (2, 6, 7, 2)),
+    (2, (2, 3), (2, 1), (1, 7, 6, 3)), (2, (1, 1), (1, 1), (2, 4, 4, 2)),
+], ids=["1d", "1d-strided", "2d", "2d-strided", "2d-1x1"])
+def test_locally_connected_forward_matches_numpy(rank, kernel, strides, shape):
+    """Keras 3 has no LocallyConnected layer: the forward pass against the definition."""
+    layer = (layers.LocallyConnected1D if rank == 1 else layers.LocallyConnected2D)(4, kernel, strides=strides)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    layer.build(x.shape)
+    rng = np.random.default_rng(1)
+    weights = [rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    assert_close(layer(x).numpy(), reference.local_conv(x, weights[0], kernel, strides) + weights[1], 1e-5)

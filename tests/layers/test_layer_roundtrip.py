@@ -1,5 +1,8 @@
 """Every layer: config round trip, .keras save/load, output shape, fit, mixed precision, XLA, distribution."""
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import keras
 import numpy as np
 import pytest
@@ -7,7 +10,21 @@ import tensorflow as tf
 
 import layers
 
-# (factory, input shape of one example); each builds a fresh layer.
+class Case(NamedTuple):
+    """factory: builds a fresh layer; shape: one example's input; feed: the layer's call arguments
+    from a tensor; take: the output the rest of a model reads."""
+
+    factory: Callable
+    shape: tuple
+    feed: Callable = lambda h: (h,)
+    take: Callable = lambda out: out
+
+
+def _switches(h):
+    """What MaxUnpooling2D is called on: a 2x2 max-pool's output and where each maximum was."""
+    return layers.MaxPooling2D(2, return_indices=True)(h)
+
+
 CASES = {
     "Conv1D": (lambda: layers.Conv1D(4, 3, padding="same", activation="relu"), (10, 3)),
     "Conv2D": (lambda: layers.Conv2D(4, 3, strides=2, padding="full"), (9, 9, 2)),
@@ -26,15 +43,20 @@ CASES = {
     "LocallyConnected1D": (lambda: layers.LocallyConnected1D(3, 3), (8, 2)),
     "LocallyConnected2D": (lambda: layers.LocallyConnected2D(3, 3, strides=2), (7, 7, 2)),
     "Maxout": (lambda: layers.Maxout(2), (6, 6, 4)),
+    "MaxPooling2D_indices": Case(lambda: layers.MaxPooling2D(2, return_indices=True), (8, 8, 2), take=lambda out: out[0]),
+    "MaxUnpooling2D": Case(lambda: layers.MaxUnpooling2D(2), (8, 8, 2), feed=_switches),
 }
+CASES = {name: case if isinstance(case, Case) else Case(*case) for name, case in CASES.items()}
 
 
 def _model(name):
-    factory, shape = CASES[name]
-    inputs = keras.Input(shape)
-    hidden = factory()(keras.layers.Dense(shape[-1])(inputs))  # a trainable layer in front
+    case = CASES[name]
+    inputs = keras.Input(case.shape)
+    layer = case.factory()
+    layer.name = "under_test"
+    hidden = case.take(layer(*case.feed(keras.layers.Dense(case.shape[-1])(inputs))))  # a trainable layer in front
     outputs = keras.layers.Dense(2)(keras.layers.Flatten()(hidden))
-    return keras.Model(inputs, outputs), shape
+    return keras.Model(inputs, outputs), case.shape
 
 
 def _data(shape, n=8):
@@ -44,17 +66,23 @@ def _data(shape, n=8):
 
 @pytest.mark.parametrize("name", CASES)
 def test_config_round_trip_and_output_shape(name):
-    factory, shape = CASES[name]
-    layer = factory()
-    x = np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
-    y = layer(x)
-    assert tuple(layer.compute_output_shape((2, *shape))) == tuple(y.shape)
+    case = CASES[name]
+    layer = case.factory()
+    x = np.random.default_rng(0).standard_normal((2, *case.shape)).astype(np.float32)
+    args = case.feed(x)
+    y = layer(*args)
+    outputs = list(y) if isinstance(y, (tuple, list)) else [y]
+    shapes = layer.compute_output_shape(*[tuple(a.shape) for a in args])
+    shapes = list(shapes) if isinstance(shapes[0], (tuple, list)) else [shapes]
+    assert [tuple(s) for s in shapes] == [tuple(o.shape) for o in outputs]
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
-    clone.build((2, *shape))
+    clone.build(*[tuple(a.shape) for a in args][:1])
     assert [w.shape for w in clone.weights] == [w.shape for w in layer.weights]
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(x).numpy(), y.numpy(), atol=1e-6)
+    again = clone(*args)
+    for theirs, ours in zip(list(again) if isinstance(again, (tuple, list)) else [again], outputs, strict=True):
+        np.testing.assert_allclose(np.asarray(theirs), np.asarray(ours), atol=1e-6)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -92,14 +120,15 @@ def test_jit_compile_gives_the_same_gradients(name):
 def test_mixed_float16(name):
     keras.mixed_precision.set_dtype_policy("mixed_float16")
     model, shape = _model(name)
-    layer = model.layers[2]
+    layer = model.get_layer("under_test")
     assert layer.compute_dtype == "float16"
     assert all(w.dtype == "float32" for w in layer.weights)
     x, y = _data(shape)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     assert np.isfinite(history.history["loss"][0])
-    assert model.layers[2](tf.constant(x[:2], tf.float16)).dtype == tf.float16
+    case = CASES[name]
+    assert case.take(layer(*case.feed(tf.constant(x[:2], tf.float16)))).dtype == tf.float16
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +138,21 @@ def strategy():
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_mirrored_strategy_step(name, strategy):
+def test_mirrored_strategy_trains_as_one_device_does(name, strategy):
+    """Two replicas, each half of every batch, all-reduced: the same weights as one device."""
+    keras.utils.set_random_seed(0)
+    alone, shape = _model(name)
     with strategy.scope():
-        model, shape = _model(name)
-        model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        mirrored, _ = _model(name)
+    start = alone.get_weights()
+    mirrored.set_weights(start)
     x, y = _data(shape)
-    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    for model in (alone, mirrored):
+        model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    assert any(not np.allclose(a, b) for a, b in zip(alone.get_weights(), start))  # it trained
+    for ours, reference in zip(mirrored.get_weights(), alone.get_weights()):
+        np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-5)
 
 
 def test_max_unpooling_inverts_max_pooling_positions():

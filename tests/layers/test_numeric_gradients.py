@@ -37,18 +37,21 @@ def _conv_config(rng, i):
 
 
 def _transpose_config(rng, i):
-    rank = 1 + i % 3
-    kernel = tuple(int(k) for k in rng.integers(1, 4, rank))
-    stride = int(rng.integers(1, 4))
-    dilation = 1 if stride > 1 else int(rng.integers(1, 3))
-    padding = ["valid", "same", "full", 1][i % 4]
-    spatial = tuple(int(rng.integers(2, 4)) for _ in kernel)
-    try:
-        ops.transpose_geometry(spatial, kernel, stride, padding, None, dilation)
-    except ValueError:
-        padding = "valid"
-    return dict(x=rng.standard_normal((1, *spatial, 2)), k=rng.standard_normal((*kernel, 2, 2)),
-                strides=stride, padding=padding, dilation_rate=dilation)
+    """A transposed conv whose padding is the i-th of valid, same, full, 1: shapes are drawn again
+    until that padding is possible for them (a full or explicit crop needs a large enough output)."""
+    rank, padding = 1 + i % 3, ["valid", "same", "full", 1][i % 4]
+    for _ in range(100):
+        kernel = tuple(int(k) for k in rng.integers(1, 4, rank))
+        stride = int(rng.integers(1, 4))
+        dilation = 1 if stride > 1 else int(rng.integers(1, 3))
+        spatial = tuple(int(rng.integers(2, 4)) for _ in kernel)
+        try:
+            ops.transpose_geometry(spatial, kernel, stride, padding, None, dilation)
+        except ValueError:
+            continue
+        return dict(x=rng.standard_normal((1, *spatial, 2)), k=rng.standard_normal((*kernel, 2, 2)),
+                    strides=stride, padding=padding, dilation_rate=dilation)
+    raise AssertionError(f"no valid transposed-conv shape for padding={padding!r} in 100 draws")
 
 
 def _pool_config(rng, i):
