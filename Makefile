@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run ui test test-slow bench clean
+.PHONY: help install run ui test test-slow lint format bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,14 @@ test: $(STAMP) ## run the tests not marked slow (under 10 minutes on 2 cores)
 
 test-slow: $(STAMP) ## run the slow tests (resume after kill -9, sweeps, two workers, big ResNets, CLI switches); CI runs them too
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP) ## check formatting and lint with ruff (pinned in the dev extra)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP) ## format and fix what ruff can fix by itself
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit, attacks vs ART
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

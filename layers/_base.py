@@ -35,11 +35,13 @@ class KernelLayer(keras.layers.Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(filters, int) or filters <= 0:
             raise ValueError(
-                f"Invalid value for argument `filters`. Expected a strictly positive integer. Received: filters={filters!r}"
+                "Invalid value for argument `filters`. Expected a "
+                f"strictly positive integer. Received: filters={filters!r}"
             )
         if data_format not in (None, "channels_last"):
             raise ValueError(
-                f"Invalid value for argument `data_format`. Only 'channels_last' is supported. Received: data_format={data_format!r}"
+                "Invalid value for argument `data_format`. Only 'channels_last' "
+                f"is supported. Received: data_format={data_format!r}"
             )
         self.rank = rank
         self.filters = filters

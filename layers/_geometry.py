@@ -7,9 +7,8 @@ from the input size, so forward and backward passes agree on exactly which rows 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
 
-Padding = Union[str, int, Sequence[int], Sequence[Sequence[int]]]
+Padding = str | int | Sequence[int] | Sequence[Sequence[int]]
 PADDING_MODES = ("valid", "same", "full")
 
 
@@ -45,9 +44,7 @@ def normalize_padding(padding: Padding, rank: int, name: str = "padding"):
             pairs = ((padding, padding),) * rank
         else:
             pairs = tuple((p, p) if isinstance(p, int) else tuple(p) for p in padding)
-        valid = len(pairs) == rank and all(
-            len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p) for p in pairs
-        )
+        valid = len(pairs) == rank and all(len(p) == 2 and all(isinstance(v, int) and v >= 0 for v in p) for p in pairs)
     except TypeError:
         valid = False
     if not valid:

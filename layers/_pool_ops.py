@@ -55,8 +55,7 @@ def pool_geometry(spatial, pool_size, strides=None, padding="valid") -> PoolGeom
 def _extent_pairs(spatial, geo: PoolGeometry):
     """Pads that make each axis exactly as long as the windows read (negative: crop the rest)."""
     return [
-        (pb, (o - 1) * s + k - n - pb)
-        for n, o, k, s, (pb, _) in zip(spatial, geo.out, geo.pool, geo.strides, geo.pads)
+        (pb, (o - 1) * s + k - n - pb) for n, o, k, s, (pb, _) in zip(spatial, geo.out, geo.pool, geo.strides, geo.pads)
     ]
 
 
@@ -287,7 +286,10 @@ def upsample(x, size, mode: str = "nearest") -> tf.Tensor:
     rank = x.shape.rank - 2
     size = g.normalize_tuple(size, rank, "size")
     if mode not in UPSAMPLING_MODES:
-        raise ValueError(f"Invalid value for argument `interpolation`. Expected one of {UPSAMPLING_MODES}. Received: interpolation={mode!r}")
+        raise ValueError(
+            "Invalid value for argument `interpolation`. Expected one "
+            f"of {UPSAMPLING_MODES}. Received: interpolation={mode!r}"
+        )
     corner = np.zeros([1] + interleave([1] * rank, size) + [1], np.float32)
     corner[(0,) + (slice(None, 1),) * (2 * rank) + (0,)] = 1.0
     block = np.ones_like(corner) if mode == "nearest" else corner

@@ -35,7 +35,10 @@ class Maxout(keras.layers.Layer):
     def __init__(self, num_units: int, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(num_units, int) or num_units <= 0:
-            raise ValueError(f"Invalid value for argument `num_units`. Expected a positive integer. Received: num_units={num_units!r}")
+            raise ValueError(
+                "Invalid value for argument `num_units`. Expected a "
+                f"positive integer. Received: num_units={num_units!r}"
+            )
         self.num_units = num_units
         self.axis = axis
 

@@ -30,7 +30,9 @@ class BaseLocallyConnected(KernelLayer):
         self.check_input(input_shape)
         out = self.compute_output_shape(input_shape)[1:-1]
         if any(n is None for n in out):
-            raise ValueError(f"'{self.name}' needs known spatial dimensions. Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"'{self.name}' needs known spatial dimensions. Received: input_shape={tuple(input_shape)}"
+            )
         fan_in = math.prod(self.kernel_size) * input_shape[-1]
         self.add_weights((math.prod(out), fan_in, self.filters), (*out, self.filters))
 
@@ -45,7 +47,9 @@ class BaseLocallyConnected(KernelLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"kernel_size": self.kernel_size, "strides": self.strides, "padding": serial_padding(self.padding)})
+        config.update(
+            {"kernel_size": self.kernel_size, "strides": self.strides, "padding": serial_padding(self.padding)}
+        )
         return config
 
 

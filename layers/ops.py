@@ -23,7 +23,6 @@ import numpy as np
 import tensorflow as tf
 
 from layers import _geometry as g
-from layers._shapes import dilate, pad_or_crop
 from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one public module of math)
     avg_pool,
     lp_pool,
@@ -32,6 +31,7 @@ from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one publi
     max_unpool,
     upsample,
 )
+from layers._shapes import dilate, pad_or_crop
 
 
 class Geometry(NamedTuple):
@@ -215,7 +215,11 @@ def transpose_output_size(n: int, kernel_size: int, stride: int, padding, output
         if padding == "same":
             return n * stride
         output_padding = 0
-    total = {"valid": 0, "same": 2 * (k // 2), "full": 2 * (k - 1)}.get(padding) if isinstance(padding, str) else sum(padding)
+    total = (
+        {"valid": 0, "same": 2 * (k // 2), "full": 2 * (k - 1)}.get(padding)
+        if isinstance(padding, str)
+        else sum(padding)
+    )
     return (n - 1) * stride + k - total + output_padding
 
 
@@ -233,7 +237,10 @@ def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", outp
         op = None if output_padding is None else output_padding[i]
         size = transpose_output_size(n, k, s, mode, op, d)
         if size < 1:
-            raise ValueError(f"The transposed convolution's output would be empty: input spatial shape {tuple(spatial)}, kernel {tuple(kernel_spatial)}, padding {padding!r}")
+            raise ValueError(
+                "The transposed convolution's output would be empty: input spatial shape "
+                f"{tuple(spatial)}, kernel {tuple(kernel_spatial)}, padding {padding!r}"
+            )
         out.append(size)
     pads = g.spatial_pads(out, kernel_spatial, strides, padding, dilation)
     back = [g.output_size(n, k, s, p, d) for n, k, s, p, d in zip(out, kernel_spatial, strides, pads, dilation)]
@@ -260,7 +267,9 @@ def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, d
     kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
     rank = kernel.shape.rank - 2
     _check_rank(x, rank)
-    out_spatial, geo = transpose_geometry(x.shape[1:-1], kernel.shape[:rank], strides, padding, output_padding, dilation_rate)
+    out_spatial, geo = transpose_geometry(
+        x.shape[1:-1], kernel.shape[:rank], strides, padding, output_padding, dilation_rate
+    )
 
     @tf.custom_gradient
     def _conv_transpose(x, kernel):
@@ -317,7 +326,10 @@ def conv_matrix(kernel, input_shape, strides=1, padding="valid", dilation_rate=1
     rank = w.ndim - 2
     spatial = tuple(input_shape)[:rank]
     geo = conv_geometry(spatial, w.shape[:rank], strides, padding, dilation_rate)
-    out = [g.output_size(n, k, s, p, d) for n, k, s, p, d in zip(spatial, w.shape[:rank], geo.strides, geo.pads, geo.dilation)]
+    out = [
+        g.output_size(n, k, s, p, d)
+        for n, k, s, p, d in zip(spatial, w.shape[:rank], geo.strides, geo.pads, geo.dilation)
+    ]
     c_in, c_out = w.shape[-2:]
     m = np.zeros((int(np.prod(out)), c_out, int(np.prod(spatial)), c_in), dtype=w.dtype)
     grid = np.stack(np.meshgrid(*[np.arange(o) for o in out], indexing="ij"), -1).reshape(-1, rank)

@@ -26,9 +26,14 @@ class BasePooling(keras.layers.Layer):
         self.strides = self.pool_size if strides is None else g.normalize_tuple(strides, rank, "strides")
         self.padding = padding.lower() if isinstance(padding, str) else padding
         if self.padding not in POOL_PADDINGS:
-            raise ValueError(f"Invalid value for argument `padding`. Expected one of {POOL_PADDINGS}. Received: padding={padding!r}")
+            raise ValueError(
+                f"Invalid value for argument `padding`. Expected one of {POOL_PADDINGS}. Received: padding={padding!r}"
+            )
         if data_format not in (None, "channels_last"):
-            raise ValueError(f"Invalid value for argument `data_format`. Only 'channels_last' is supported. Received: data_format={data_format!r}")
+            raise ValueError(
+                "Invalid value for argument `data_format`. Only 'channels_last' "
+                f"is supported. Received: data_format={data_format!r}"
+            )
         self.input_spec = keras.layers.InputSpec(ndim=rank + 2)
 
     def call(self, inputs):
@@ -75,16 +80,41 @@ def _pooling_class(name: str, rank: int, pool_function, summary: str, example: s
     return keras.saving.register_keras_serializable(package="layers")(cls)
 
 
-MaxPooling1D = _pooling_class("MaxPooling1D", 1, ops.max_pool, "1D max-pooling; the gradient goes to each window's maximum.",
-                              '>>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape\n    TensorShape([1, 3, 3])')
-MaxPooling3D = _pooling_class("MaxPooling3D", 3, ops.max_pool, "3D max-pooling; the gradient goes to each window's maximum.",
-                              '>>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])')
-AveragePooling1D = _pooling_class("AveragePooling1D", 1, ops.avg_pool, "1D average pooling.",
-                                  '>>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape\n    TensorShape([1, 3, 2])')
-AveragePooling2D = _pooling_class("AveragePooling2D", 2, ops.avg_pool, "2D average pooling.",
-                                  '>>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 1])')
-AveragePooling3D = _pooling_class("AveragePooling3D", 3, ops.avg_pool, "3D average pooling.",
-                                  '>>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])')
+MaxPooling1D = _pooling_class(
+    "MaxPooling1D",
+    1,
+    ops.max_pool,
+    "1D max-pooling; the gradient goes to each window's maximum.",
+    '>>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape\n    TensorShape([1, 3, 3])',
+)
+MaxPooling3D = _pooling_class(
+    "MaxPooling3D",
+    3,
+    ops.max_pool,
+    "3D max-pooling; the gradient goes to each window's maximum.",
+    '>>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])',
+)
+AveragePooling1D = _pooling_class(
+    "AveragePooling1D",
+    1,
+    ops.avg_pool,
+    "1D average pooling.",
+    '>>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape\n    TensorShape([1, 3, 2])',
+)
+AveragePooling2D = _pooling_class(
+    "AveragePooling2D",
+    2,
+    ops.avg_pool,
+    "2D average pooling.",
+    '>>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 1])',
+)
+AveragePooling3D = _pooling_class(
+    "AveragePooling3D",
+    3,
+    ops.avg_pool,
+    "3D average pooling.",
+    '>>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])',
+)
 
 
 @keras.saving.register_keras_serializable(package="layers")

@@ -17,7 +17,9 @@ class BaseConvTranspose(KernelLayer):
     (for the input) and the convolution's kernel VJP with the roles of input and gradient swapped.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs):
+    def __init__(
+        self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
+    ):
         super().__init__(rank, filters, **kwargs)
         self.kernel_size, self.strides, self.padding, self.dilation_rate = window_args(
             rank, kernel_size, strides, padding, dilation_rate
@@ -31,7 +33,9 @@ class BaseConvTranspose(KernelLayer):
 
     def call(self, inputs):
         kernel = keras.ops.convert_to_tensor(self.kernel)
-        outputs = ops.conv_transpose(inputs, kernel, self.strides, self.padding, self.output_padding, self.dilation_rate)
+        outputs = ops.conv_transpose(
+            inputs, kernel, self.strides, self.padding, self.output_padding, self.dilation_rate
+        )
         return self.finish(outputs)
 
     def compute_output_shape(self, input_shape):
@@ -39,7 +43,11 @@ class BaseConvTranspose(KernelLayer):
         for i, n in enumerate(input_shape[1:-1]):
             mode = self.padding if isinstance(self.padding, str) else self.padding[i]
             op = None if self.output_padding is None else self.output_padding[i]
-            size = None if n is None else ops.transpose_output_size(n, self.kernel_size[i], self.strides[i], mode, op, self.dilation_rate[i])
+            size = (
+                None
+                if n is None
+                else ops.transpose_output_size(n, self.kernel_size[i], self.strides[i], mode, op, self.dilation_rate[i])
+            )
             if size is not None and size < 1:
                 raise ValueError(f"The output of '{self.name}' would be empty for input shape {tuple(input_shape)}.")
             out.append(size)
@@ -85,7 +93,9 @@ class Conv1DTranspose(BaseConvTranspose):
     TensorShape([1, 11, 2])
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs):
+    def __init__(
+        self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
+    ):
         super().__init__(1, filters, kernel_size, strides, padding, output_padding, dilation_rate, **kwargs)
 
 
@@ -105,7 +115,9 @@ class Conv2DTranspose(BaseConvTranspose):
     TensorShape([1, 14, 14, 3])
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs):
+    def __init__(
+        self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
+    ):
         super().__init__(2, filters, kernel_size, strides, padding, output_padding, dilation_rate, **kwargs)
 
 
@@ -125,7 +137,9 @@ class Conv3DTranspose(BaseConvTranspose):
     TensorShape([1, 4, 4, 4, 1])
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs):
+    def __init__(
+        self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
+    ):
         super().__init__(3, filters, kernel_size, strides, padding, output_padding, dilation_rate, **kwargs)
 
 

@@ -47,7 +47,10 @@ class MaxUnpooling2D(keras.layers.Layer):
     def compute_output_shape(self, inputs_shape, indices_shape):
         input_shape = inputs_shape
         if len(input_shape) != 4:
-            raise ValueError(f"Expected inputs of rank 4 (batch, height, width, channels). Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                "Expected inputs of rank 4 (batch, height, width, "
+                f"channels). Received: input_shape={tuple(input_shape)}"
+            )
         spatial = self.output_size or tuple(None if n is None else n * s for n, s in zip(input_shape[1:3], self.size))
         return (input_shape[0], *spatial, input_shape[-1])
 
@@ -87,7 +90,10 @@ class UpSampling2D(keras.layers.Layer):
                 f"Received: interpolation={interpolation!r}"
             )
         if data_format not in (None, "channels_last"):
-            raise ValueError(f"Invalid value for argument `data_format`. Only 'channels_last' is supported. Received: data_format={data_format!r}")
+            raise ValueError(
+                "Invalid value for argument `data_format`. Only 'channels_last' "
+                f"is supported. Received: data_format={data_format!r}"
+            )
         self.interpolation = interpolation
         self.input_spec = keras.layers.InputSpec(ndim=4)
 

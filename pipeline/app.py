@@ -52,7 +52,7 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str]) -> float | None
             for name, stage in STAGES.items():
                 if name in cfg.stages and (chief or stage.every_worker):
                     results |= stage.run(context)
-    except Exception as error:  # noqa: BLE001 - user errors become one line; others keep the traceback
+    except Exception as error:
         if not isinstance(error, (ValueError, UserError)):
             raise
         log.error("%s", error)
@@ -78,20 +78,34 @@ def check(cfg: DictConfig) -> None:
         (t.epochs < 0, f"trainer.epochs must be >= 0, got {t.epochs}"),
         (t.batch_size < 1, f"trainer.batch_size must be >= 1, got {t.batch_size}"),
         (cfg.optimizer.lr <= 0, f"optimizer.lr must be > 0, got {cfg.optimizer.lr}"),
-        (not 0 <= cfg.dataset.validation_fraction < 1,
-         f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}"),
-        (bool(cfg.model.from_run) and "train" in cfg.stages,
-         "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]"),
-        (not cfg.model.from_run and "train" not in cfg.stages,
-         f"stages={list(cfg.stages)} need a trained model: add train, or set model.from_run=<MLflow run id>"),
-        (t.seed is None and t.strategy == "multi_worker",
-         "trainer.seed=null with trainer.strategy=multi_worker: set a seed every worker shares"),
-        (bool(t.adversarial.attack) and not 0 < t.adversarial.ratio <= 1,
-         f"trainer.adversarial.ratio must be in (0, 1], got {t.adversarial.ratio}"),
-        (bool(t.adversarial.attack) and cfg.dataset.target != "label",
-         "trainer.adversarial trains classifiers; this dataset's target is " + cfg.dataset.target),
-        (not cfg.adversarial.epsilons or min(cfg.adversarial.epsilons) < 0,
-         f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}"),
+        (
+            not 0 <= cfg.dataset.validation_fraction < 1,
+            f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}",
+        ),
+        (
+            bool(cfg.model.from_run) and "train" in cfg.stages,
+            "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]",
+        ),
+        (
+            not cfg.model.from_run and "train" not in cfg.stages,
+            f"stages={list(cfg.stages)} need a trained model: add train, or set model.from_run=<MLflow run id>",
+        ),
+        (
+            t.seed is None and t.strategy == "multi_worker",
+            "trainer.seed=null with trainer.strategy=multi_worker: set a seed every worker shares",
+        ),
+        (
+            bool(t.adversarial.attack) and not 0 < t.adversarial.ratio <= 1,
+            f"trainer.adversarial.ratio must be in (0, 1], got {t.adversarial.ratio}",
+        ),
+        (
+            bool(t.adversarial.attack) and cfg.dataset.target != "label",
+            "trainer.adversarial trains classifiers; this dataset's target is " + cfg.dataset.target,
+        ),
+        (
+            not cfg.adversarial.epsilons or min(cfg.adversarial.epsilons) < 0,
+            f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}",
+        ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
     ]
     for bad, message in problems:

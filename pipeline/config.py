@@ -42,7 +42,9 @@ class ModelConfig:
 
 @dataclass
 class LayersConfig:
-    impl: str = "custom"  # custom (the project's hand-written layers) | keras (keras.layers); a group, so Hydra checks it
+    impl: str = (
+        "custom"  # custom (the project's hand-written layers) | keras (keras.layers); a group, so Hydra checks it
+    )
 
 
 @dataclass
@@ -112,7 +114,9 @@ class AdversarialConfig:
     max_eps: float = 0.5  # the largest L-inf budget the minimal search tries
     gallery: int = 4  # examples shown per attack
     gallery_eps: float = 0.1  # L-inf budget of the FGSM and PGD gallery
-    targeted: Optional[List[int]] = None  # [source, target] classes of the targeted example; null: 3 -> 8 when they exist
+    targeted: Optional[List[int]] = (
+        None  # [source, target] classes of the targeted example; null: 3 -> 8 when they exist
+    )
     seed: int = 0
 
 

@@ -13,12 +13,14 @@ BATCH = 256  # examples per call: bounds memory on large inputs
 
 def batched(fn: Callable, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     """`fn` applied to consecutive slices of `x`, results concatenated as one float32 array."""
-    return np.concatenate([np.asarray(fn(x[s:s + batch_size]), np.float32) for s in range(0, len(x), batch_size)])
+    return np.concatenate([np.asarray(fn(x[s : s + batch_size]), np.float32) for s in range(0, len(x), batch_size)])
 
 
 def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     """Softmax of the logits in float32 (whatever the precision policy), (N, classes)."""
-    return batched(lambda part: keras.ops.softmax(keras.ops.cast(model(part, training=False), "float32")), x, batch_size)
+    return batched(
+        lambda part: keras.ops.softmax(keras.ops.cast(model(part, training=False), "float32")), x, batch_size
+    )
 
 
 def predicted_classes(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:

@@ -32,6 +32,7 @@ class Panel:
     figure: plt.Figure
     caption: str
 
+
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
 img{max-width:100%;border:1px solid #eee}p.caption{color:#555}
@@ -41,8 +42,10 @@ table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #e
 def section(title: str, caption: str, png: Path) -> str:
     """An <h2>, the explanation and the figure inlined as base64."""
     data = base64.b64encode(png.read_bytes()).decode("ascii")
-    return (f"<h2>{html.escape(title)}</h2>\n<p class='caption'>{html.escape(caption)}</p>\n"
-            f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
+    return (
+        f"<h2>{html.escape(title)}</h2>\n<p class='caption'>{html.escape(caption)}</p>\n"
+        f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"
+    )
 
 
 def metrics_table(metrics: Mapping[str, float]) -> str:
@@ -52,9 +55,13 @@ def metrics_table(metrics: Mapping[str, float]) -> str:
 
 def write(path: Path, title: str, intro: str, sections: Sequence[str], metrics: Mapping[str, float]) -> Path:
     """Write the page to `path` (sections from `section`, in order) and return it."""
-    body = "\n".join([f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>", *sections, metrics_table(metrics)])
-    path.write_text(f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                    f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    body = "\n".join(
+        [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>", *sections, metrics_table(metrics)]
+    )
+    path.write_text(
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
     return path
 
 
@@ -91,7 +98,10 @@ def build(run_dir: Path) -> Path:
     sections, numbers = [], {}
     for stage, manifest in manifests.items():
         content = json.loads(manifest.read_text())
-        sections += [section(p["name"].replace("_", " "), p["caption"], run_dir / stage / f"{p['name']}.png") for p in content["panels"]]
+        sections += [
+            section(p["name"].replace("_", " "), p["caption"], run_dir / stage / f"{p['name']}.png")
+            for p in content["panels"]
+        ]
         numbers |= content["metrics"]
     intro = f"Run {run_dir.name}: {', '.join(manifests)}."
     return write(run_dir / REPORT_FILE, "Inside the network", intro, sections, numbers)

@@ -33,7 +33,7 @@ def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
     mlflow.set_tracking_uri(tracking_uri)
     try:
         earlier = OmegaConf.create(mlflow.artifacts.load_text(f"runs:/{run_id}/config.yaml"))
-    except Exception as error:  # noqa: BLE001 - MLflow raises several types for a missing run or file
+    except Exception as error:
         raise ModelNotFoundError(
             f"model.from_run={run_id}: no run with a config.yaml in {tracking_uri} "
             f"({type(error).__name__}). Copy a run id from the MLflow UI (make ui)."
@@ -78,4 +78,3 @@ def sample_test_split(cfg: DictConfig, count: int, seed: int = 0) -> tuple[np.nd
     x, y = np.concatenate(xs), np.concatenate(ys)
     order = np.random.default_rng(seed).permutation(len(x))
     return x[order], y[order], info
-

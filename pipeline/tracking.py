@@ -91,7 +91,9 @@ def probe(uri: str, timeout_s: float) -> None:
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).expanduser().resolve().parent
         if not (folder.is_dir() and os.access(folder, os.W_OK)):
-            raise TrackingUnavailableError(f"Cannot write the MLflow store {uri}: {folder} is not a writable directory.")
+            raise TrackingUnavailableError(
+                f"Cannot write the MLflow store {uri}: {folder} is not a writable directory."
+            )
 
 
 def experiment_id(name: str) -> str:
@@ -174,7 +176,9 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
         tags["mlflow.parentRunId"] = parent
     name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.dataset.name}-{cfg.layers.impl}"
     with _terminate_as_exception():
-        run = mlflow.start_run(run_id=resumed, experiment_id=None if resumed else experiment, run_name=None if resumed else name, tags=tags)
+        run = mlflow.start_run(
+            run_id=resumed, experiment_id=None if resumed else experiment, run_name=None if resumed else name, tags=tags
+        )
         run_id_file.write_text(run.info.run_id)
         try:
             if not resumed:

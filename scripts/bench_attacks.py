@@ -35,17 +35,32 @@ def trained_lenet(impl: str) -> keras.Model:
 
 def ours(model: keras.Model, batch: int):
     attack = PGD(model, eps=EPS, step_size=STEP, steps=STEPS, random_start=False)
-    return lambda x, y: np.concatenate([np.asarray(attack(x[s:s + batch], y[s:s + batch])) for s in range(0, len(x), batch)])
+    return lambda x, y: np.concatenate(
+        [np.asarray(attack(x[s : s + batch], y[s : s + batch])) for s in range(0, len(x), batch)]
+    )
 
 
 def art_pgd(model: keras.Model, batch: int):
     from art.attacks.evasion import ProjectedGradientDescent
     from art.estimators.classification import TensorFlowV2Classifier
 
-    classifier = TensorFlowV2Classifier(model=model, nb_classes=10, input_shape=(32, 32, 1), clip_values=(0.0, 1.0),
-                                        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True))
-    attack = ProjectedGradientDescent(classifier, norm=np.inf, eps=EPS, eps_step=STEP, max_iter=STEPS, num_random_init=0,
-                                      batch_size=batch, verbose=False)
+    classifier = TensorFlowV2Classifier(
+        model=model,
+        nb_classes=10,
+        input_shape=(32, 32, 1),
+        clip_values=(0.0, 1.0),
+        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True),
+    )
+    attack = ProjectedGradientDescent(
+        classifier,
+        norm=np.inf,
+        eps=EPS,
+        eps_step=STEP,
+        max_iter=STEPS,
+        num_random_init=0,
+        batch_size=batch,
+        verbose=False,
+    )
     return lambda x, y: attack.generate(x, np.eye(10, dtype=np.float32)[y])
 
 
@@ -60,16 +75,25 @@ def throughput(run, x: np.ndarray, y: np.ndarray, repeats: int) -> tuple[float, 
     return len(x) / float(np.median(times)), adversarial
 
 
-def compare(keras_model: keras.Model, custom_model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int, repeats: int) -> None:
+def compare(
+    keras_model: keras.Model, custom_model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int, repeats: int
+) -> None:
     """One table row per attack at one batch size, and the accuracy cross-check."""
     rate_art, adv_art = throughput(art_pgd(keras_model, batch), x, y, repeats)
     rate_ours, adv_ours = throughput(ours(keras_model, batch), x, y, repeats)
     rate_custom, _ = throughput(ours(custom_model, batch), x, y, repeats)
-    for who, model_kind, rate in (("ART ProjectedGradientDescent", "keras layers", rate_art),
-                                  ("ours PGD", "keras layers", rate_ours), ("ours PGD", "our layers", rate_custom)):
+    for who, model_kind, rate in (
+        ("ART ProjectedGradientDescent", "keras layers", rate_art),
+        ("ours PGD", "keras layers", rate_ours),
+        ("ours PGD", "our layers", rate_custom),
+    ):
         log.info("| %d | %s | %s | %.0f | %.2f |", batch, who, model_kind, rate, rate / rate_art)
-    log.info("|  | adversarial accuracy: ART %.4f, ours %.4f | max abs(x_ours - x_art) %.2g | | |",
-             accuracy(keras_model, adv_art, y), accuracy(keras_model, adv_ours, y), float(np.abs(adv_ours - adv_art).max()))
+    log.info(
+        "|  | adversarial accuracy: ART %.4f, ours %.4f | max abs(x_ours - x_art) %.2g | | |",
+        accuracy(keras_model, adv_art, y),
+        accuracy(keras_model, adv_ours, y),
+        float(np.abs(adv_ours - adv_art).max()),
+    )
 
 
 def main() -> None:
@@ -82,8 +106,14 @@ def main() -> None:
     test, _ = load("digits", "test", batch_size=args.examples)
     x, y = (t.numpy() for t in next(iter(test)))
     keras_model, custom_model = trained_lenet("keras"), trained_lenet("custom")
-    log.info("PGD-%d, L-inf eps %g, step %g, no random start; %d digits test images; LeNet-5 (clean accuracy %.4f)",
-             STEPS, EPS, STEP, len(x), accuracy(keras_model, x, y))
+    log.info(
+        "PGD-%d, L-inf eps %g, step %g, no random start; %d digits test images; LeNet-5 (clean accuracy %.4f)",
+        STEPS,
+        EPS,
+        STEP,
+        len(x),
+        accuracy(keras_model, x, y),
+    )
     log.info("| batch | attack | model | examples/s | vs ART |\n|---|---|---|---|---|")
     for batch in args.batches:
         compare(keras_model, custom_model, x, y, batch, args.repeats)

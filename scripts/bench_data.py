@@ -36,7 +36,7 @@ def pipeline_rate(ds, num_examples: int, repeats: int) -> float:
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
-        for x, _ in ds:
+        for _batch in ds:
             pass
         rates.append(num_examples / (time.perf_counter() - start))
     return float(np.median(rates))

@@ -24,13 +24,33 @@ log = logging.getLogger("bench_layers")
 # name -> (custom factory, keras factory, input shape without batch)
 CASES = {
     "LeNet conv 32x32x1 -> 6 k5": (lambda: layers.Conv2D(6, 5), lambda: keras.layers.Conv2D(6, 5), (32, 32, 1)),
-    "VGG block 56x56x64 -> 64 k3 same": (lambda: layers.Conv2D(64, 3, padding="same"), lambda: keras.layers.Conv2D(64, 3, padding="same"), (56, 56, 64)),
-    "ResNet down 56x56x64 -> 128 k3 s2": (lambda: layers.Conv2D(128, 3, 2, "same"), lambda: keras.layers.Conv2D(128, 3, 2, "same"), (56, 56, 64)),
-    "3x3 dilation 2, 28x28x32 -> 32": (lambda: layers.Conv2D(32, 3, dilation_rate=2), lambda: keras.layers.Conv2D(32, 3, dilation_rate=2), (28, 28, 32)),
+    "VGG block 56x56x64 -> 64 k3 same": (
+        lambda: layers.Conv2D(64, 3, padding="same"),
+        lambda: keras.layers.Conv2D(64, 3, padding="same"),
+        (56, 56, 64),
+    ),
+    "ResNet down 56x56x64 -> 128 k3 s2": (
+        lambda: layers.Conv2D(128, 3, 2, "same"),
+        lambda: keras.layers.Conv2D(128, 3, 2, "same"),
+        (56, 56, 64),
+    ),
+    "3x3 dilation 2, 28x28x32 -> 32": (
+        lambda: layers.Conv2D(32, 3, dilation_rate=2),
+        lambda: keras.layers.Conv2D(32, 3, dilation_rate=2),
+        (28, 28, 32),
+    ),
     "Conv1D 256x32 -> 64 k5": (lambda: layers.Conv1D(64, 5), lambda: keras.layers.Conv1D(64, 5), (256, 32)),
     "Conv3D 16x16x16x8 -> 16 k3": (lambda: layers.Conv3D(16, 3), lambda: keras.layers.Conv3D(16, 3), (16, 16, 16, 8)),
-    "Conv2DTranspose 28x28x32 -> 16 k3 s2": (lambda: layers.Conv2DTranspose(16, 3, 2, "same"), lambda: keras.layers.Conv2DTranspose(16, 3, 2, "same"), (28, 28, 32)),
-    "MaxPooling2D 2x2 on 56x56x64": (lambda: layers.MaxPooling2D(2), lambda: keras.layers.MaxPooling2D(2), (56, 56, 64)),
+    "Conv2DTranspose 28x28x32 -> 16 k3 s2": (
+        lambda: layers.Conv2DTranspose(16, 3, 2, "same"),
+        lambda: keras.layers.Conv2DTranspose(16, 3, 2, "same"),
+        (28, 28, 32),
+    ),
+    "MaxPooling2D 2x2 on 56x56x64": (
+        lambda: layers.MaxPooling2D(2),
+        lambda: keras.layers.MaxPooling2D(2),
+        (56, 56, 64),
+    ),
 }
 
 
@@ -51,7 +71,7 @@ def time_pair(custom_step, keras_step, x, repeats: int) -> tuple[float, float]:
             [g.numpy() for g in step(x)]
     times = {custom_step: [], keras_step: []}
     for i in range(repeats):
-        for step in ((custom_step, keras_step) if i % 2 == 0 else (keras_step, custom_step)):
+        for step in (custom_step, keras_step) if i % 2 == 0 else (keras_step, custom_step):
             start = time.perf_counter()
             [g.numpy() for g in step(x)]
             times[step].append(time.perf_counter() - start)
@@ -77,7 +97,14 @@ def main() -> None:
         for jit in (False, True):
             t_ours, t_keras = time_pair(make_step(ours, jit), make_step(theirs, jit), x, args.repeats)
             rows.append((name, jit, t_ours, t_keras, t_ours / t_keras))
-            log.info("%-40s jit=%-5s custom %8.2f ms  keras %8.2f ms  ratio %.2f", name, jit, t_ours * 1e3, t_keras * 1e3, t_ours / t_keras)
+            log.info(
+                "%-40s jit=%-5s custom %8.2f ms  keras %8.2f ms  ratio %.2f",
+                name,
+                jit,
+                t_ours * 1e3,
+                t_keras * 1e3,
+                t_ours / t_keras,
+            )
     ratios = [r[-1] for r in rows]
     log.info("\n| case | jit | custom ms | keras ms | custom/keras |\n|---|---|---|---|---|")
     for name, jit, t_ours, t_keras, ratio in rows:

@@ -74,8 +74,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-    common = (f"model={args.model}", f"dataset={args.dataset}", f"trainer.epochs={args.epochs}",
-              f"trainer.batch_size={args.batch}", "dataset.validation_fraction=0")
+    common = (
+        f"model={args.model}",
+        f"dataset={args.dataset}",
+        f"trainer.epochs={args.epochs}",
+        f"trainer.batch_size={args.batch}",
+        "dataset.validation_fraction=0",
+    )
     with tempfile.TemporaryDirectory() as scratch:
         custom = pipeline_epochs(Path(scratch), *common, "layers=custom")
         reference = pipeline_epochs(Path(scratch), *common, "layers=keras")

@@ -1,7 +1,7 @@
 """Save a grid of examples of a dataset, one column per class, to look at before training.
 
-    python scripts/show_data.py bars --out bars.png
-    python scripts/show_data.py shapes --target mask --augment
+python scripts/show_data.py bars --out bars.png
+python scripts/show_data.py shapes --target mask --augment
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import logging
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 
-from pipeline.data import load  # noqa: E402
+from pipeline.data import load
 
 log = logging.getLogger("show_data")
 

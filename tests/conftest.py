@@ -4,9 +4,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import pytest
+import tensorflow as tf
 
 # MirroredStrategy over two logical CPU devices is a cheap test of the distributed path;
 # logical devices must be configured before TensorFlow initialises its runtime.

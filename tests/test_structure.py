@@ -59,11 +59,15 @@ def test_packages_meet_only_through_their_exports(path):
 def test_the_walk_sees_a_crossing(tmp_path):
     """The check itself can fail: a module reaching into another package is reported."""
     bad = tmp_path / "probe.py"
-    bad.write_text("from pipeline.visualize._common import graph\nfrom pipeline.attacks import Attack, _secret\n"
-                   "from pipeline.training.loop import Steps\n")
-    assert crossings(bad, "training") == ["pipeline.visualize._common (a module inside pipeline.visualize)",
-                                          "pipeline.visualize._common.graph (not in __all__)",
-                                          "pipeline.attacks._secret (not in __all__)"]
+    bad.write_text(
+        "from pipeline.visualize._common import graph\nfrom pipeline.attacks import Attack, _secret\n"
+        "from pipeline.training.loop import Steps\n"
+    )
+    assert crossings(bad, "training") == [
+        "pipeline.visualize._common (a module inside pipeline.visualize)",
+        "pipeline.visualize._common.graph (not in __all__)",
+        "pipeline.attacks._secret (not in __all__)",
+    ]
 
 
 def test_the_wheel_lists_every_package():
@@ -71,6 +75,9 @@ def test_the_wheel_lists_every_package():
     import tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in ROOT.glob("*/**/__init__.py")
-             if p.parts[len(ROOT.parts)] in ("layers", "pipeline")}
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in ROOT.glob("*/**/__init__.py")
+        if p.parts[len(ROOT.parts)] in ("layers", "pipeline")
+    }
     assert listed == found | {"pipeline.conf"}

@@ -39,14 +39,23 @@ def installed(tmp_path_factory) -> Path:
 def run_installed(target: Path, cwd: Path, *args: str, tfds_dir: str = "") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PYTHONPATH", "TF_CONFIG"))}
     env.update(PYTHONPATH=str(target), TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=tfds_dir or str(cwd / "tfds"))
-    return subprocess.run([str(target / "bin" / "convnet-pipeline"), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=600)
+    return subprocess.run(
+        [str(target / "bin" / "convnet-pipeline"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_the_installed_command_runs_from_another_directory(installed, tmp_path):
     assert (installed / "pipeline" / "conf" / "config.yaml").exists()
-    assert sorted(p.name for p in (installed / "pipeline" / "conf").iterdir()) == sorted(p.name for p in (ROOT / "conf").iterdir())
+    assert sorted(p.name for p in (installed / "pipeline" / "conf").iterdir()) == sorted(
+        p.name for p in (ROOT / "conf").iterdir()
+    )
     shown = run_installed(installed, tmp_path, "--help")
     assert shown.returncode == 0, shown.stdout[-3000:]
     assert "convnet-pipeline is powered by Hydra" in shown.stdout and "lenet5" in shown.stdout
@@ -54,7 +63,12 @@ def test_the_installed_command_runs_from_another_directory(installed, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:]
     assert "test_accuracy" in done.stdout and list(tmp_path.glob("outputs/*/*/report.html"))
     # What ran was the installed copy, not the checkout.
-    where = subprocess.run([sys.executable, "-c", "import pipeline, layers; print(pipeline.__file__, layers.__file__)"],
-                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(installed), "TF_CPP_MIN_LOG_LEVEL": "3"},
-                           capture_output=True, text=True, timeout=120)
+    where = subprocess.run(
+        [sys.executable, "-c", "import pipeline, layers; print(pipeline.__file__, layers.__file__)"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(installed), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert all(Path(p).is_relative_to(installed) for p in where.stdout.split()), where.stdout

@@ -38,5 +38,19 @@ def make_attack(name: str, model: keras.Model, **settings) -> Attack:
     return cls(model, **{k: v for k, v in settings.items() if k in taken})
 
 
-__all__ = ["ATTACKS", "BIM", "FGSM", "PGD", "TRAINING_ATTACKS", "Attack", "DeepFool", "GradientStep",
-           "MinimalPerturbation", "MinimalResult", "accuracy", "make_attack", "robust_accuracy", "run_stage"]
+__all__ = [
+    "ATTACKS",
+    "BIM",
+    "FGSM",
+    "PGD",
+    "TRAINING_ATTACKS",
+    "Attack",
+    "DeepFool",
+    "GradientStep",
+    "MinimalPerturbation",
+    "MinimalResult",
+    "accuracy",
+    "make_attack",
+    "robust_accuracy",
+    "run_stage",
+]

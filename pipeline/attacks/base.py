@@ -26,16 +26,26 @@ class Attack:
     # the attack has no budget to sweep.
     budget_name: str | None = "eps"
 
-    def __init__(self, model: keras.Model, clip: tuple[float, float] = (0.0, 1.0), targeted: bool = False,
-                 jit_compile: bool = False, seed: int | None = None):
+    def __init__(
+        self,
+        model: keras.Model,
+        clip: tuple[float, float] = (0.0, 1.0),
+        targeted: bool = False,
+        jit_compile: bool = False,
+        seed: int | None = None,
+    ):
         if clip[0] >= clip[1]:
-            raise ValueError(f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}")
+            raise ValueError(
+                f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}"
+            )
         self.model = model
         self.clip = (float(clip[0]), float(clip[1]))
         self.targeted = targeted
         # An unseeded attack draws its stream's seed from NumPy (seeded by keras.utils.set_random_seed).
         self._stream = tf.random.Generator.from_seed(np.random.randint(2**31) if seed is None else seed)
-        self._compiled = tf.function(self.perturb, reduce_retracing=True, jit_compile=jit_compile)  # one graph for every batch size
+        self._compiled = tf.function(
+            self.perturb, reduce_retracing=True, jit_compile=jit_compile
+        )  # one graph for every batch size
 
     def __call__(self, x, y, seed=None) -> tf.Tensor:
         """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random

@@ -23,8 +23,10 @@ class DeepFool(Attack):
 
     def __init__(self, model: keras.Model, steps: int = 50, overshoot: float = 0.02, candidates: int = 10, **kwargs):
         if kwargs.get("targeted"):
-            raise ValueError("Invalid value for argument `targeted`. DeepFool is untargeted: it crosses the nearest "
-                             "class boundary. Received: targeted=True")
+            raise ValueError(
+                "Invalid value for argument `targeted`. DeepFool is untargeted: it crosses the nearest "
+                "class boundary. Received: targeted=True"
+            )
         super().__init__(model, **kwargs)
         self.steps, self.overshoot, self.candidates = int(steps), float(overshoot), int(candidates)
 

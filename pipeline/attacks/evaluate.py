@@ -15,8 +15,9 @@ def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(predicted_classes(model, np.asarray(x, np.float32), batch_size) == np.asarray(y)))
 
 
-def robust_accuracy(model: keras.Model, attack_cls: type[Attack], x, y, epsilons: Sequence[float],
-                    batch_size: int = 256, **kwargs) -> dict[float, float]:
+def robust_accuracy(
+    model: keras.Model, attack_cls: type[Attack], x, y, epsilons: Sequence[float], batch_size: int = 256, **kwargs
+) -> dict[float, float]:
     """epsilon -> accuracy of `model` on `attack_cls(model, <budget>=epsilon, **kwargs)(x, y)`,
     where <budget> is the attack's `budget_name` (eps; step_size for GradientStep). One attack
     object serves every epsilon (the budget is an input of its compiled graph)."""
@@ -28,7 +29,8 @@ def robust_accuracy(model: keras.Model, attack_cls: type[Attack], x, y, epsilons
     results = {}
     for eps in epsilons:
         setattr(attack, budget, float(eps))
-        adversarial = np.concatenate([np.asarray(attack(x[s:s + batch_size], y[s:s + batch_size]))
-                                      for s in range(0, len(x), batch_size)])
+        adversarial = np.concatenate(
+            [np.asarray(attack(x[s : s + batch_size], y[s : s + batch_size])) for s in range(0, len(x), batch_size)]
+        )
         results[float(eps)] = accuracy(model, adversarial, y, batch_size)
     return results

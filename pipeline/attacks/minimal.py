@@ -34,11 +34,19 @@ class MinimalPerturbation:
         ValueError: an attack without a budget to search (DeepFool finds its own size).
     """
 
-    def __init__(self, model: keras.Model, attack: type[Attack] = PGD, max_eps: float = 0.5, tolerance: float = 1e-3,
-                 **attack_kwargs):
+    def __init__(
+        self,
+        model: keras.Model,
+        attack: type[Attack] = PGD,
+        max_eps: float = 0.5,
+        tolerance: float = 1e-3,
+        **attack_kwargs,
+    ):
         if attack.budget_name is None:
-            raise ValueError(f"Invalid value for argument `attack`. Expected an attack with a budget. "
-                             f"Received: attack={attack.__name__}")
+            raise ValueError(
+                f"Invalid value for argument `attack`. Expected an attack with a budget. "
+                f"Received: attack={attack.__name__}"
+            )
         if attack is PGD:
             attack_kwargs = {"random_start": False, "steps": 10, **attack_kwargs}
         self.model, self.attack = model, attack(model, **attack_kwargs)

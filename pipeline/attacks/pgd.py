@@ -19,11 +19,23 @@ class PGD(Attack):
     2.5 * eps / steps (Madry et al.'s rule, used when `step_size` is None), random start. `seed`
     makes the random starts reproducible (each call draws anew)."""
 
-    def __init__(self, model: keras.Model, eps: float = 8 / 255, step_size: float | None = None, steps: int = 10,
-                 norm: str = "inf", random_start: bool = True, targeted: bool = False, seed: int | None = None, **kwargs):
+    def __init__(
+        self,
+        model: keras.Model,
+        eps: float = 8 / 255,
+        step_size: float | None = None,
+        steps: int = 10,
+        norm: str = "inf",
+        random_start: bool = True,
+        targeted: bool = False,
+        seed: int | None = None,
+        **kwargs,
+    ):
         super().__init__(model, targeted=targeted, seed=seed, **kwargs)
         if steps < 1:
-            raise ValueError(f"Invalid value for argument `steps`. Expected a positive integer. Received: steps={steps}")
+            raise ValueError(
+                f"Invalid value for argument `steps`. Expected a positive integer. Received: steps={steps}"
+            )
         self.eps, self.step_size, self.steps = eps, step_size, int(steps)
         self.norm, self.random_start = norm_named(norm), random_start
 
@@ -43,5 +55,7 @@ class PGD(Attack):
 class BIM(PGD):
     """The basic iterative method: L-infinity PGD without the random start."""
 
-    def __init__(self, model: keras.Model, eps: float = 8 / 255, step_size: float | None = None, steps: int = 10, **kwargs):
+    def __init__(
+        self, model: keras.Model, eps: float = 8 / 255, step_size: float | None = None, steps: int = 10, **kwargs
+    ):
         super().__init__(model, eps=eps, step_size=step_size, steps=steps, norm="inf", random_start=False, **kwargs)

@@ -28,8 +28,10 @@ def robustness_figure(curves: dict[str, dict[float, float]], title: str) -> plt.
 def sizes_figure(linf: np.ndarray, l2: np.ndarray) -> plt.Figure:
     """Histograms of the smallest flipping L-inf budgets and of DeepFool's L2 sizes, medians marked."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for axis, values, label in ((axes[0], linf, "smallest flipping L-inf budget (PGD bisection)"),
-                                (axes[1], l2, "L2 size of DeepFool's perturbation")):
+    for axis, values, label in (
+        (axes[0], linf, "smallest flipping L-inf budget (PGD bisection)"),
+        (axes[1], l2, "L2 size of DeepFool's perturbation"),
+    ):
         values = values[np.isfinite(values)]
         if len(values):
             axis.hist(values, bins=min(20, max(5, len(values) // 3)), color="tab:blue", alpha=0.8)
@@ -42,7 +44,9 @@ def sizes_figure(linf: np.ndarray, l2: np.ndarray) -> plt.Figure:
     return fig
 
 
-def gallery_figure(x: np.ndarray, x_adv: np.ndarray, clean: Sequence[str], attacked: Sequence[str], title: str) -> plt.Figure:
+def gallery_figure(
+    x: np.ndarray, x_adv: np.ndarray, clean: Sequence[str], attacked: Sequence[str], title: str
+) -> plt.Figure:
     """Per example: the image with its prediction, the perturbation (amplified to the colour
     range, its L-inf size written), the adversarial image with its prediction."""
     fig, axes = grid(len(x), 3, title)
@@ -52,14 +56,22 @@ def gallery_figure(x: np.ndarray, x_adv: np.ndarray, clean: Sequence[str], attac
         bound = max(float(np.abs(delta).max()), 1e-12)
         show(axes[i, 0], image, clean[i])
         axes[i, 1].imshow(delta, cmap="RdBu_r", vmin=-bound, vmax=bound)
-        axes[i, 1].set_title(f"perturbation x{0.5 / bound:.0f} (L-inf {np.abs(adversarial - image).max():.3f})", fontsize=7)
+        axes[i, 1].set_title(
+            f"perturbation x{0.5 / bound:.0f} (L-inf {np.abs(adversarial - image).max():.3f})", fontsize=7
+        )
         show(axes[i, 2], adversarial, attacked[i])
     fig.tight_layout()
     return fig
 
 
-def saliency_pairs_figure(x: np.ndarray, x_adv: np.ndarray, clean_maps: np.ndarray, adv_maps: np.ndarray,
-                          clean: Sequence[str], attacked: Sequence[str]) -> plt.Figure:
+def saliency_pairs_figure(
+    x: np.ndarray,
+    x_adv: np.ndarray,
+    clean_maps: np.ndarray,
+    adv_maps: np.ndarray,
+    clean: Sequence[str],
+    attacked: Sequence[str],
+) -> plt.Figure:
     """Per example: clean image, its saliency, adversarial image, its saliency (shared scale)."""
     fig, axes = grid(len(x), 4, "Saliency before and after the attack (|d logit / d x| of the predicted class)", 1.0)
     vmax = float(max(clean_maps.max(), adv_maps.max())) or 1.0

@@ -8,7 +8,6 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -58,20 +57,27 @@ class ClosestFailures:
 
 def closest_failures(e: Examples, s: DictConfig) -> ClosestFailures:
     x, y = e.x[: s.minimal_examples], e.y[: s.minimal_examples]
-    return ClosestFailures(MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y), np.asarray(DeepFool(e.model)(x, y)))
+    return ClosestFailures(
+        MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y), np.asarray(DeepFool(e.model)(x, y))
+    )
 
 
 def curves_panel(e: Examples, s: DictConfig, metrics: dict, series: dict) -> Panel:
     """Robust accuracy per budget, as metrics and as one series per attack (MLflow steps are
     integers: the budget in thousandths)."""
-    curves = {"FGSM": robust_accuracy(e.model, FGSM, e.x, e.y, s.epsilons),
-              f"PGD-{s.pgd_steps}": robust_accuracy(e.model, PGD, e.x, e.y, s.epsilons, steps=s.pgd_steps, seed=s.seed)}
+    curves = {
+        "FGSM": robust_accuracy(e.model, FGSM, e.x, e.y, s.epsilons),
+        f"PGD-{s.pgd_steps}": robust_accuracy(e.model, PGD, e.x, e.y, s.epsilons, steps=s.pgd_steps, seed=s.seed),
+    }
     for name, curve in curves.items():
         key = name.split("-")[0].lower()
         series[f"robust_accuracy_{key}"] = {int(round(eps * 1000)): accuracy for eps, accuracy in curve.items()}
         metrics |= {f"robust_accuracy_{key}_eps_{eps:g}": accuracy for eps, accuracy in curve.items()}
-    return Panel("robustness", plots.robustness_figure(curves, f"Robustness of {e.model.name} ({len(e.x)} test images)"),
-                 "Accuracy on test images attacked within each L-inf budget: the faster it falls, the less robust the model.")
+    return Panel(
+        "robustness",
+        plots.robustness_figure(curves, f"Robustness of {e.model.name} ({len(e.x)} test images)"),
+        "Accuracy on test images attacked within each L-inf budget: the faster it falls, the less robust the model.",
+    )
 
 
 def sizes_panel(e: Examples, s: DictConfig, found: ClosestFailures, metrics: dict) -> Panel:
@@ -83,8 +89,12 @@ def sizes_panel(e: Examples, s: DictConfig, found: ClosestFailures, metrics: dic
         finite = values[np.isfinite(values)]
         metrics[f"median_{name}"] = float(np.median(finite)) if len(finite) else float("nan")
     metrics["minimal_not_found_share"] = float(np.mean(np.isinf(budgets)))
-    return Panel("minimal_perturbations", plots.sizes_figure(budgets[budgets > 0], l2),
-                 "The closest image on which the net fails: per example, the smallest L-inf budget that flips it, and DeepFool's L2 distance.")
+    return Panel(
+        "minimal_perturbations",
+        plots.sizes_figure(budgets[budgets > 0], l2),
+        "The closest image on which the net fails: per example, the "
+        "smallest L-inf budget that flips it, and DeepFool's L2 distance.",
+    )
 
 
 def gallery_panels(e: Examples, s: DictConfig, found: ClosestFailures) -> list[Panel]:
@@ -93,19 +103,40 @@ def gallery_panels(e: Examples, s: DictConfig, found: ClosestFailures) -> list[P
     correct = [i for i in e.correct if i < pool]  # correctly classified first, then the others
     chosen = (correct + [i for i in range(pool) if i not in set(correct)])[: max(s.gallery, 1)]
     x, y = e.x[chosen], e.y[chosen]
-    attacked = {"fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
-                "pgd": np.asarray(PGD(e.model, eps=s.gallery_eps, steps=max(s.pgd_steps, 10), seed=s.seed)(x, y)),
-                "deepfool": found.deepfool[chosen], "minimal": found.minimal.x_adv[chosen]}
+    attacked = {
+        "fgsm": np.asarray(FGSM(e.model, eps=s.gallery_eps)(x, y)),
+        "pgd": np.asarray(PGD(e.model, eps=s.gallery_eps, steps=max(s.pgd_steps, 10), seed=s.seed)(x, y)),
+        "deepfool": found.deepfool[chosen],
+        "minimal": found.minimal.x_adv[chosen],
+    }
     panels = []
     for name in attacked:
         budget = f" eps {s.gallery_eps:g}" if name in ("fgsm", "pgd") else ""
-        panels.append(Panel(f"gallery_{name}", plots.gallery_figure(x, attacked[name], e.captions(x, "clean"), e.captions(attacked[name], name),
-                                                                   f"{name.upper()}{budget}: image, perturbation, adversarial"),
-                            f"{name.upper()}: the clean image and prediction, the (amplified) perturbation, the attacked image and its prediction."))
+        panels.append(
+            Panel(
+                f"gallery_{name}",
+                plots.gallery_figure(
+                    x,
+                    attacked[name],
+                    e.captions(x, "clean"),
+                    e.captions(attacked[name], name),
+                    f"{name.upper()}{budget}: image, perturbation, adversarial",
+                ),
+                f"{name.upper()}: the clean image and prediction, the (amplified) "
+                "perturbation, the attacked image and its prediction.",
+            )
+        )
     clean_maps, adv_maps = saliency(e.model, x), saliency(e.model, attacked["pgd"])
-    panels.append(Panel("saliency_clean_vs_adversarial", plots.saliency_pairs_figure(
-        x, attacked["pgd"], clean_maps, adv_maps, e.captions(x, "clean"), e.captions(attacked["pgd"], "pgd")),
-        "Where the gradient points before and after the PGD attack: a small change of the image moves the evidence."))
+    panels.append(
+        Panel(
+            "saliency_clean_vs_adversarial",
+            plots.saliency_pairs_figure(
+                x, attacked["pgd"], clean_maps, adv_maps, e.captions(x, "clean"), e.captions(attacked["pgd"], "pgd")
+            ),
+            "Where the gradient points before and after the PGD "
+            "attack: a small change of the image moves the evidence.",
+        )
+    )
     return panels
 
 
@@ -124,8 +155,12 @@ def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
         if predicted_classes(e.model, x_adv)[0] == target:
             break
     title = f"Targeted PGD, L-inf {eps:g}: a {e.names[source]} turned into a {e.names[target]}"
-    return Panel("targeted", plots.gallery_figure(x, x_adv, e.captions(x, "clean"), e.captions(x_adv, "attacked"), title),
-                 f"PGD descending the loss of a chosen class ({e.names[target]}) within the smallest of a few L-inf budgets that reaches it.")
+    return Panel(
+        "targeted",
+        plots.gallery_figure(x, x_adv, e.captions(x, "clean"), e.captions(x_adv, "attacked"), title),
+        f"PGD descending the loss of a chosen class ({e.names[target]}) "
+        "within the smallest of a few L-inf budgets that reaches it.",
+    )
 
 
 def run_stage(context: StageContext) -> dict[str, float]:

@@ -104,6 +104,7 @@ def unknown_name_message(name: str) -> str:
         f"{', '.join(REAL_DATASETS)}, or any image dataset in tfds.list_builders()."
     )
 
+
 def _config_class(name: str) -> type:
     """The options dataclass of an offline builder; only those take `options`."""
     builder_class = OFFLINE_BUILDERS.get(name.split(":")[0])
@@ -131,4 +132,3 @@ def not_prepared_message(dataset: tfds.core.DatasetBuilder, download: bool) -> s
         f"on this machine (or point `data_dir` or the TFDS_DATA_DIR variable at the copy), and run "
         f"again. The offline datasets ({', '.join(OFFLINE_BUILDERS)}) need no network."
     )
-

@@ -38,29 +38,34 @@ class Architecture:
     code_layer: str | None = None
 
 
-ARCHITECTURES: Registry[Architecture] = Registry("architecture", {
-    "linear": Architecture(linear.build_linear, linear.min_input),
-    "mlp": Architecture(linear.build_mlp, linear.min_input),
-    "pattern": Architecture(pattern.build, pattern.min_input),
-    "lenet5": Architecture(lenet.build, lenet.min_input),
-    "alexnet": Architecture(alexnet.build, alexnet.min_input),
-    **{f"vgg{d}": Architecture(functools.partial(vgg.build, depth=d), vgg.min_input) for d in vgg.CONVS_PER_BLOCK},
-    **{
-        f"resnet{d}": Architecture(functools.partial(resnet.build_imagenet, depth=d), resnet.min_input_imagenet, True)
-        for d in resnet.LAYOUTS
+ARCHITECTURES: Registry[Architecture] = Registry(
+    "architecture",
+    {
+        "linear": Architecture(linear.build_linear, linear.min_input),
+        "mlp": Architecture(linear.build_mlp, linear.min_input),
+        "pattern": Architecture(pattern.build, pattern.min_input),
+        "lenet5": Architecture(lenet.build, lenet.min_input),
+        "alexnet": Architecture(alexnet.build, alexnet.min_input),
+        **{f"vgg{d}": Architecture(functools.partial(vgg.build, depth=d), vgg.min_input) for d in vgg.CONVS_PER_BLOCK},
+        **{
+            f"resnet{d}": Architecture(
+                functools.partial(resnet.build_imagenet, depth=d), resnet.min_input_imagenet, True
+            )
+            for d in resnet.LAYOUTS
+        },
+        "resnet20": Architecture(resnet.build_cifar, resnet.min_input_cifar, True),
+        "allconv": Architecture(allconv.build, allconv.min_input),
+        "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
+        "autoencoder": Architecture(
+            autoencoder.build,
+            autoencoder.min_input,
+            True,
+            multiple_of=lambda **o: autoencoder.MULTIPLE_OF,
+            code_layer=autoencoder.CODE_LAYER,
+        ),
+        "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
     },
-    "resnet20": Architecture(resnet.build_cifar, resnet.min_input_cifar, True),
-    "allconv": Architecture(allconv.build, allconv.min_input),
-    "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
-    "autoencoder": Architecture(
-        autoencoder.build,
-        autoencoder.min_input,
-        True,
-        multiple_of=lambda **o: autoencoder.MULTIPLE_OF,
-        code_layer=autoencoder.CODE_LAYER,
-    ),
-    "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
-})
+)
 
 
 def build_model(
@@ -114,7 +119,9 @@ def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dic
             f"{smallest} pixels per side (minimum input size {smallest})."
         )
     if any(n is not None and n % multiple for n in spatial):
-        raise ValueError(f"{name} needs input sides that are multiples of {multiple}. Received: input_shape={input_shape}")
+        raise ValueError(
+            f"{name} needs input sides that are multiples of {multiple}. Received: input_shape={input_shape}"
+        )
 
 
 __all__ = ["ARCHITECTURES", "IMPLEMENTATIONS", "Architecture", "build_model", "to_fully_convolutional"]

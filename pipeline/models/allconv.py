@@ -28,9 +28,14 @@ def build(
     small, large = filters
     out: list[keras.layers.Layer] = [keras.layers.Dropout(input_dropout, name="input_dropout")] if input_dropout else []
     plan = [  # (filters, kernel, strides, padding)
-        (small, 3, 1, "same"), (small, 3, 1, "same"), (small, 3, 2, "same"),
-        (large, 3, 1, "same"), (large, 3, 1, "same"), (large, 3, 2, "same"),
-        (large, 3, 1, "valid"), (large, 1, 1, "valid"),
+        (small, 3, 1, "same"),
+        (small, 3, 1, "same"),
+        (small, 3, 2, "same"),
+        (large, 3, 1, "same"),
+        (large, 3, 1, "same"),
+        (large, 3, 2, "same"),
+        (large, 3, 1, "valid"),
+        (large, 1, 1, "valid"),
     ]
     for i, (width, kernel, strides, padding) in enumerate(plan, start=1):
         out.append(family.Conv2D(width, kernel, strides=strides, padding=padding, name=f"conv{i}"))

@@ -14,7 +14,9 @@ MAXOUT_PIECES = 2
 
 def check_choice(option: str, value, choices: Sequence) -> None:
     if value not in choices:
-        raise ValueError(f"Invalid value for option `{option}`. Expected one of {tuple(choices)}. Received: {option}={value!r}")
+        raise ValueError(
+            f"Invalid value for option `{option}`. Expected one of {tuple(choices)}. Received: {option}={value!r}"
+        )
 
 
 def pieces(activation: str) -> int:

@@ -17,8 +17,14 @@ import layers
 from pipeline.models.impl import family
 
 # Layers of a classifier head that act on the last axis only, so they work on maps unchanged.
-_POINTWISE = (keras.layers.Dropout, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
-              keras.layers.Activation, keras.layers.Softmax)
+_POINTWISE = (
+    keras.layers.Dropout,
+    keras.layers.ReLU,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+    keras.layers.Activation,
+    keras.layers.Softmax,
+)
 
 
 def to_fully_convolutional(model: keras.Model) -> keras.Model:
@@ -43,7 +49,9 @@ def to_fully_convolutional(model: keras.Model) -> keras.Model:
             f"{model.name} has no Flatten + Dense head to convert; nets ending in global average "
             "pooling (resnet, allconv) are fully convolutional up to that pooling already."
         )
-    convs = family("custom" if any(isinstance(l, layers.Conv2D) for l in model.layers) or flatten_at == 0 else "keras")
+    convs = family(
+        "custom" if any(isinstance(layer, layers.Conv2D) for layer in model.layers) or flatten_at == 0 else "keras"
+    )
     inputs = keras.Input((None, None, model.input_shape[-1]))
     x = inputs
     for layer in model.layers[:flatten_at]:

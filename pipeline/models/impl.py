@@ -30,34 +30,34 @@ def family(impl: str) -> SimpleNamespace:
 
 def _custom() -> SimpleNamespace:
     return SimpleNamespace(
-            padded_conv2d=_padded_custom_conv2d,
-            Conv1D=layers.Conv1D,
-            Conv2D=layers.Conv2D,
-            Conv2DTranspose=layers.Conv2DTranspose,
-            MaxPooling1D=layers.MaxPooling1D,
-            MaxPooling2D=layers.MaxPooling2D,
-            AveragePooling2D=layers.AveragePooling2D,
-            LpPooling2D=layers.LpPooling2D,
-            MaxPoolingWithIndices2D=functools.partial(layers.MaxPooling2D, return_indices=True),
-            MaxUnpooling2D=layers.MaxUnpooling2D,
-            Maxout=layers.Maxout,
-        )
+        padded_conv2d=_padded_custom_conv2d,
+        Conv1D=layers.Conv1D,
+        Conv2D=layers.Conv2D,
+        Conv2DTranspose=layers.Conv2DTranspose,
+        MaxPooling1D=layers.MaxPooling1D,
+        MaxPooling2D=layers.MaxPooling2D,
+        AveragePooling2D=layers.AveragePooling2D,
+        LpPooling2D=layers.LpPooling2D,
+        MaxPoolingWithIndices2D=functools.partial(layers.MaxPooling2D, return_indices=True),
+        MaxUnpooling2D=layers.MaxUnpooling2D,
+        Maxout=layers.Maxout,
+    )
 
 
 def _keras() -> SimpleNamespace:
     return SimpleNamespace(
-            padded_conv2d=_padded_keras_conv2d,
-            Conv1D=keras.layers.Conv1D,
-            Conv2D=keras.layers.Conv2D,
-            Conv2DTranspose=keras.layers.Conv2DTranspose,
-            MaxPooling1D=keras.layers.MaxPooling1D,
-            MaxPooling2D=keras.layers.MaxPooling2D,
-            AveragePooling2D=keras.layers.AveragePooling2D,
-            LpPooling2D=autodiff_layers.LpPooling2D,
-            MaxPoolingWithIndices2D=autodiff_layers.MaxPooling2D,
-            MaxUnpooling2D=autodiff_layers.MaxUnpooling2D,
-            Maxout=autodiff_layers.Maxout,
-        )
+        padded_conv2d=_padded_keras_conv2d,
+        Conv1D=keras.layers.Conv1D,
+        Conv2D=keras.layers.Conv2D,
+        Conv2DTranspose=keras.layers.Conv2DTranspose,
+        MaxPooling1D=keras.layers.MaxPooling1D,
+        MaxPooling2D=keras.layers.MaxPooling2D,
+        AveragePooling2D=keras.layers.AveragePooling2D,
+        LpPooling2D=autodiff_layers.LpPooling2D,
+        MaxPoolingWithIndices2D=autodiff_layers.MaxPooling2D,
+        MaxUnpooling2D=autodiff_layers.MaxUnpooling2D,
+        Maxout=autodiff_layers.Maxout,
+    )
 
 
 IMPLEMENTATIONS = Registry("layers.impl", {"custom": _custom, "keras": _keras})

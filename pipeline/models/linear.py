@@ -29,5 +29,11 @@ def build_mlp(
 ) -> list[keras.layers.Layer]:
     """Flatten, then `len(hidden_units)` hidden FC layers with `activation`, then the logits."""
     if not hidden_units or any(int(u) < 1 for u in hidden_units):
-        raise ValueError(f"Invalid value for option `hidden_units`. Expected positive widths. Received: hidden_units={hidden_units!r}")
-    return [keras.layers.Flatten(name="flatten"), *blocks.classifier_head(hidden_units, num_classes, family, activation=activation)]
+        raise ValueError(
+            "Invalid value for option `hidden_units`. Expected "
+            f"positive widths. Received: hidden_units={hidden_units!r}"
+        )
+    return [
+        keras.layers.Flatten(name="flatten"),
+        *blocks.classifier_head(hidden_units, num_classes, family, activation=activation),
+    ]

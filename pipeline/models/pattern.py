@@ -49,7 +49,9 @@ def settings(preset: str | None = None, **options) -> dict:
     merged = {**DEFAULTS, **PRESETS.get(preset, {}), **options}
     for option in ("convs_per_stage", "stages", "fc_layers"):
         if not isinstance(merged[option], int) or merged[option] < 0:
-            raise ValueError(f"Invalid value for option `{option}`. Expected an integer >= 0. Received: {option}={merged[option]!r}")
+            raise ValueError(
+                f"Invalid value for option `{option}`. Expected an integer >= 0. Received: {option}={merged[option]!r}"
+            )
     blocks.check_choice("pooling", merged["pooling"], POOLINGS)
     blocks.check_choice("activation", merged["activation"], blocks.ACTIVATIONS)
     return merged

@@ -41,4 +41,6 @@ def build(
             out.append(keras.layers.ReLU(name=f"{name}_relu"))
         out.append(family.MaxPooling2D(2, name=f"block{block}_pool"))
     out.append(keras.layers.Flatten(name="flatten"))
-    return out + blocks.classifier_head([fc_units, fc_units], num_classes, family, dropout=dropout, dropout_before=(2, 3))
+    return out + blocks.classifier_head(
+        [fc_units, fc_units], num_classes, family, dropout=dropout, dropout_before=(2, 3)
+    )

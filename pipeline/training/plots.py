@@ -39,7 +39,9 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, class_names: S
     axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
     if k <= 20:
         for (i, j), n in np.ndenumerate(counts):
-            axis.text(j, i, str(n), ha="center", va="center", fontsize=7, color="white" if share[i, j] > 0.5 else "black")
+            axis.text(
+                j, i, str(n), ha="center", va="center", fontsize=7, color="white" if share[i, j] > 0.5 else "black"
+            )
         axis.set_xticks(range(k), class_names, rotation=90, fontsize=7)
         axis.set_yticks(range(k), class_names, fontsize=7)
     accuracy = np.trace(counts) / max(counts.sum(), 1)

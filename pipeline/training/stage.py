@@ -39,25 +39,40 @@ def run_stage(context: StageContext) -> dict[str, float]:
     configure(t)
     data = datasets(cfg, context.strategy)
     with context.strategy.scope():
-        model = build_model(cfg.model.name, data.info.input_shape, data.info.num_classes, impl=cfg.layers.impl,
-                            **cfg.model.options)
+        model = build_model(
+            cfg.model.name, data.info.input_shape, data.info.num_classes, impl=cfg.layers.impl, **cfg.model.options
+        )
         optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision)
     checkpoints = Checkpoints(context.run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
-    steps = loop.Steps(context.strategy, model, optimizer, cfg.dataset.target, t.batch_size, t.jit_compile,
-                       adversary(t, model), t.adversarial.ratio)
+    steps = loop.Steps(
+        context.strategy,
+        model,
+        optimizer,
+        cfg.dataset.target,
+        t.batch_size,
+        t.jit_compile,
+        adversary(t, model),
+        t.adversarial.ratio,
+    )
     tracking.log_metrics({"parameters": model.count_params()})
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
-        warnings.warn(f"trainer.steps_per_epoch={t.steps_per_epoch}: training on {train_steps} of "
-                      f"{data.steps_per_epoch} batches per epoch (a debugging cap)", stacklevel=1)
+        warnings.warn(
+            f"trainer.steps_per_epoch={t.steps_per_epoch}: training on {train_steps} of "
+            f"{data.steps_per_epoch} batches per epoch (a debugging cap)",
+            stacklevel=1,
+        )
     iterator = data.train_iterator(first_epoch)
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
         metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps)
         validation = loop.evaluate(steps, data.validation)
-        metrics |= {"val_loss": validation["loss"], "val_accuracy": validation["accuracy"],
-                    "learning_rate": current_lr(optimizer)}
+        metrics |= {
+            "val_loss": validation["loss"],
+            "val_accuracy": validation["accuracy"],
+            "learning_rate": current_lr(optimizer),
+        }
         history.append({"epoch": epoch + 1, **metrics})
         log.info("  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
         tracking.log_metrics(metrics, step=epoch + 1)
@@ -103,8 +118,9 @@ def adversary(trainer: DictConfig, model: keras.Model):
         return None
     from pipeline.attacks import make_attack
 
-    log.info("Adversarial training: %s, eps %g, %.0f%% of each batch", settings.attack, settings.eps,
-             100 * settings.ratio)
+    log.info(
+        "Adversarial training: %s, eps %g, %.0f%% of each batch", settings.attack, settings.eps, 100 * settings.ratio
+    )
     return make_attack(settings.attack, model, eps=settings.eps, steps=settings.steps, seed=trainer.seed)
 
 
@@ -112,13 +128,22 @@ def publish(context: StageContext, model: keras.Model, history: list, data: Data
     """Log the config, the training figures and the test metrics; log the model when asked."""
     cfg = context.cfg
     tracking.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-    panels = [report.Panel("training_curves", plots.training_curves(history),
-                           "Loss and accuracy per epoch on the training batches and the validation split.")]
+    panels = [
+        report.Panel(
+            "training_curves",
+            plots.training_curves(history),
+            "Loss and accuracy per epoch on the training batches and the validation split.",
+        )
+    ]
     if cfg.dataset.target == "label":
         predictions, labels = predictions_and_labels(model, data.test_local)
-        panels.append(report.Panel("confusion_matrix",
-                                   plots.confusion_matrix(labels, predictions, data.test_info.class_names),
-                                   "Test images by true class (rows) and predicted class (columns)."))
+        panels.append(
+            report.Panel(
+                "confusion_matrix",
+                plots.confusion_matrix(labels, predictions, data.test_info.class_names),
+                "Test images by true class (rows) and predicted class (columns).",
+            )
+        )
     report.publish(context.run_dir, STAGE, panels, results)
     if cfg.tracking.log_model:
         x_example = sample_test_split(cfg, 4)[0]
@@ -140,9 +165,13 @@ def log_model(model: keras.Model, x_example: np.ndarray, registered_name: str | 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
-    requirements = [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]  # no inference: it cannot import our layers
-    mlflow.keras.save_model(model, str(folder), signature=signature, input_example=x_example,
-                            pip_requirements=requirements)
+    requirements = [
+        f"tensorflow=={tf.__version__}",
+        f"keras=={keras.__version__}",
+    ]  # no inference: it cannot import our layers
+    mlflow.keras.save_model(
+        model, str(folder), signature=signature, input_example=x_example, pip_requirements=requirements
+    )
     tracking.log_artifacts(folder, "model")
     if registered_name:
         mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)

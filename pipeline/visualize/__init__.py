@@ -17,13 +17,29 @@ from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
 from pipeline.visualize.occlusion import occlusion
-from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
 from pipeline.visualize.panels import METHODS
+from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
 from pipeline.visualize.stage import run_stage
 
 __all__ = [
-    "MAX_STEPS_ENV", "METHODS", "Equivariance", "ReceptiveField", "activation_maximization", "class_model", "deep_dream",
-    "effective_receptive_field", "embedding", "equivariance", "feature_maps", "filters", "grad_cam", "interpolate",
-    "occlusion", "reconstructions", "run_stage", "saliency", "smoothgrad",
+    "MAX_STEPS_ENV",
+    "METHODS",
+    "Equivariance",
+    "ReceptiveField",
+    "activation_maximization",
+    "class_model",
+    "deep_dream",
+    "effective_receptive_field",
+    "embedding",
+    "equivariance",
+    "feature_maps",
+    "filters",
+    "grad_cam",
+    "interpolate",
+    "occlusion",
+    "reconstructions",
+    "run_stage",
+    "saliency",
+    "smoothgrad",
 ]

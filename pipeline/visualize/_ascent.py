@@ -25,14 +25,23 @@ class Regularisers:
     decay: float = 0.01
 
 
+DEFAULT_REGULARISERS = Regularisers()
+
+
 def _blur(x: tf.Tensor) -> tf.Tensor:
     taps = tf.constant([0.25, 0.5, 0.25])
     kernel = tf.tile(tf.reshape(taps[:, None] * taps[None, :], (3, 3, 1, 1)), (1, 1, x.shape[-1], 1))
     return tf.nn.depthwise_conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], "SYMMETRIC"), kernel, [1] * 4, "VALID")
 
 
-def gradient_ascent(score: Callable[[tf.Tensor], tf.Tensor], x0: np.ndarray, steps: int, step_size: float,
-                    regularisers: Regularisers = Regularisers(), seed: int = 0) -> np.ndarray:
+def gradient_ascent(
+    score: Callable[[tf.Tensor], tf.Tensor],
+    x0: np.ndarray,
+    steps: int,
+    step_size: float,
+    regularisers: Regularisers = DEFAULT_REGULARISERS,
+    seed: int = 0,
+) -> np.ndarray:
     """Maximise `score(x)` (one value per example) from `x0`, (N, H, W, C), clipped to [0, 1]."""
     reg = regularisers
 
@@ -54,5 +63,7 @@ def gradient_ascent(score: Callable[[tf.Tensor], tf.Tensor], x0: np.ndarray, ste
     x = tf.convert_to_tensor(x0, tf.float32)
     for t in range(capped(steps)):
         shift = rng.integers(-reg.jitter, reg.jitter + 1, size=2) if reg.jitter else np.zeros(2, int)
-        x = step(x, tf.constant(shift, tf.int32), tf.constant(bool(reg.blur_every) and (t + 1) % max(reg.blur_every, 1) == 0))
+        x = step(
+            x, tf.constant(shift, tf.int32), tf.constant(bool(reg.blur_every) and (t + 1) % max(reg.blur_every, 1) == 0)
+        )
     return x.numpy()

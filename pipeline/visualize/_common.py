@@ -33,7 +33,7 @@ class Graph:
     inputs: dict
 
 
-_GRAPHS: "weakref.WeakKeyDictionary[keras.Model, Graph]" = weakref.WeakKeyDictionary()
+_GRAPHS: weakref.WeakKeyDictionary[keras.Model, Graph] = weakref.WeakKeyDictionary()
 
 
 def graph(model: keras.Model) -> Graph:
@@ -53,7 +53,11 @@ def graph(model: keras.Model) -> Graph:
         found = Graph(start, outputs, inputs)
     else:
         layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-        found = Graph(model.inputs[0], {layer.name: layer.output for layer in layers}, {layer.name: layer.input for layer in layers})
+        found = Graph(
+            model.inputs[0],
+            {layer.name: layer.output for layer in layers},
+            {layer.name: layer.input for layer in layers},
+        )
     _GRAPHS[model] = found
     return found
 
@@ -119,14 +123,17 @@ def window(layer: keras.layers.Layer) -> tuple[np.ndarray, np.ndarray, np.ndarra
     size = config.get("kernel_size") or config.get("pool_size")
     if size is None or np.size(size) != 2:
         return None
-    pair = lambda v, default: np.broadcast_to(np.asarray(default if v is None else v), 2)  # noqa: E731
+    pair = lambda v, default: np.broadcast_to(np.asarray(default if v is None else v), 2)
     return pair(size, size), pair(config.get("strides"), size), pair(config.get("dilation_rate"), 1)
 
 
 def pooling_layers(model: keras.Model) -> list[str]:
     """Layers with a pooling window (a `pool_size` in their config) and a spatial output."""
-    return [layer.name for layer in model.layers
-            if "pool_size" in layer.get_config() and len(layer_output(model, layer.name).shape) == 4]
+    return [
+        layer.name
+        for layer in model.layers
+        if "pool_size" in layer.get_config() and len(layer_output(model, layer.name).shape) == 4
+    ]
 
 
 def kernel_layers(model: keras.Model) -> list[str]:
@@ -143,8 +150,11 @@ def after_activation(model: keras.Model, name: str) -> str:
     """Follow a layer through the weight-free layers that keep its shape (its activation)."""
     chain = model.layers
     i = [layer.name for layer in chain].index(name)
-    while (i + 1 < len(chain) and not chain[i + 1].weights
-           and layer_output(model, chain[i + 1].name).shape == layer_output(model, chain[i].name).shape):
+    while (
+        i + 1 < len(chain)
+        and not chain[i + 1].weights
+        and layer_output(model, chain[i + 1].name).shape == layer_output(model, chain[i].name).shape
+    ):
         i += 1
     return chain[i].name
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._ascent import Regularisers, gradient_ascent
+from pipeline.visualize._ascent import DEFAULT_REGULARISERS, Regularisers, gradient_ascent
 from pipeline.visualize._common import float32, submodel
 
 START_NOISE = 0.1  # half-width of the uniform noise around grey the ascent starts from
@@ -35,9 +35,16 @@ def _indices(index: int | Sequence[int], bound: int, what: str) -> np.ndarray:
     return indices
 
 
-def activation_maximization(model: keras.Model, layer_name: str, filter_index: int | Sequence[int], steps: int = 96,
-                            step_size: float = 0.05, regularisers: Regularisers = Regularisers(),
-                            seed: int = 0, start_level: float = 0.5) -> np.ndarray:
+def activation_maximization(
+    model: keras.Model,
+    layer_name: str,
+    filter_index: int | Sequence[int],
+    steps: int = 96,
+    step_size: float = 0.05,
+    regularisers: Regularisers = DEFAULT_REGULARISERS,
+    seed: int = 0,
+    start_level: float = 0.5,
+) -> np.ndarray:
     """The input maximising the L2 norm of filter `filter_index` of `layer_name`: (H, W, C);
     a sequence of indices gives one image per filter, (len, H, W, C). The ascent starts from
     noise around `start_level` (the stage passes the data's mean pixel)."""
@@ -50,12 +57,20 @@ def activation_maximization(model: keras.Model, layer_name: str, filter_index: i
         # Example i maximises filter indices[i]: (N, positions) -> its L2 norm.
         return _norm(tf.gather(flat, indices, axis=2, batch_dims=1))
 
-    images = gradient_ascent(score, _start(model, len(indices), seed, start_level), steps, step_size, regularisers, seed)
+    images = gradient_ascent(
+        score, _start(model, len(indices), seed, start_level), steps, step_size, regularisers, seed
+    )
     return images[0] if np.ndim(filter_index) == 0 else images
 
 
-def class_model(model: keras.Model, class_index: int | Sequence[int], steps: int = 96, step_size: float = 0.05,
-                regularisers: Regularisers = Regularisers(), seed: int = 0) -> np.ndarray:
+def class_model(
+    model: keras.Model,
+    class_index: int | Sequence[int],
+    steps: int = 96,
+    step_size: float = 0.05,
+    regularisers: Regularisers = DEFAULT_REGULARISERS,
+    seed: int = 0,
+) -> np.ndarray:
     """The input maximising the logit of `class_index`: (H, W, C), or one image per class."""
     indices = _indices(class_index, model.output_shape[-1], "Class")
 

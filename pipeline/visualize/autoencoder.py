@@ -30,8 +30,13 @@ def _decoder_inputs(model: keras.Model, code_layer: str) -> list:
     the code read from layers upstream of it."""
     reads = parents(model)
     encoder = _upstream(reads, code_layer)
-    crossing = [(p, i) for layer, tensors in reads.items() if layer not in encoder
-                for p, i in tensors if p in encoder and p != code_layer]
+    crossing = [
+        (p, i)
+        for layer, tensors in reads.items()
+        if layer not in encoder
+        for p, i in tensors
+        if p in encoder and p != code_layer
+    ]
     outputs = graph(model).outputs
     extra = [outputs[p][i] if isinstance(outputs[p], (list, tuple)) else outputs[p] for p, i in dict.fromkeys(crossing)]
     return [layer_output(model, code_layer), *extra]
@@ -53,7 +58,7 @@ def interpolate(model: keras.Model, x_a, x_b, code_layer: str, steps: int = 8) -
     codes = (1 - weights[:, None]) * np.asarray(ends[0][:1]) + weights[:, None] * np.asarray(ends[0][1:])
 
     def decode(end: int) -> np.ndarray:
-        switches = [np.repeat(np.asarray(s[end:end + 1]), steps, axis=0) for s in ends[1:]]
+        switches = [np.repeat(np.asarray(s[end : end + 1]), steps, axis=0) for s in ends[1:]]
         return np.asarray(float32(decoder([codes, *switches], training=False)))
 
     shape = (-1,) + (1,) * (len(model.output_shape) - 1)

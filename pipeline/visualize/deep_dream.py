@@ -14,8 +14,17 @@ from pipeline.visualize._ascent import Regularisers, gradient_ascent
 from pipeline.visualize._common import as_batch, float32, submodel
 
 
-def deep_dream(model: keras.Model, x, layer_names: Sequence[str], octaves: int = 3, octave_scale: float = 1.4,
-               steps: int = 20, step_size: float = 0.02, jitter: int = 2, seed: int = 0) -> np.ndarray:
+def deep_dream(
+    model: keras.Model,
+    x,
+    layer_names: Sequence[str],
+    octaves: int = 3,
+    octave_scale: float = 1.4,
+    steps: int = 20,
+    step_size: float = 0.02,
+    jitter: int = 2,
+    seed: int = 0,
+) -> np.ndarray:
     """Dreamed images, (N, H, W, C) in [0, 1].
 
     At octave k the change is a (H, W) / octave_scale^k image upsampled to the input size, so the
@@ -36,6 +45,8 @@ def deep_dream(model: keras.Model, x, layer_names: Sequence[str], octaves: int =
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             return tf.add_n([tf.norm(tf.reshape(float32(o), [tf.shape(o)[0], -1]), axis=1) for o in outputs])
 
-        z = gradient_ascent(score, base, steps, step_size, Regularisers(jitter=jitter, blur_every=0, decay=0.0), seed + k)
+        z = gradient_ascent(
+            score, base, steps, step_size, Regularisers(jitter=jitter, blur_every=0, decay=0.0), seed + k
+        )
         x = np.clip(start + tf.image.resize(z - base, size).numpy(), 0.0, 1.0)
     return x

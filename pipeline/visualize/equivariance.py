@@ -34,7 +34,9 @@ def equivariance(model: keras.Model, x, layer_name: str) -> Equivariance:
     probe = submodel(model, [layer_name])
     x = as_batch(x)
     if len(probe.output.shape) != 4 or min(probe.output.shape[1:3]) < 2:
-        raise ValueError(f"Layer {layer_name!r} has no spatial output of at least 2x2: equivariance needs (N, h, w, c) maps.")
+        raise ValueError(
+            f"Layer {layer_name!r} has no spatial output of at least 2x2: equivariance needs (N, h, w, c) maps."
+        )
     stride = tuple(int(s) for s in geometry(model)[layer_name][1])
 
     def maps(images: tf.Tensor) -> tf.Tensor:

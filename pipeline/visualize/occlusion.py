@@ -16,8 +16,9 @@ def _corners(size: int, patch: int, stride: int) -> list[int]:
     return sorted(set(range(0, last + 1, stride)) | {last})
 
 
-def occlusion(model: keras.Model, x, class_index=None, patch: int = 8, stride: int = 2,
-              value: float = 0.5, batch_size: int = 256) -> np.ndarray:
+def occlusion(
+    model: keras.Model, x, class_index=None, patch: int = 8, stride: int = 2, value: float = 0.5, batch_size: int = 256
+) -> np.ndarray:
     """Probability of the class while a `patch` x `patch` square of `value` covers each pixel,
     averaged over the patch positions covering it: (N, H, W).
 
@@ -32,11 +33,11 @@ def occlusion(model: keras.Model, x, class_index=None, patch: int = 8, stride: i
     for n, image in enumerate(x):
         copies = np.repeat(image[None], len(positions), axis=0)
         for k, (i, j) in enumerate(positions):
-            copies[k, i:i + patch, j:j + patch] = value
+            copies[k, i : i + patch, j : j + patch] = value
         probs = probabilities(model, copies, batch_size)[:, classes[n]]
         total, count = np.zeros((height, width)), np.zeros((height, width))
         for p, (i, j) in zip(probs, positions):
-            total[i:i + patch, j:j + patch] += p
-            count[i:i + patch, j:j + patch] += 1
+            total[i : i + patch, j : j + patch] += p
+            count[i : i + patch, j : j + patch] += 1
         maps[n] = total / count
     return maps

@@ -57,10 +57,12 @@ class Context:
         return self.x[: self.settings.num_images]
 
     def captions(self) -> list[str]:
-        """"true -> predicted (confidence)" per shown image."""
+        """ "true -> predicted (confidence)" per shown image."""
         scores = probabilities(self.model, self.shown)
-        return [f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
-                for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)]
+        return [
+            f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
+            for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)
+        ]
 
     @functools.cached_property
     def layers(self) -> list[str]:
@@ -112,17 +114,28 @@ def method(name: str, **needs: bool) -> Callable:
 @method("filters", conv=True)
 def filters_panel(c: Context) -> list[Panel]:
     first = kernel_layers(c.model)[0]
-    return [Panel("filters", plots.kernels_figure(filters(c.model, first), first),
-                  f"The learned kernels of {first}: the first layer's filters are edge, blob and colour detectors.")]
+    return [
+        Panel(
+            "filters",
+            plots.kernels_figure(filters(c.model, first), first),
+            f"The learned kernels of {first}: the first layer's filters are edge, blob and colour detectors.",
+        )
+    ]
 
 
 @method("feature_maps", conv=True)
 def feature_maps_panel(c: Context) -> list[Panel]:
     inputs = {"a test image": c.shown[:1], **{f"the {k} photograph": v[None] for k, v in c.photos.items()}}
-    return [Panel(f"feature_maps_{i}", plots.feature_maps_figure(
-        image[0], {k: v[0] for k, v in feature_maps(c.model, image, c.layers).items()}, name),
-                  f"What {', '.join(c.layers)} compute for {name}: each map is one filter's response.")
-            for i, (name, image) in enumerate(inputs.items())]
+    return [
+        Panel(
+            f"feature_maps_{i}",
+            plots.feature_maps_figure(
+                image[0], {k: v[0] for k, v in feature_maps(c.model, image, c.layers).items()}, name
+            ),
+            f"What {', '.join(c.layers)} compute for {name}: each map is one filter's response.",
+        )
+        for i, (name, image) in enumerate(inputs.items())
+    ]
 
 
 @method("activation_maximization", conv=True)
@@ -130,11 +143,24 @@ def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
         count = min(c.settings.filters_per_layer, c.model.get_layer(layer).output.shape[-1])
-        images = activation_maximization(c.model, layer, list(range(count)), steps=c.settings.steps, seed=c.settings.seed,
-                                         start_level=float(c.x.mean()))
-        panels.append(Panel(f"activation_maximization_{layer}", plots.images_figure(
-            images, [f"filter {f}" for f in range(count)], f"{layer}: inputs that maximise each filter"),
-            f"Gradient ascent on ||h(x)|| of each filter of {layer}, from faint noise at the data's mean: the pattern it responds to."))
+        images = activation_maximization(
+            c.model,
+            layer,
+            list(range(count)),
+            steps=c.settings.steps,
+            seed=c.settings.seed,
+            start_level=float(c.x.mean()),
+        )
+        panels.append(
+            Panel(
+                f"activation_maximization_{layer}",
+                plots.images_figure(
+                    images, [f"filter {f}" for f in range(count)], f"{layer}: inputs that maximise each filter"
+                ),
+                f"Gradient ascent on ||h(x)|| of each filter of {layer}, from "
+                "faint noise at the data's mean: the pattern it responds to.",
+            )
+        )
     return panels
 
 
@@ -142,65 +168,135 @@ def activation_maximization_panel(c: Context) -> list[Panel]:
 def class_model_panel(c: Context) -> list[Panel]:
     classes = list(range(min(len(c.class_names), 20)))
     images = class_model(c.model, classes, steps=c.settings.steps, seed=c.settings.seed)
-    return [Panel("class_model", plots.images_figure(images, [c.class_names[k] for k in classes], "Class models"),
-                  "Inputs that maximise each class logit: what the network takes each class to look like.")]
+    return [
+        Panel(
+            "class_model",
+            plots.images_figure(images, [c.class_names[k] for k in classes], "Class models"),
+            "Inputs that maximise each class logit: what the network takes each class to look like.",
+        )
+    ]
 
 
 @method("saliency", classifier=True)
 def saliency_panel(c: Context) -> list[Panel]:
-    return [Panel("saliency", plots.heatmaps_figure(c.shown, saliency(c.model, c.shown), c.captions(),
-                                                   "Saliency: |d logit / d x| of the predicted class", "|gradient|", overlay=False),
-                  "Which pixels change the predicted class's score the most (max over channels).")]
+    return [
+        Panel(
+            "saliency",
+            plots.heatmaps_figure(
+                c.shown,
+                saliency(c.model, c.shown),
+                c.captions(),
+                "Saliency: |d logit / d x| of the predicted class",
+                "|gradient|",
+                overlay=False,
+            ),
+            "Which pixels change the predicted class's score the most (max over channels).",
+        )
+    ]
 
 
 @method("smoothgrad", classifier=True)
 def smoothgrad_panel(c: Context) -> list[Panel]:
-    return [Panel("smoothgrad", plots.heatmaps_figure(c.shown, smoothgrad(c.model, c.shown, seed=c.settings.seed), c.captions(),
-                                                     "SmoothGrad: saliency averaged over noisy copies", "|gradient|", overlay=False),
-                  "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence.")]
+    return [
+        Panel(
+            "smoothgrad",
+            plots.heatmaps_figure(
+                c.shown,
+                smoothgrad(c.model, c.shown, seed=c.settings.seed),
+                c.captions(),
+                "SmoothGrad: saliency averaged over noisy copies",
+                "|gradient|",
+                overlay=False,
+            ),
+            "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence.",
+        )
+    ]
 
 
 @method("occlusion", classifier=True)
 def occlusion_panel(c: Context) -> list[Panel]:
-    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=max(2, c.x.shape[1] // 4), stride=max(1, c.x.shape[1] // 16))
-    return [Panel("occlusion", plots.heatmaps_figure(c.shown, maps, c.captions(), "Occlusion: probability of the true class",
-                                                    "P(true class)", cmap="RdYlBu", overlay=False),
-                  "The true class's probability while a grey square hides each region: low (red) where the evidence is.")]
+    maps = occlusion(
+        c.model, c.shown, c.y[: len(c.shown)], patch=max(2, c.x.shape[1] // 4), stride=max(1, c.x.shape[1] // 16)
+    )
+    return [
+        Panel(
+            "occlusion",
+            plots.heatmaps_figure(
+                c.shown,
+                maps,
+                c.captions(),
+                "Occlusion: probability of the true class",
+                "P(true class)",
+                cmap="RdYlBu",
+                overlay=False,
+            ),
+            "The true class's probability while a grey square hides each region: low (red) where the evidence is.",
+        )
+    ]
 
 
 @method("grad_cam", classifier=True, conv=True)
 def grad_cam_panel(c: Context) -> list[Panel]:
     layer = last_conv_layer(c.model)
-    return [Panel("grad_cam", plots.heatmaps_figure(c.shown, grad_cam(c.model, c.shown, layer), c.captions(),
-                                                   f"Grad-CAM at {layer}, predicted class", "class activation"),
-                  f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image.")]
+    return [
+        Panel(
+            "grad_cam",
+            plots.heatmaps_figure(
+                c.shown,
+                grad_cam(c.model, c.shown, layer),
+                c.captions(),
+                f"Grad-CAM at {layer}, predicted class",
+                "class activation",
+            ),
+            f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image.",
+        )
+    ]
 
 
 @method("embedding", classifier=True)
 def embedding_panel(c: Context) -> list[Panel]:
     count = min(len(c.x), c.settings.embedding_examples)
     coords = embedding(c.model, c.x[:count], seed=c.settings.seed)
-    return [Panel("embedding", plots.embedding_figure(coords, c.y[:count], c.class_names,
-                                                     f"t-SNE of the penultimate features ({count} test images)"),
-                  "The features the classifier reads, laid out in 2D by t-SNE: classes the network separates form clusters.")]
+    return [
+        Panel(
+            "embedding",
+            plots.embedding_figure(
+                coords, c.y[:count], c.class_names, f"t-SNE of the penultimate features ({count} test images)"
+            ),
+            "The features the classifier reads, laid out in 2D by t-SNE: classes the network separates form clusters.",
+        )
+    ]
 
 
 @method("deep_dream", conv=True)
 def deep_dream_panel(c: Context) -> list[Panel]:
     start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
     dreams = deep_dream(c.model, start, c.layers[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
-    return [Panel("deep_dream", plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers[-1]}"),
-                  f"Gradient ascent on the image itself at three scales, amplifying what {c.layers[-1]} responds to.")]
+    return [
+        Panel(
+            "deep_dream",
+            plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers[-1]}"),
+            f"Gradient ascent on the image itself at three scales, amplifying what {c.layers[-1]} responds to.",
+        )
+    ]
 
 
 @method("receptive_field", conv=True)
 def receptive_field_panel(c: Context) -> list[Panel]:
     fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers]
     for f in fields:
-        c.metrics |= {f"erf_measured/{f.layer}": f.measured[0], f"erf_theoretical/{f.layer}": f.theoretical[0],
-                      f"erf_effective90/{f.layer}": f.effective}
-    return [Panel("receptive_field", plots.receptive_fields_figure(fields),
-                  "Where one central unit looks: dashed is what its layer geometry allows, solid what the gradient reaches.")]
+        c.metrics |= {
+            f"erf_measured/{f.layer}": f.measured[0],
+            f"erf_theoretical/{f.layer}": f.theoretical[0],
+            f"erf_effective90/{f.layer}": f.effective,
+        }
+    return [
+        Panel(
+            "receptive_field",
+            plots.receptive_fields_figure(fields),
+            "Where one central unit looks: dashed is what its layer geometry allows, solid what the gradient reaches.",
+        )
+    ]
 
 
 @method("equivariance", conv=True)
@@ -209,9 +305,18 @@ def equivariance_panel(c: Context) -> list[Panel]:
     names = [n for n in spatial_layers(c.model) if n in chosen and min(layer_output(c.model, n).shape[1:3]) >= 2][:8]
     results = [equivariance(c.model, c.shown, name) for name in names]
     for r in results:
-        c.metrics |= {f"equivariance_error/{r.layer}": r.equivariance_error, f"invariance_change/{r.layer}": r.invariance_change}
-    return [Panel("equivariance", plots.equivariance_figure(results),
-                  "Shifting the input by a layer's stride shifts its maps (equivariance); pooling damps one-pixel shifts (invariance).")]
+        c.metrics |= {
+            f"equivariance_error/{r.layer}": r.equivariance_error,
+            f"invariance_change/{r.layer}": r.invariance_change,
+        }
+    return [
+        Panel(
+            "equivariance",
+            plots.equivariance_figure(results),
+            "Shifting the input by a layer's stride shifts its maps "
+            "(equivariance); pooling damps one-pixel shifts (invariance).",
+        )
+    ]
 
 
 @method("autoencoder", autoencoder=True)
@@ -220,9 +325,22 @@ def autoencoder_panel(c: Context) -> list[Panel]:
     rebuilt = reconstructions(c.model, shown)
     line = interpolate(c.model, shown[0], shown[1], c.code_layer, steps=8)
     c.metrics["reconstruction_mse"] = float(np.mean((rebuilt - shown) ** 2))
-    return [Panel("reconstructions", plots.images_figure([*shown, *rebuilt], ["input"] * len(shown) + ["reconstruction"] * len(shown),
-                                                        "Inputs and reconstructions", cols=len(shown)),
-                  "Top: test images; bottom: what the decoder rebuilds from the code."),
-            Panel("interpolation", plots.images_figure(list(line), [f"{w:.2f}" for w in np.linspace(0, 1, len(line))],
-                                                      "Decoded points between two codes"),
-                  "Decoding points on the straight line between two images' codes: the latent space is continuous.")]
+    return [
+        Panel(
+            "reconstructions",
+            plots.images_figure(
+                [*shown, *rebuilt],
+                ["input"] * len(shown) + ["reconstruction"] * len(shown),
+                "Inputs and reconstructions",
+                cols=len(shown),
+            ),
+            "Top: test images; bottom: what the decoder rebuilds from the code.",
+        ),
+        Panel(
+            "interpolation",
+            plots.images_figure(
+                list(line), [f"{w:.2f}" for w in np.linspace(0, 1, len(line))], "Decoded points between two codes"
+            ),
+            "Decoding points on the straight line between two images' codes: the latent space is continuous.",
+        ),
+    ]

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline.drawing import CELL, displayable, grid, show
+from pipeline.drawing import grid, show
+
 
 def images_figure(images: Sequence[np.ndarray], titles: Sequence[str], title: str, cols: int = 8) -> plt.Figure:
     """Images in a grid with one caption each, e.g. maximisation results or dreams."""
@@ -39,7 +40,9 @@ def kernels_figure(kernel: np.ndarray, layer: str, max_filters: int = 16, max_in
     return fig
 
 
-def feature_maps_figure(image: np.ndarray, maps: dict[str, np.ndarray], caption: str, max_channels: int = 12) -> plt.Figure:
+def feature_maps_figure(
+    image: np.ndarray, maps: dict[str, np.ndarray], caption: str, max_channels: int = 12
+) -> plt.Figure:
     """One input and, per layer, its first channels (viridis; brighter = stronger)."""
     fig, axes = grid(len(maps), max_channels + 1, f"Feature maps of {caption}")
     for row, (layer, activation) in enumerate(maps.items()):
@@ -50,8 +53,15 @@ def feature_maps_figure(image: np.ndarray, maps: dict[str, np.ndarray], caption:
     return fig
 
 
-def heatmaps_figure(images: np.ndarray, maps: np.ndarray, captions: Sequence[str], title: str, label: str,
-                    cmap: str = "inferno", overlay: bool = True) -> plt.Figure:
+def heatmaps_figure(
+    images: np.ndarray,
+    maps: np.ndarray,
+    captions: Sequence[str],
+    title: str,
+    label: str,
+    cmap: str = "inferno",
+    overlay: bool = True,
+) -> plt.Figure:
     """Images on the first row, their maps (over the image when `overlay`) on the second."""
     fig, axes = grid(2, len(images), title, 1.0)
     vmin, vmax = (0.0, 1.0) if maps.min() >= 0 and maps.max() <= 1 else (float(maps.min()), float(maps.max()))
@@ -83,16 +93,30 @@ def embedding_figure(coords: np.ndarray, labels: np.ndarray, class_names: Sequen
 def receptive_fields_figure(fields: Sequence) -> plt.Figure:
     """Per layer: the measured gradient map with the theoretical (dashed) and the non-zero
     (solid) extents drawn around the central unit."""
-    fig, axes = grid(1, len(fields), "Receptive fields: |d central unit / d input|; dashed: theory, solid: measured", 1.0)
+    fig, axes = grid(
+        1, len(fields), "Receptive fields: |d central unit / d input|; dashed: theory, solid: measured", 1.0
+    )
     fig.set_size_inches(2.4 * len(fields) + 1.0, 3.0)
     for axis, field in zip(axes[0], fields):
         shown = axis.imshow(field.gradient / max(field.gradient.max(), 1e-12), cmap="magma", vmin=0, vmax=1)
         centre = np.array(np.unravel_index(np.argmax(field.gradient), field.gradient.shape))
         for (rows, cols), style in ((field.theoretical, "--"), (field.measured, "-")):
-            axis.add_patch(plt.Rectangle((centre[1] - cols / 2, centre[0] - rows / 2), cols, rows, fill=False,
-                                         edgecolor="cyan", linestyle=style, linewidth=1))
-        axis.set_title(f"{field.layer}\nmeasured {field.measured[0]}x{field.measured[1]}, theory "
-                       f"{field.theoretical[0]}x{field.theoretical[1]}\n90% within {field.effective}x{field.effective}", fontsize=7)
+            axis.add_patch(
+                plt.Rectangle(
+                    (centre[1] - cols / 2, centre[0] - rows / 2),
+                    cols,
+                    rows,
+                    fill=False,
+                    edgecolor="cyan",
+                    linestyle=style,
+                    linewidth=1,
+                )
+            )
+        axis.set_title(
+            f"{field.layer}\nmeasured {field.measured[0]}x{field.measured[1]}, theory "
+            f"{field.theoretical[0]}x{field.theoretical[1]}\n90% within {field.effective}x{field.effective}",
+            fontsize=7,
+        )
     fig.colorbar(shown, ax=axes[0].tolist(), shrink=0.8, label="relative gradient")
     return fig
 

@@ -37,7 +37,10 @@ def _widening(model: keras.Model, layer: keras.layers.Layer):
         return None
     g = graph(model)
     source = g.inputs[layer.name][0] if isinstance(g.inputs[layer.name], (list, tuple)) else g.inputs[layer.name]
-    grows = any(o is not None and i is not None and o > i for i, o in zip(source.shape[1:3], layer_output(model, layer.name).shape[1:3]))
+    grows = any(
+        o is not None and i is not None and o > i
+        for i, o in zip(source.shape[1:3], layer_output(model, layer.name).shape[1:3])
+    )
     return None if grows else found
 
 
@@ -76,7 +79,7 @@ def _effective_side(gradient: np.ndarray, share: float = 0.9) -> int:
     total = gradient.sum()
     rows, cols = np.unravel_index(np.argmax(gradient), gradient.shape)
     for half in range(max(gradient.shape)):
-        box = gradient[max(rows - half, 0):rows + half + 1, max(cols - half, 0):cols + half + 1]
+        box = gradient[max(rows - half, 0) : rows + half + 1, max(cols - half, 0) : cols + half + 1]
         if box.sum() >= share * total:
             return 2 * half + 1
     return max(gradient.shape)
@@ -88,5 +91,11 @@ def effective_receptive_field(model: keras.Model, layer_name: str, x) -> Recepti
     rows, cols = np.nonzero(gradient > 0)
     measured = (int(np.ptp(rows)) + 1, int(np.ptp(cols)) + 1) if len(rows) else (0, 0)
     theoretical, stride = geometry(model)[layer_name]
-    return ReceptiveField(layer_name, gradient, measured, _effective_side(gradient) if len(rows) else 0,
-                          tuple(int(v) for v in theoretical), tuple(int(v) for v in stride))
+    return ReceptiveField(
+        layer_name,
+        gradient,
+        measured,
+        _effective_side(gradient) if len(rows) else 0,
+        tuple(int(v) for v in theoretical),
+        tuple(int(v) for v in stride),
+    )

@@ -27,7 +27,9 @@ def saliency(model: keras.Model, x, class_index=None) -> np.ndarray:
     return np.abs(input_gradient(model, x, classes)).max(axis=-1)
 
 
-def smoothgrad(model: keras.Model, x, class_index=None, samples: int = 25, noise: float = 0.15, seed: int = 0) -> np.ndarray:
+def smoothgrad(
+    model: keras.Model, x, class_index=None, samples: int = 25, noise: float = 0.15, seed: int = 0
+) -> np.ndarray:
     """Saliency averaged over `samples` copies with Gaussian noise of std `noise` x the value range."""
     x = np.asarray(x, np.float32)
     classes = class_indices(model, x, class_index)

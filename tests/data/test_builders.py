@@ -108,6 +108,6 @@ def test_signals_labels_are_the_waveform(data_dir):
     dataset = source.builder("signals", data_dir=data_dir, options=dict(noise=0.0, train_size=200, test_size=10))
     arrays = as_numpy(dataset, "train")
     assert arrays["image"].shape == (200, 128, 1) and arrays["image"].dtype == np.float32
-    assert 0.0 <= arrays["image"].min() and arrays["image"].max() <= 1.0
+    assert arrays["image"].min() >= 0.0 and arrays["image"].max() <= 1.0
     read = np.array([reference.waveform_kind(s) for s in arrays["image"]])
     np.testing.assert_array_equal(read, arrays["label"])

@@ -33,7 +33,7 @@ def test_contract(name, shape, num_classes, data_dir):
     seen, labels = 0, []
     for x, y in ds:
         assert x.dtype == tf.float32 and x.shape[1:] == shape and x.shape[0] <= 50
-        assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
+        assert float(tf.reduce_min(x)) >= 0.0 and float(tf.reduce_max(x)) <= 1.0
         assert y.dtype.is_integer and y.shape == (x.shape[0],)
         seen += x.shape[0]
         labels.extend(y.numpy())
@@ -61,7 +61,9 @@ def test_evaluation_splits_keep_their_order(data_dir):
 
 
 def test_train_validation_test_are_disjoint(data_dir):
-    splits = {split: load("bars", split, data_dir=data_dir, options=SMALL_BARS) for split in ("train", "validation", "test")}
+    splits = {
+        split: load("bars", split, data_dir=data_dir, options=SMALL_BARS) for split in ("train", "validation", "test")
+    }
     prints = {split: fingerprints(ds) for split, (ds, _) in splits.items()}
     counts = {split: info.num_examples for split, (_, info) in splits.items()}
     assert counts == {"train": 360, "validation": 40, "test": 100}
@@ -87,7 +89,9 @@ def test_augment_crops_and_never_mirrors_bars(data_dir):
 def test_augment_mirrors_shapes_and_moves_masks_with_images(data_dir):
     options = dict(train_size=200, test_size=20)
     plain, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0)
-    augmented, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0, augment=True)
+    augmented, _ = load(
+        "shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0, augment=True
+    )
     mirrored = 0
     for (x, m), (xa, ma) in zip(plain.take(30).as_numpy_iterator(), augmented.take(30).as_numpy_iterator()):
         is_crop, flipped = reference.crop_and_mirror(x, xa, max_shift=8)

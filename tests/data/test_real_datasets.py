@@ -25,7 +25,7 @@ def test_real_dataset_code_path_on_mock_data(name, shape, tmp_path, monkeypatch)
         rx, _ = next(iter(resized))
     assert (info.input_shape, info.num_classes, info.num_examples) == (shape, 10, 40)
     assert x.shape == (16, *shape) and x.dtype == "float32"
-    assert 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0 and float(np.max(x)) > 0.5
+    assert float(np.min(x)) >= 0.0 and float(np.max(x)) <= 1.0 and float(np.max(x)) > 0.5
     assert np.all((y.numpy() >= 0) & (y.numpy() < 10))
     assert rx.shape == (8, 32, 32, 3) and resized_info.input_shape == (32, 32, 3)
 
@@ -59,7 +59,15 @@ def test_prepare_script_exits_non_zero_with_the_message(tmp_path):
 
 def test_prepare_script_builds_an_offline_dataset(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "scripts/prepare_data.py", "signals", "--data-dir", str(tmp_path), "--option", "train_size=50"]
+    command = [
+        sys.executable,
+        "scripts/prepare_data.py",
+        "signals",
+        "--data-dir",
+        str(tmp_path),
+        "--option",
+        "train_size=50",
+    ]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "signals ready" in done.stderr and "train: 50" in done.stderr
@@ -74,6 +82,6 @@ def test_sample_images_are_the_bundled_photos():
     assert list(small) == ["chelsea", "astronaut", "coffee"]
     for photo in small.values():
         assert photo.shape == (32, 48, 1) and photo.dtype == np.float32
-        assert 0.0 <= photo.min() and photo.max() <= 1.0 and photo.std() > 0.05
+        assert photo.min() >= 0.0 and photo.max() <= 1.0 and photo.std() > 0.05
     with pytest.raises(ValueError, match="Unknown sample image"):
         sample_images(names=("dog",))

@@ -21,7 +21,12 @@ def conv_pads(n, k, s, padding, d=1):
 def conv(x, w, strides, padding, dilation):
     """y[n, o, f] = sum over taps t and channels c of xpad[n, o*s + t*d, c] * w[t, c, f]."""
     rank = w.ndim - 2
-    pads = [conv_pads(x.shape[1 + i], w.shape[i], strides[i], padding if isinstance(padding, str) else padding[i], dilation[i]) for i in range(rank)]
+    pads = [
+        conv_pads(
+            x.shape[1 + i], w.shape[i], strides[i], padding if isinstance(padding, str) else padding[i], dilation[i]
+        )
+        for i in range(rank)
+    ]
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
     out = [(xp.shape[1 + i] - (w.shape[i] - 1) * dilation[i] - 1) // strides[i] + 1 for i in range(rank)]
     y = np.zeros((x.shape[0], *out, w.shape[-1]), dtype=np.float64)

@@ -15,7 +15,11 @@ from tests.layers import reference
 from tests.layers.helpers import assert_close, layer_grads, onednn_crash_path, tie_free
 
 N_CONFIGS = 200
-CONV = {1: (layers.Conv1D, keras.layers.Conv1D), 2: (layers.Conv2D, keras.layers.Conv2D), 3: (layers.Conv3D, keras.layers.Conv3D)}
+CONV = {
+    1: (layers.Conv1D, keras.layers.Conv1D),
+    2: (layers.Conv2D, keras.layers.Conv2D),
+    3: (layers.Conv3D, keras.layers.Conv3D),
+}
 TRANSPOSE = {
     1: (layers.Conv1DTranspose, keras.layers.Conv1DTranspose),
     2: (layers.Conv2DTranspose, keras.layers.Conv2DTranspose),
@@ -47,8 +51,17 @@ def conv_configs(seed=1):
             continue
         spatial = tuple(int((k - 1) * dilation + 1 + rng.integers(0, 9 if rank < 3 else 4)) for k in kernel)
         padding = str(rng.choice(["valid", "same"]))
-        configs.append(dict(rank=rank, kernel=kernel, stride=stride, dilation=dilation, padding=padding,
-                            shape=(int(rng.integers(1, 4)), *spatial, c_in), filters=int(rng.integers(1, 7))))
+        configs.append(
+            dict(
+                rank=rank,
+                kernel=kernel,
+                stride=stride,
+                dilation=dilation,
+                padding=padding,
+                shape=(int(rng.integers(1, 4)), *spatial, c_in),
+                filters=int(rng.integers(1, 7)),
+            )
+        )
     return configs
 
 
@@ -66,9 +79,17 @@ def transpose_configs(seed=2):
         padding = str(rng.choice(["valid", "same"]))
         if padding == "same" and output_padding is not None and any(k % 2 == 0 for k in kernel):
             continue  # Keras's output size and TensorFlow's disagree here; ours raises (tested)
-        configs.append(dict(rank=rank, kernel=kernel, stride=stride, padding=padding,
-                            output_padding=output_padding, shape=(int(rng.integers(1, 4)), *spatial, c_in),
-                            filters=int(rng.integers(1, 7))))
+        configs.append(
+            dict(
+                rank=rank,
+                kernel=kernel,
+                stride=stride,
+                padding=padding,
+                output_padding=output_padding,
+                shape=(int(rng.integers(1, 4)), *spatial, c_in),
+                filters=int(rng.integers(1, 7)),
+            )
+        )
     return configs
 
 
@@ -79,8 +100,16 @@ def pool_configs(kind, seed):
         pool = tuple(int(k) for k in rng.integers(1, 5 if rank < 3 else 4, rank))
         strides = tuple(int(rng.integers(1, p + 2)) for p in pool)
         spatial = tuple(int(p + rng.integers(0, 8 if rank < 3 else 4)) for p in pool)
-        configs.append(dict(kind=kind, rank=rank, pool=pool, strides=strides, padding=str(rng.choice(["valid", "same"])),
-                            shape=(int(rng.integers(1, 4)), *spatial, int(rng.integers(1, 5)))))
+        configs.append(
+            dict(
+                kind=kind,
+                rank=rank,
+                pool=pool,
+                strides=strides,
+                padding=str(rng.choice(["valid", "same"])),
+                shape=(int(rng.integers(1, 4)), *spatial, int(rng.integers(1, 5))),
+            )
+        )
     return configs
 
 
@@ -144,11 +173,15 @@ def test_conv_transpose_matches_keras(config):
 
     def numpy_forward(x, weights):
         out_spatial = ours_cls(*args, **kw).compute_output_shape(x.shape)[1:-1]
-        y = reference.transpose_forward(x, weights[0], out_spatial, (config["stride"],) * config["rank"], config["padding"])
+        y = reference.transpose_forward(
+            x, weights[0], out_spatial, (config["stride"],) * config["rank"], config["padding"]
+        )
         return y + weights[1]
 
     patch = numpy_input_grad if config["rank"] == 3 else None
-    _compare(ours_cls(*args, **kw), keras_cls(*args, **kw), x, seed=1, patch_expected=patch, numpy_forward=numpy_forward)
+    _compare(
+        ours_cls(*args, **kw), keras_cls(*args, **kw), x, seed=1, patch_expected=patch, numpy_forward=numpy_forward
+    )
 
 
 @pytest.mark.parametrize("config", pool_configs("max", 3) + pool_configs("avg", 4), ids=_name)
@@ -156,14 +189,21 @@ def test_pooling_matches_keras(config):
     ours_cls, keras_cls = POOL[(config["kind"], config["rank"])]
     kw = dict(pool_size=config["pool"], strides=config["strides"], padding=config["padding"])
     x = tie_free(np.random.default_rng(0), config["shape"])
-    numpy_forward = lambda x, _: reference.pool(x, config["pool"], config["strides"], config["padding"], config["kind"])  # noqa: E731
+    numpy_forward = lambda x, _: reference.pool(x, config["pool"], config["strides"], config["padding"], config["kind"])
     _compare(ours_cls(**kw), keras_cls(**kw), x, seed=1, numpy_forward=numpy_forward)
 
 
-@pytest.mark.parametrize("rank, kernel, strides, shape", [
-    (1, (3,), (1,), (2, 9, 3)), (1, (2,), (2,), (1, 8, 2)), (2, (3, 3), (1, 1), (2, 6, 7, 2)),
-    (2, (2, 3), (2, 1), (1, 7, 6, 3)), (2, (1, 1), (1, 1), (2, 4, 4, 2)),
-], ids=["1d", "1d-strided", "2d", "2d-strided", "2d-1x1"])
+@pytest.mark.parametrize(
+    "rank, kernel, strides, shape",
+    [
+        (1, (3,), (1,), (2, 9, 3)),
+        (1, (2,), (2,), (1, 8, 2)),
+        (2, (3, 3), (1, 1), (2, 6, 7, 2)),
+        (2, (2, 3), (2, 1), (1, 7, 6, 3)),
+        (2, (1, 1), (1, 1), (2, 4, 4, 2)),
+    ],
+    ids=["1d", "1d-strided", "2d", "2d-strided", "2d-1x1"],
+)
 def test_locally_connected_forward_matches_numpy(rank, kernel, strides, shape):
     """Keras 3 has no LocallyConnected layer: the forward pass against the definition."""
     layer = (layers.LocallyConnected1D if rank == 1 else layers.LocallyConnected2D)(4, kernel, strides=strides)

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import layers
 
+
 class Case(NamedTuple):
     """factory: builds a fresh layer; shape: one example's input; feed: the layer's call arguments
     from a tensor; take: the output the rest of a model reads."""
@@ -43,7 +44,9 @@ CASES = {
     "LocallyConnected1D": (lambda: layers.LocallyConnected1D(3, 3), (8, 2)),
     "LocallyConnected2D": (lambda: layers.LocallyConnected2D(3, 3, strides=2), (7, 7, 2)),
     "Maxout": (lambda: layers.Maxout(2), (6, 6, 4)),
-    "MaxPooling2D_indices": Case(lambda: layers.MaxPooling2D(2, return_indices=True), (8, 8, 2), take=lambda out: out[0]),
+    "MaxPooling2D_indices": Case(
+        lambda: layers.MaxPooling2D(2, return_indices=True), (8, 8, 2), take=lambda out: out[0]
+    ),
     "MaxUnpooling2D": Case(lambda: layers.MaxUnpooling2D(2), (8, 8, 2), feed=_switches),
 }
 CASES = {name: case if isinstance(case, Case) else Case(*case) for name, case in CASES.items()}

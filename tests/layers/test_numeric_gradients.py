@@ -32,8 +32,13 @@ def _conv_config(rng, i):
     dilation = 1 if stride > 1 else int(rng.integers(1, 3))
     padding = [("valid"), ("same"), ("full"), int(rng.integers(0, 3))][i % 4]
     spatial = tuple(int((k - 1) * dilation + 1 + rng.integers(0, 3)) for k in kernel)
-    return dict(x=rng.standard_normal((1, *spatial, 2)), k=rng.standard_normal((*kernel, 2, 2)),
-                strides=stride, padding=padding, dilation_rate=dilation)
+    return dict(
+        x=rng.standard_normal((1, *spatial, 2)),
+        k=rng.standard_normal((*kernel, 2, 2)),
+        strides=stride,
+        padding=padding,
+        dilation_rate=dilation,
+    )
 
 
 def _transpose_config(rng, i):
@@ -49,8 +54,13 @@ def _transpose_config(rng, i):
             ops.transpose_geometry(spatial, kernel, stride, padding, None, dilation)
         except ValueError:
             continue
-        return dict(x=rng.standard_normal((1, *spatial, 2)), k=rng.standard_normal((*kernel, 2, 2)),
-                    strides=stride, padding=padding, dilation_rate=dilation)
+        return dict(
+            x=rng.standard_normal((1, *spatial, 2)),
+            k=rng.standard_normal((*kernel, 2, 2)),
+            strides=stride,
+            padding=padding,
+            dilation_rate=dilation,
+        )
     raise AssertionError(f"no valid transposed-conv shape for padding={padding!r} in 100 draws")
 
 
@@ -59,25 +69,31 @@ def _pool_config(rng, i):
     pool = tuple(int(k) for k in rng.integers(1, 4, rank))
     strides = tuple(int(rng.integers(1, p + 2)) for p in pool)
     spatial = tuple(int(p + rng.integers(0, 3)) for p in pool)
-    return dict(x=tie_free(rng, (1, *spatial, 2)) + 0.5, pool_size=pool, strides=strides, padding=["valid", "same"][i % 2])
+    return dict(
+        x=tie_free(rng, (1, *spatial, 2)) + 0.5, pool_size=pool, strides=strides, padding=["valid", "same"][i % 2]
+    )
 
 
 @pytest.mark.parametrize("c", _configs(10, _conv_config), ids=lambda c: f"{c['x'].shape}-{c['k'].shape}-{c['padding']}")
 def test_conv(c):
-    fn = lambda x, k: ops.conv(x, k, c["strides"], c["padding"], c["dilation_rate"])  # noqa: E731
+    fn = lambda x, k: ops.conv(x, k, c["strides"], c["padding"], c["dilation_rate"])
     assert _max_jacobian_error(fn, c["x"], c["k"]) < MAX_ERROR
 
 
-@pytest.mark.parametrize("c", _configs(11, _transpose_config), ids=lambda c: f"{c['x'].shape}-{c['k'].shape}-{c['padding']}")
+@pytest.mark.parametrize(
+    "c", _configs(11, _transpose_config), ids=lambda c: f"{c['x'].shape}-{c['k'].shape}-{c['padding']}"
+)
 def test_conv_transpose(c):
-    fn = lambda x, k: ops.conv_transpose(x, k, c["strides"], c["padding"], None, c["dilation_rate"])  # noqa: E731
+    fn = lambda x, k: ops.conv_transpose(x, k, c["strides"], c["padding"], None, c["dilation_rate"])
     assert _max_jacobian_error(fn, c["x"], c["k"]) < MAX_ERROR
 
 
 @pytest.mark.parametrize("pool", [ops.max_pool, ops.avg_pool, ops.lp_pool], ids=["max", "avg", "lp"])
-@pytest.mark.parametrize("c", _configs(12, _pool_config), ids=lambda c: f"{c['x'].shape}-{c['pool_size']}-{c['strides']}")
+@pytest.mark.parametrize(
+    "c", _configs(12, _pool_config), ids=lambda c: f"{c['x'].shape}-{c['pool_size']}-{c['strides']}"
+)
 def test_pooling(pool, c):
-    fn = lambda x: pool(x, c["pool_size"], c["strides"], c["padding"])  # noqa: E731
+    fn = lambda x: pool(x, c["pool_size"], c["strides"], c["padding"])
     assert _max_jacobian_error(fn, c["x"]) < MAX_ERROR
 
 
@@ -87,13 +103,17 @@ def _local_config(rng, i):
     strides = int(rng.integers(1, 3))
     spatial = tuple(int(k + rng.integers(0, 3)) for k in kernel)
     out = [(n - k) // strides + 1 for n, k in zip(spatial, kernel)]
-    return dict(x=rng.standard_normal((1, *spatial, 2)), k=rng.standard_normal((int(np.prod(out)), int(np.prod(kernel)) * 2, 3)),
-                kernel_size=kernel, strides=strides)
+    return dict(
+        x=rng.standard_normal((1, *spatial, 2)),
+        k=rng.standard_normal((int(np.prod(out)), int(np.prod(kernel)) * 2, 3)),
+        kernel_size=kernel,
+        strides=strides,
+    )
 
 
 @pytest.mark.parametrize("c", _configs(13, _local_config), ids=lambda c: f"{c['x'].shape}-{c['kernel_size']}")
 def test_locally_connected(c):
-    fn = lambda x, k: ops.local_conv(x, k, c["kernel_size"], c["strides"])  # noqa: E731
+    fn = lambda x, k: ops.local_conv(x, k, c["kernel_size"], c["strides"])
     assert _max_jacobian_error(fn, c["x"], c["k"]) < MAX_ERROR
 
 

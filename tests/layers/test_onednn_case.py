@@ -35,8 +35,12 @@ REFERENCE = textwrap.dedent("""
 def _reference(tmp_path, layer_code, x, kernel, bias, upstream):
     np.savez(tmp_path / "in.npz", x=x, kernel=kernel, bias=bias, upstream=upstream)
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([sys.executable, "-c", REFERENCE.format(layer=layer_code), str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-                   check=True, env=env, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", REFERENCE.format(layer=layer_code), str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+        check=True,
+        env=env,
+        timeout=300,
+    )
     return np.load(tmp_path / "out.npz")
 
 
@@ -50,7 +54,12 @@ def test_1x1_stride_2_gradients_match_keras_without_onednn(tmp_path):
     upstream = rng.standard_normal((1, 16, 16, 8)).astype(np.float32)
     expected = _reference(tmp_path, "keras.layers.Conv2D(8, 1, strides=2)", x, kernel, bias, upstream)
     y, dx, dk, db = layer_grads(ours, x, upstream)
-    for what, a, e in [("y", y, expected["y"]), ("dx", dx, expected["dx"]), ("dk", dk, expected["dk"]), ("db", db, expected["db"])]:
+    for what, a, e in [
+        ("y", y, expected["y"]),
+        ("dx", dx, expected["dx"]),
+        ("dk", dk, expected["dk"]),
+        ("db", db, expected["db"]),
+    ]:
         assert_close(a, e, 1e-5, what)
 
 
@@ -59,7 +68,14 @@ def test_our_layers_train_the_crashing_case_with_onednn_on():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 32, 32, 4)).astype(np.float32)
     target = tf.nn.conv2d(x, rng.standard_normal((1, 1, 4, 8)).astype(np.float32), 2, "VALID").numpy()
-    model = keras.Sequential([keras.Input((32, 32, 4)), layers.Conv2D(8, 1, strides=2), layers.Conv2DTranspose(4, 1, strides=2), layers.Conv2D(8, 1, strides=2)])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 4)),
+            layers.Conv2D(8, 1, strides=2),
+            layers.Conv2DTranspose(4, 1, strides=2),
+            layers.Conv2D(8, 1, strides=2),
+        ]
+    )
     model.compile(keras.optimizers.Adam(0.05), "mse")
     history = model.fit(x, target, epochs=30, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]

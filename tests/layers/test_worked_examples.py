@@ -25,8 +25,12 @@ def test_1d_backward_of_the_lecture():
 def test_two_channel_2x4x4_example():
     # 001: I = 2x4x4, W = 2x2x2x2 (out, in, kH, kW), b = (0.1, 0.2), O = 2x3x3.
     image = np.array(
-        [[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
-         [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=np.float32)
+        [
+            [[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
+            [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]],
+        ],
+        dtype=np.float32,
+    )
     w = np.zeros((2, 2, 2, 2), np.float32)  # (out, in, kH, kW) as on the slide
     w[0, 0] = [[1, -2], [-2, 1]]
     w[1, 0] = [[3, 1], [2, 2]]
@@ -47,17 +51,24 @@ def test_toeplitz_matrix_of_the_4x4_by_3x3_example():
     u = np.array([[1, 4, 1], [1, 4, 3], [3, 3, 1]], np.float32)
     x = np.array([[4, 5, 8, 7], [1, 8, 8, 8], [3, 6, 6, 4], [6, 5, 7, 8]], np.float32)
     matrix = ops.conv_matrix(u[..., None, None], (4, 4, 1))
-    expected = np.array([
-        [1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0, 0],
-        [0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0],
-        [0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0],
-        [0, 0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1]])
+    expected = np.array(
+        [
+            [1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0, 0],
+            [0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0, 0, 0, 0],
+            [0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1, 0],
+            [0, 0, 0, 0, 0, 1, 4, 1, 0, 1, 4, 3, 0, 3, 3, 1],
+        ]
+    )
     np.testing.assert_array_equal(matrix, expected)
     np.testing.assert_array_equal(matrix @ x.ravel(), [122, 148, 126, 134])
-    np.testing.assert_array_equal(ops.conv(x[None, ..., None], u[..., None, None]).numpy().ravel(), [122, 148, 126, 134])
+    np.testing.assert_array_equal(
+        ops.conv(x[None, ..., None], u[..., None, None]).numpy().ravel(), [122, 148, 126, 134]
+    )
 
 
-@pytest.mark.parametrize("strides,padding,dilation", [(1, "valid", 1), (2, "same", 1), (1, "full", 2), (3, 1, 1), (2, (1, 2), 1)])
+@pytest.mark.parametrize(
+    "strides,padding,dilation", [(1, "valid", 1), (2, "same", 1), (1, "full", 2), (3, 1, 1), (2, (1, 2), 1)]
+)
 def test_conv_matrix_matches_conv_and_its_transpose_is_the_input_vjp(strides, padding, dilation):
     rng = np.random.default_rng(0)
     kernel = rng.standard_normal((3, 3, 2, 4))
@@ -71,17 +82,20 @@ def test_conv_matrix_matches_conv_and_its_transpose_is_the_input_vjp(strides, pa
     np.testing.assert_allclose(matrix.T @ dy.ravel(), d_x.ravel(), atol=1e-10)
 
 
-@pytest.mark.parametrize("n,k,s,p,d,m", [
-    (5, 2, 3, 0, 1, 2),      # 000: M = (5 - 2) / 3 + 1 = 2
-    (7, 3, 1, 0, 1, 5),      # M = N - K + 1
-    (7, 3, 2, 1, 1, 4),      # floor((7 + 2 - 3) / 2) + 1
-    (32, 5, 1, 0, 1, 28),    # LeNet's first conv
-    (227, 11, 4, 0, 1, 55),  # AlexNet's first conv
-    (10, 3, 1, 0, 2, 6),     # dilation 2: K_eff = 5
-    (10, 3, 1, "same", 2, 10),
-    (10, 3, 2, "same", 1, 5),
-    (10, 3, 1, "full", 1, 12),
-])
+@pytest.mark.parametrize(
+    "n,k,s,p,d,m",
+    [
+        (5, 2, 3, 0, 1, 2),  # 000: M = (5 - 2) / 3 + 1 = 2
+        (7, 3, 1, 0, 1, 5),  # M = N - K + 1
+        (7, 3, 2, 1, 1, 4),  # floor((7 + 2 - 3) / 2) + 1
+        (32, 5, 1, 0, 1, 28),  # LeNet's first conv
+        (227, 11, 4, 0, 1, 55),  # AlexNet's first conv
+        (10, 3, 1, 0, 2, 6),  # dilation 2: K_eff = 5
+        (10, 3, 1, "same", 2, 10),
+        (10, 3, 2, "same", 1, 5),
+        (10, 3, 1, "full", 1, 12),
+    ],
+)
 def test_output_size_formula(n, k, s, p, d, m):
     assert ops.conv_output_size(n, k, s, p, d) == m
     x = np.zeros((1, n, 1), np.float32)
@@ -109,7 +123,9 @@ def test_max_pool_ties_go_to_the_first_maximum_like_tensorflow():
     np.testing.assert_array_equal(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy())
 
 
-@pytest.mark.parametrize("strides,padding,output_padding", [(1, "valid", None), (2, "same", None), (2, "valid", 1), (3, "same", 2)])
+@pytest.mark.parametrize(
+    "strides,padding,output_padding", [(1, "valid", None), (2, "same", None), (2, "valid", 1), (3, "same", 2)]
+)
 def test_transposed_conv_forward_is_the_conv_backward(strides, padding, output_padding):
     rng = np.random.default_rng(0)
     kernel = rng.standard_normal((3, 3, 2, 5)).astype(np.float32)  # a conv from 2 to 5 channels
@@ -122,7 +138,9 @@ def test_transposed_conv_forward_is_the_conv_backward(strides, padding, output_p
     np.testing.assert_allclose(y.numpy(), tape.gradient(conv_out, z, output_gradients=x).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("strides,padding,dilation", [(2, "same", 1), (3, "valid", 1), (2, (2, 1), 1), (1, "full", 2), (1, "same", 3)])
+@pytest.mark.parametrize(
+    "strides,padding,dilation", [(2, "same", 1), (3, "valid", 1), (2, (2, 1), 1), (1, "full", 2), (1, "same", 3)]
+)
 def test_input_vjp_fast_form_equals_the_literal_dilate_pad_flip_correlate(strides, padding, dilation):
     rng = np.random.default_rng(1)
     kernel = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)

@@ -44,7 +44,17 @@ def test_bad_implementation_and_input_rank():
 
 
 # name -> the smallest side the architecture's downsampling allows
-MINIMUM = {"lenet5": 32, "alexnet": 63, "vgg16": 32, "allconv": 9, "conv1d": 26, "resnet50": 32, "resnet20": 4, "unet": 8, "autoencoder": 4}
+MINIMUM = {
+    "lenet5": 32,
+    "alexnet": 63,
+    "vgg16": 32,
+    "allconv": 9,
+    "conv1d": 26,
+    "resnet50": 32,
+    "resnet20": 4,
+    "unet": 8,
+    "autoencoder": 4,
+}
 
 
 @pytest.mark.parametrize("name", list(MINIMUM))
@@ -69,7 +79,9 @@ def test_the_minimum_is_tight(name):
 
 
 # Names Keras makes up when a layer gets none: the class name in snake case, maybe numbered.
-AUTO_NAME = re.compile(r"^(conv\d?d|dense|re_lu|max_pooling\d?d|average_pooling\d?d|dropout|flatten_\d+|activation|batch_normalization|add|concatenate)(_\d+)?$")
+AUTO_NAME = re.compile(
+    r"^(conv\d?d|dense|re_lu|max_pooling\d?d|average_pooling\d?d|dropout|flatten_\d+|activation|batch_normalization|add|concatenate)(_\d+)?$"
+)
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))

@@ -35,24 +35,36 @@ def test_one_training_step_changes_the_weights(name):
     assert sum(changed) >= len(changed) - 1  # every weight moves (a dead ReLU may pin one)
 
 
-# (architecture, options, dataset, load options (image_size, else the builder's), epochs, minimum test accuracy; chance is 1/classes)
+# (architecture, options, dataset, load options (image_size, else the builder's), epochs,
+#  minimum test accuracy; chance is 1/classes)
 LEARNERS = [
     ("linear", {}, "digits", {}, 6, 0.8),
     ("mlp", {"hidden_units": (128,)}, "digits", {}, 6, 0.8),
     ("pattern", {"preset": "two_stage", "filters": 8, "fc_units": 64}, "digits", {}, 6, 0.8),
     ("lenet5", {}, "digits", {}, 6, 0.8),
     ("resnet20", {}, "digits", {"image_size": [16, 16]}, 3, 0.6),  # 16x16: a quarter of the compute (0.97 measured)
-    ("allconv", {"filters": (16, 32), "input_dropout": 0.0, "dropout": 0.0}, "bars", {"train_size": 1500, "test_size": 300}, 4, 0.6),
+    (
+        "allconv",
+        {"filters": (16, 32), "input_dropout": 0.0, "dropout": 0.0},
+        "bars",
+        {"train_size": 1500, "test_size": 300},
+        4,
+        0.6,
+    ),
     ("conv1d", {}, "signals", {"train_size": 1500, "test_size": 300}, 10, 0.7),
 ]
 
 
-@pytest.mark.parametrize("name, options, dataset, data_options, epochs, accuracy", LEARNERS, ids=[l[0] for l in LEARNERS])
+@pytest.mark.parametrize(
+    "name, options, dataset, data_options, epochs, accuracy", LEARNERS, ids=[learner[0] for learner in LEARNERS]
+)
 def test_learns_an_offline_dataset(name, options, dataset, data_options, epochs, accuracy, tmp_path_factory):
     keras.utils.set_random_seed(0)
     data_dir = str(tmp_path_factory.getbasetemp() / "tfds")
     data_options = dict(data_options)
-    kwargs = dict(batch_size=32, data_dir=data_dir, image_size=data_options.pop("image_size", None), options=data_options or None)
+    kwargs = dict(
+        batch_size=32, data_dir=data_dir, image_size=data_options.pop("image_size", None), options=data_options or None
+    )
     train, info = load(dataset, "train", **kwargs)
     test, _ = load(dataset, "test", **kwargs)
     model = build_model(name, info.input_shape, info.num_classes, **options)

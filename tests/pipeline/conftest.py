@@ -29,8 +29,13 @@ def cli(tmp_path, tfds_dir):
     def run(*overrides: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pipeline", *overrides]
         return subprocess.run(
-            command, cwd=tmp_path, env=cli_env(tfds_dir, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, timeout=timeout,
+            command,
+            cwd=tmp_path,
+            env=cli_env(tfds_dir, **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
         )
 
     return run

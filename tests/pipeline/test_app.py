@@ -40,13 +40,23 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     accuracy = app.run(cfg, tmp_path / "run", overrides)
     assert 0.0 <= accuracy <= 1.0
     run_dir = tmp_path / "run"
-    for path in ("model.keras", "history.json", "report.html", "train/training_curves.png",
-                 "train/confusion_matrix.png", "visualize/saliency.png", "adversarial/robustness.png"):
+    for path in (
+        "model.keras",
+        "history.json",
+        "report.html",
+        "train/training_curves.png",
+        "train/confusion_matrix.png",
+        "visualize/saliency.png",
+        "adversarial/robustness.png",
+    ):
         assert (run_dir / path).exists(), path
     [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_accuracy"] == pytest.approx(accuracy)
-    assert run.data.params["trainer.seed"] == "0" and run.data.params["visualize.methods"] == "['saliency', 'receptive_field']"
+    assert (
+        run.data.params["trainer.seed"] == "0"
+        and run.data.params["visualize.methods"] == "['saliency', 'receptive_field']"
+    )
     report = (run_dir / "report.html").read_text()
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
 

@@ -20,12 +20,18 @@ def recorded(tmp_path_factory, tfds_dir):
     checks one part of the record, so one early failure does not hide the others)."""
     folder = tmp_path_factory.mktemp("cli")
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *TINY], cwd=folder, env=cli_env(tfds_dir), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, timeout=300,
+        [sys.executable, "-m", "pipeline", *TINY],
+        cwd=folder,
+        env=cli_env(tfds_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
     )
     runs = all_runs(folder) if (folder / "mlflow.db").exists() else []
-    return SimpleNamespace(done=done, folder=folder, run=runs[0] if len(runs) == 1 else None,
-                           client=store(folder) if runs else None)
+    return SimpleNamespace(
+        done=done, folder=folder, run=runs[0] if len(runs) == 1 else None, client=store(folder) if runs else None
+    )
 
 
 def artifacts(recorded, path=None) -> set[str]:
@@ -49,8 +55,17 @@ def test_params_metrics_and_tags_are_recorded(recorded):
     run = recorded.run
     assert run.data.params["trainer.epochs"] == "1" and run.data.params["model.name"] == "lenet5"
     assert run.data.params["layers.impl"] == "custom" and run.data.params["optimizer.lr"] == "0.001"
-    for metric in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time_s",
-                   "examples_per_s", "test_loss", "test_accuracy"):
+    for metric in (
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+        "epoch_time_s",
+        "examples_per_s",
+        "test_loss",
+        "test_accuracy",
+    ):
         assert metric in run.data.metrics, metric
     assert run.data.metrics["parameters"] == 61_706
     assert run.data.tags["git_commit"] and "debug=tiny" in run.data.tags["overrides"]
@@ -78,8 +93,20 @@ def test_the_logged_model_loads_in_a_fresh_process(recorded):
 
 def test_the_visualization_stage_is_recorded(recorded):
     figures = artifacts(recorded, "visualize")
-    for name in ("filters", "saliency", "grad_cam", "occlusion", "embedding", "receptive_field", "equivariance",
-                 "activation_maximization_conv1_relu", "class_model", "deep_dream", "smoothgrad", "feature_maps_0"):
+    for name in (
+        "filters",
+        "saliency",
+        "grad_cam",
+        "occlusion",
+        "embedding",
+        "receptive_field",
+        "equivariance",
+        "activation_maximization_conv1_relu",
+        "class_model",
+        "deep_dream",
+        "smoothgrad",
+        "feature_maps_0",
+    ):
         assert f"visualize/{name}.png" in figures, name
     metrics = recorded.run.data.metrics
     assert metrics["erf_theoretical/conv1_relu"] == 5 and metrics["erf_measured/conv2_relu"] == 14
@@ -88,8 +115,15 @@ def test_the_visualization_stage_is_recorded(recorded):
 
 def test_the_adversarial_stage_is_recorded(recorded):
     attacked = artifacts(recorded, "adversarial")
-    for name in ("robustness", "minimal_perturbations", "gallery_fgsm", "gallery_pgd", "gallery_deepfool",
-                 "gallery_minimal", "saliency_clean_vs_adversarial"):
+    for name in (
+        "robustness",
+        "minimal_perturbations",
+        "gallery_fgsm",
+        "gallery_pgd",
+        "gallery_deepfool",
+        "gallery_minimal",
+        "saliency_clean_vs_adversarial",
+    ):
         assert f"adversarial/{name}.png" in attacked, name
     metrics = recorded.run.data.metrics
     assert metrics["robust_accuracy_fgsm_eps_0"] == metrics["robust_accuracy_pgd_eps_0"]
@@ -106,15 +140,27 @@ def test_one_report_holds_every_stage(recorded):
 
 
 def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
-    overrides = ("model.from_run=" + recorded.run.info.run_id, "stages=[visualize]", "tracking.experiment=cli",
-                 "visualize.methods=[saliency]")
-    again = subprocess.run([sys.executable, "-m", "pipeline", *overrides], cwd=recorded.folder,
-                           env=cli_env(tfds_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=300)
+    overrides = (
+        "model.from_run=" + recorded.run.info.run_id,
+        "stages=[visualize]",
+        "tracking.experiment=cli",
+        "visualize.methods=[saliency]",
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "pipeline", *overrides],
+        cwd=recorded.folder,
+        env=cli_env(tfds_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stdout[-3000:]
     later = [r for r in all_runs(recorded.folder) if r.info.run_id != recorded.run.info.run_id][0]
     assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == recorded.run.info.run_id
-    assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {"visualize/saliency.png"}
+    assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {
+        "visualize/saliency.png"
+    }
 
 
 def test_same_seed_same_metrics(cli, tmp_path):
@@ -137,15 +183,34 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("trainer.batch_size=0",), 2, "trainer.batch_size must be >= 1, got 0"),
         (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
         (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
-        (("hydra.run.dir=/proc/version/run",), 2, "Cannot write the output directory /proc/version/run: Not a directory"),
+        (
+            ("hydra.run.dir=/proc/version/run",),
+            2,
+            "Cannot write the output directory /proc/version/run: Not a directory",
+        ),
         (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods 'xray'; known: filters,"),
         (("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
         (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, or set model.from_run"),
         (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
         (("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, bim, pgd"),
     ],
-    ids=["model", "dataset", "key-typo", "type", "enum", "epochs", "batch", "missing-data", "server", "output-dir",
-         "vis-method", "schedule", "no-model", "from-run", "adv-attack"],
+    ids=[
+        "model",
+        "dataset",
+        "key-typo",
+        "type",
+        "enum",
+        "epochs",
+        "batch",
+        "missing-data",
+        "server",
+        "output-dir",
+        "vis-method",
+        "schedule",
+        "no-model",
+        "from-run",
+        "adv-attack",
+    ],
 )
 def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, message):
     done = cli(*overrides, "debug=tiny", timeout=120)
@@ -153,7 +218,9 @@ def test_bad_input_fails_fast_with_a_message(cli, tmp_path, overrides, code, mes
     assert message in done.stdout, done.stdout[-3000:]
     if code == 2:  # our own errors: one line, no traceback
         assert "Traceback" not in done.stdout
-    assert not [r for r in all_runs(tmp_path) if r.info.status == "RUNNING"] if (tmp_path / "mlflow.db").exists() else True
+    assert (
+        not [r for r in all_runs(tmp_path) if r.info.status == "RUNNING"] if (tmp_path / "mlflow.db").exists() else True
+    )
     if (tmp_path / "mlflow.db").exists():
         assert all_runs(tmp_path) == []
 
@@ -175,11 +242,17 @@ def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
 @pytest.mark.parametrize(
     "overrides",
     # Every method is checked in tests/visualize; here a few show that the stages run after each switch.
-    [("trainer.precision=mixed_float16", "trainer.jit_compile=true", "trainer.adversarial.attack=pgd",
-      "visualize.methods=[filters,saliency,grad_cam]"),
-     ("trainer.strategy=mirrored", "layers=keras", "stages=[train]"),
-     ("experiment=unet_shapes", "+model.options.filters=4", "visualize.methods=[filters,saliency]"),
-     ("experiment=autoencoder_digits", "visualize.methods=[filters,autoencoder]")],
+    [
+        (
+            "trainer.precision=mixed_float16",
+            "trainer.jit_compile=true",
+            "trainer.adversarial.attack=pgd",
+            "visualize.methods=[filters,saliency,grad_cam]",
+        ),
+        ("trainer.strategy=mirrored", "layers=keras", "stages=[train]"),
+        ("experiment=unet_shapes", "+model.options.filters=4", "visualize.methods=[filters,saliency]"),
+        ("experiment=autoencoder_digits", "visualize.methods=[filters,autoencoder]"),
+    ],
     ids=["mixed-xla-adversarial", "mirrored-keras", "unet-masks", "autoencoder"],
 )
 @pytest.mark.slow
@@ -190,5 +263,9 @@ def test_switches_and_targets_run(cli, tmp_path, overrides):
     assert run.info.status == "FINISHED" and np.isfinite(run.data.metrics["test_loss"])
     if "stages=[train]" not in overrides:
         figures = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
-        assert "visualize/filters.png" in figures and ("visualize/reconstructions.png" in figures) == ("autoencoder" in overrides[0])
-        assert ("visualize/saliency.png" in figures) == ("mixed_float16" in overrides[0])  # masks and images: no class to explain
+        assert "visualize/filters.png" in figures and ("visualize/reconstructions.png" in figures) == (
+            "autoencoder" in overrides[0]
+        )
+        assert ("visualize/saliency.png" in figures) == (
+            "mixed_float16" in overrides[0]
+        )  # masks and images: no class to explain

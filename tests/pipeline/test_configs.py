@@ -12,10 +12,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.app import check
 from pipeline.config import register
-from pipeline.registry import UnknownNameError
-from pipeline.stages import STAGES
 from pipeline.data import OFFLINE_BUILDERS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
+from pipeline.registry import UnknownNameError
+from pipeline.stages import STAGES
 from tests.models.helpers import SMALL
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -61,7 +61,11 @@ def _leaves(node, prefix=""):
     """{"a.b": value} for every leaf of a nested mapping."""
     if not isinstance(node, dict):
         return {prefix: node}
-    return {k: v for key, value in node.items() for k, v in _leaves(value, f"{prefix}{key}.").items()} if node else {prefix: node}
+    return (
+        {k: v for key, value in node.items() for k, v in _leaves(value, f"{prefix}{key}.").items()}
+        if node
+        else {prefix: node}
+    )
 
 
 @pytest.mark.parametrize("group", ["layers", "optimizer", "trainer", "tracking", "debug", "visualize", "adversarial"])
@@ -100,11 +104,19 @@ def test_every_optimizer_is_made_as_its_file_says(composed, optimizer):
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
     cfg = composed(f"experiment={experiment}")
-    shapes = {"digits": (32, 32, 1), "bars": (32, 32, 1), "shapes": (64, 64, 3), "signals": (128, 1), "cifar10": (32, 32, 3)}
+    shapes = {
+        "digits": (32, 32, 1),
+        "bars": (32, 32, 1),
+        "shapes": (64, 64, 3),
+        "signals": (128, 1),
+        "cifar10": (32, 32, 3),
+    }
     build_model(cfg.model.name, shapes[cfg.dataset.name], 4, **cfg.model.options)
 
 
-@pytest.mark.parametrize("override", ["trainer.epoch=3", "trainer.epochs=many", "trainer.precision=float8", "model=resnet101"])
+@pytest.mark.parametrize(
+    "override", ["trainer.epoch=3", "trainer.epochs=many", "trainer.precision=float8", "model=resnet101"]
+)
 def test_typos_and_wrong_types_fail_at_composition(composed, override):
     with pytest.raises(Exception) as raised:
         composed(override)

@@ -30,11 +30,20 @@ def test_two_workers_train_the_same_weights(tmp_path, tfds_dir):
     workers = []
     for index in range(2):
         env = cli_env(tfds_dir, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        command = [sys.executable, "-m", "pipeline", "trainer.strategy=multi_worker", "trainer.epochs=1",
-                   "trainer.steps_per_epoch=4", "trainer.eval_steps=2", "tracking.log_model=false",
-                   "stages=[train]", f"hydra.run.dir=worker{index}"]
-        log = open(tmp_path / f"worker{index}.log", "w")  # files, not pipes: a full pipe would block a worker
-        workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT))
+        command = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "trainer.strategy=multi_worker",
+            "trainer.epochs=1",
+            "trainer.steps_per_epoch=4",
+            "trainer.eval_steps=2",
+            "tracking.log_model=false",
+            "stages=[train]",
+            f"hydra.run.dir=worker{index}",
+        ]
+        with open(tmp_path / f"worker{index}.log", "w") as log:  # files, not pipes: a full pipe would block a worker
+            workers.append(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT))
     try:
         for w in workers:
             w.wait(timeout=300)

@@ -19,8 +19,12 @@ RUN = ("trainer.epochs=4", "tracking.log_model=false", "tracking.experiment=resu
 
 def start(tmp_path: Path, tfds_dir: str, *overrides: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *overrides], cwd=tmp_path, env=cli_env(tfds_dir),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "pipeline", *overrides],
+        cwd=tmp_path,
+        env=cli_env(tfds_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

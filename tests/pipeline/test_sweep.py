@@ -7,8 +7,15 @@ from tests.pipeline.conftest import all_runs
 
 @pytest.mark.slow
 def test_joblib_multirun_has_a_parent_and_two_children(cli, tmp_path):
-    done = cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=lenet5,linear", "debug=tiny", "stages=[train]",
-               timeout=600)
+    done = cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "model=lenet5,linear",
+        "debug=tiny",
+        "stages=[train]",
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-4000:]
     runs = all_runs(tmp_path)
     [parent] = [r for r in runs if r.data.tags.get("sweep") == "true"]

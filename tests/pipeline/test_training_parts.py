@@ -22,7 +22,11 @@ def test_step_schedule_divides_every_step_every_epochs():
 
 def test_cosine_and_one_cycle_shapes():
     cosine = learning_rate(schedule("cosine"), 10, 10)
-    assert float(cosine(0)) == pytest.approx(0.1) and float(cosine(50)) == pytest.approx(0.05) and float(cosine(100)) == pytest.approx(0.0)
+    assert (
+        float(cosine(0)) == pytest.approx(0.1)
+        and float(cosine(50)) == pytest.approx(0.05)
+        and float(cosine(100)) == pytest.approx(0.0)
+    )
     one_cycle = learning_rate(schedule("one_cycle"), 10, 10)
     values = [float(one_cycle(s)) for s in range(101)]
     assert values[0] == pytest.approx(0.1 / 25) and max(values) == pytest.approx(0.1, rel=1e-3)
@@ -32,7 +36,12 @@ def test_cosine_and_one_cycle_shapes():
 
 @pytest.mark.parametrize(
     "losses, patience, stop",
-    [([1.0, 0.9, 0.8], 2, False), ([1.0, 0.9, 0.95, 0.92], 2, True), ([1.0, 0.9, 0.95, 0.85], 2, False), ([1.0, 2.0], None, False)],
+    [
+        ([1.0, 0.9, 0.8], 2, False),
+        ([1.0, 0.9, 0.95, 0.92], 2, True),
+        ([1.0, 0.9, 0.95, 0.85], 2, False),
+        ([1.0, 2.0], None, False),
+    ],
 )
 def test_early_stopping_counts_epochs_without_a_better_validation_loss(losses, patience, stop):
     assert early_stop([{"val_loss": v} for v in losses], patience) is stop
@@ -61,8 +70,15 @@ def test_adversarial_training_attacks_the_first_share_of_each_batch(attack):
     keras.utils.set_random_seed(0)
     model = build_model("linear", (6, 6, 1), 3)
     trainer = {"seed": 0, "adversarial": {"attack": attack, "eps": 0.1, "steps": 3, "ratio": 0.5}}
-    steps = Steps(tf.distribute.get_strategy(), model, keras.optimizers.SGD(0.1), "label", 8,
-                  adversary=adversary(OmegaConf.create(trainer), model), adversarial_ratio=0.5)
+    steps = Steps(
+        tf.distribute.get_strategy(),
+        model,
+        keras.optimizers.SGD(0.1),
+        "label",
+        8,
+        adversary=adversary(OmegaConf.create(trainer), model),
+        adversarial_ratio=0.5,
+    )
     x = np.random.default_rng(0).uniform(0.2, 0.8, size=(8, 6, 6, 1)).astype(np.float32)
     y = np.arange(8) % 3
     mixed = tf.function(steps.mix_adversarial)(tf.constant(x), tf.constant(y, tf.int32)).numpy()

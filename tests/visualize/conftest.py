@@ -47,4 +47,3 @@ def bar_image(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(params=["custom", "keras"])
 def impl(request) -> str:
     return request.param
-

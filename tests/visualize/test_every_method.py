@@ -12,8 +12,10 @@ from pipeline.models import ARCHITECTURES, build_model
 from pipeline.visualize import METHODS, grad_cam, occlusion, saliency
 from pipeline.visualize.panels import Context
 
-SETTINGS = OmegaConf.merge(OmegaConf.structured(VisualizeConfig), dict(num_images=2, filters_per_layer=2, steps=3,
-                                                                      dream_steps=2, embedding_examples=12))
+SETTINGS = OmegaConf.merge(
+    OmegaConf.structured(VisualizeConfig),
+    dict(num_images=2, filters_per_layer=2, steps=3, dream_steps=2, embedding_examples=12),
+)
 
 
 def _context(model, channels: int = 1, target: str = "label", code_layer=None) -> Context:
@@ -43,7 +45,7 @@ def test_every_method_on_a_classifier(impl, precision):
     x = context.shown
     for heat in (saliency(model, x), grad_cam(model, x), occlusion(model, x, patch=8, stride=8)):
         assert heat.shape == (2, 32, 32) and heat.dtype == np.float32 and np.all(np.isfinite(heat))
-    assert 0 <= grad_cam(model, x).min() and grad_cam(model, x).max() <= 1
+    assert grad_cam(model, x).min() >= 0 and grad_cam(model, x).max() <= 1
 
 
 @pytest.mark.parametrize("impl", ["custom", "keras"])
@@ -63,7 +65,9 @@ def test_methods_that_do_not_fit_say_why():
     for name in ("grad_cam", "feature_maps", "equivariance", "receptive_field", "filters"):
         assert "no 2D convolution" in METHODS[name].skip_reason(dense), name
     assert "for autoencoders" in METHODS["autoencoder"].skip_reason(dense)
-    assert "trained on masks" in METHODS["grad_cam"].skip_reason(_context(build_model("unet", (32, 32, 1), 3), target="mask"))
+    assert "trained on masks" in METHODS["grad_cam"].skip_reason(
+        _context(build_model("unet", (32, 32, 1), 3), target="mask")
+    )
     context = _context(build_model("linear", (32, 32, 1), 10))
     for name, method in METHODS.items():  # what is left runs on a model without convolutions
         if not method.skip_reason(context):

@@ -7,8 +7,15 @@ import pytest
 
 from pipeline.models import build_model
 from pipeline.visualize import (
-    activation_maximization, effective_receptive_field, equivariance, grad_cam, interpolate, occlusion,
-    reconstructions, saliency, smoothgrad,
+    activation_maximization,
+    effective_receptive_field,
+    equivariance,
+    grad_cam,
+    interpolate,
+    occlusion,
+    reconstructions,
+    saliency,
+    smoothgrad,
 )
 from pipeline.visualize.activation_maximization import _start
 from pipeline.visualize.feature_maps import feature_maps
@@ -23,14 +30,18 @@ def test_saliency_of_a_linear_model_is_its_weights(impl):
         expected = np.abs(kernel[:, c].reshape(6, 5, 3)).max(axis=-1)
         np.testing.assert_allclose(saliency(model, x, class_index=c), np.broadcast_to(expected, (3, 6, 5)), rtol=1e-5)
     predicted = model(x).numpy().argmax(axis=-1)
-    np.testing.assert_allclose(saliency(model, x)[1], np.abs(kernel[:, predicted[1]].reshape(6, 5, 3)).max(axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(
+        saliency(model, x)[1], np.abs(kernel[:, predicted[1]].reshape(6, 5, 3)).max(axis=-1), rtol=1e-5
+    )
 
 
 def test_smoothgrad_of_a_linear_model_equals_saliency(impl):
     """A linear model's gradient does not depend on the input, so noise changes nothing."""
     model = build_model("linear", (6, 5, 1), 3, impl=impl)
     x = np.random.default_rng(1).uniform(size=(2, 6, 5, 1)).astype(np.float32)
-    np.testing.assert_allclose(smoothgrad(model, x, class_index=2, samples=3), saliency(model, x, class_index=2), rtol=1e-5)
+    np.testing.assert_allclose(
+        smoothgrad(model, x, class_index=2, samples=3), saliency(model, x, class_index=2), rtol=1e-5
+    )
 
 
 def test_grad_cam_puts_its_heat_on_the_evidence(impl):
@@ -75,19 +86,25 @@ def test_activation_maximization_raises_the_filter_at_least_5x(digits_lenet):
     assert activation_maximization(model, "conv1_relu", 2, steps=4).shape == (32, 32, 1)
 
 
-@pytest.mark.parametrize("stack, extent", [
-    ([dict(kernel_size=3)] * 3, 7),                                   # the lecture: three 3x3 = one 7x7
-    ([dict(kernel_size=3, strides=2), dict(kernel_size=3)], 7),       # 3 + (3 - 1) * 2
-    ([dict(kernel_size=3, dilation_rate=2), dict(kernel_size=3)], 7),  # 5 + 2
-    ([dict(kernel_size=5)], 5),
-], ids=["three_3x3", "strided", "dilated", "one_5x5"])
+@pytest.mark.parametrize(
+    "stack, extent",
+    [
+        ([dict(kernel_size=3)] * 3, 7),  # the lecture: three 3x3 = one 7x7
+        ([dict(kernel_size=3, strides=2), dict(kernel_size=3)], 7),  # 3 + (3 - 1) * 2
+        ([dict(kernel_size=3, dilation_rate=2), dict(kernel_size=3)], 7),  # 5 + 2
+        ([dict(kernel_size=5)], 5),
+    ],
+    ids=["three_3x3", "strided", "dilated", "one_5x5"],
+)
 def test_receptive_field_of_stacked_convs(impl, stack, extent):
     keras.utils.set_random_seed(0)
     x = inputs = keras.Input((21, 21, 1))
     for i, settings in enumerate(stack):
         x = IMPLS[impl].Conv2D(4, name=f"c{i}", **settings)(x)  # no activation: every weight path counts
     model = keras.Model(inputs, x)
-    field = effective_receptive_field(model, f"c{len(stack) - 1}", np.random.default_rng(0).uniform(size=(4, 21, 21, 1)))
+    field = effective_receptive_field(
+        model, f"c{len(stack) - 1}", np.random.default_rng(0).uniform(size=(4, 21, 21, 1))
+    )
     assert field.measured == (extent, extent)
     assert field.theoretical == (extent, extent)
     assert field.gradient.shape == (21, 21)
@@ -104,7 +121,11 @@ def test_receptive_field_through_pooling_branches_and_a_transposed_conv(impl):
     merged = keras.layers.Add(name="merge")([pooled, IMPLS[impl].Conv2D(2, 1, name="narrow")(inputs)])
     model = keras.Model(inputs, merged)
     x = np.random.default_rng(0).uniform(size=(4, 21, 21, 1))
-    assert effective_receptive_field(model, "wide", x).measured == (5, 5) == effective_receptive_field(model, "wide", x).theoretical
+    assert (
+        effective_receptive_field(model, "wide", x).measured
+        == (5, 5)
+        == effective_receptive_field(model, "wide", x).theoretical
+    )
     assert effective_receptive_field(model, "merge", x).theoretical == (6, 6)
     assert effective_receptive_field(model, "merge", x).stride == (1, 1)
 

@@ -35,9 +35,7 @@ class SyntheticConfig(tfds.core.BuilderConfig):
         known = cls.parameters()
         unknown = sorted(set(options) - set(known))
         if unknown:
-            raise ValueError(
-                f"Unknown option(s) {unknown} for this dataset. Known options: {sorted(known)}."
-            )
+            raise ValueError(f"Unknown option(s) {unknown} for this dataset. Known options: {sorted(known)}.")
         defaults = cls(name="default")
         changed = {k: v for k, v in options.items() if v != getattr(defaults, k)}
         if not changed:

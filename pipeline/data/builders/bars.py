@@ -42,9 +42,7 @@ class BarsConfig(SyntheticConfig):
         if not 0.0 <= self.edge_fraction <= 1.0:
             raise ValueError(f"`edge_fraction` must be in [0, 1]. Received: edge_fraction={self.edge_fraction}")
         if self.noise < 0 or self.jitter < 0:
-            raise ValueError(
-                f"`noise` and `jitter` must be >= 0. Received: noise={self.noise}, jitter={self.jitter}"
-            )
+            raise ValueError(f"`noise` and `jitter` must be >= 0. Received: noise={self.noise}, jitter={self.jitter}")
 
 
 def orientation_names(num_orientations: int) -> list[str]:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
-
 IMAGE_SIZE = 32
 # The 8x8 digits are upscaled to a 28x28 field and centred in 32x32, as LeNet-5 took MNIST.
 DIGIT_FIELD = 28
@@ -67,8 +66,7 @@ class Digits(tfds.core.GeneratorBasedBuilder):
         del dl_manager  # the data ships with scikit-learn
         images, labels = digit_images()
         return {
-            split: self._generate_examples(images, labels, split_indices(labels, split))
-            for split in ("train", "test")
+            split: self._generate_examples(images, labels, split_indices(labels, split)) for split in ("train", "test")
         }
 
     def _generate_examples(self, images, labels, indices) -> Iterator[tuple[int, dict]]:
