@@ -11,6 +11,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 import pipeline.models  # noqa: F401 - registers our layers, so saved models deserialize
+from pipeline import tracking
 from pipeline.data import DatasetInfo, load, load_arguments
 from pipeline.errors import UserError
 
@@ -27,12 +28,9 @@ class ModelNotFoundError(FileNotFoundError, UserError):
 def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
     """With `model.from_run`, the earlier run's dataset, model and layers replace this config's,
     so the stages read the data that model was trained on."""
-    import mlflow
-
     run_id = cfg.model.from_run
-    mlflow.set_tracking_uri(tracking_uri)
     try:
-        earlier = OmegaConf.create(mlflow.artifacts.load_text(f"runs:/{run_id}/config.yaml"))
+        earlier = OmegaConf.create(tracking.load_logged_text(tracking_uri, run_id, "config.yaml"))
     except Exception as error:
         raise ModelNotFoundError(
             f"model.from_run={run_id}: no run with a config.yaml in {tracking_uri} "
@@ -53,10 +51,8 @@ def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
 def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
     """The model of `model.from_run`, else the one the train stage saved in `run_dir`."""
     if cfg.model.from_run:
-        import mlflow
-
         try:
-            return mlflow.keras.load_model(f"runs:/{cfg.model.from_run}/model")
+            return tracking.load_logged_model(cfg.model.from_run)
         except OSError as error:
             raise ModelNotFoundError(
                 f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true."

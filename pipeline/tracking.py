@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +70,51 @@ def log_artifacts(local: Path, path: str | None = None) -> None:
         mlflow.log_artifacts(str(local), path)
     else:
         mlflow.log_artifact(str(local), path)
+
+
+def log_model(model: Any, x_example: Any, registered_name: str | None, run_dir: Path) -> None:
+    """The model in MLflow's Keras format with a signature and an input example, under "model".
+
+    `mlflow.keras.log_model(..., input_example=...)` fails in MLflow 3.17 (its `save_model`
+    writes the example before creating the folder), so the model is saved into an existing
+    folder of the run directory with `mlflow.keras.save_model` and that folder logged.
+    """
+    import keras
+    import mlflow
+    import numpy as np
+    import tensorflow as tf
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(x_example, np.asarray(model(x_example, training=False)))
+    folder = run_dir / "mlflow_model"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    requirements = [
+        f"tensorflow=={tf.__version__}",
+        f"keras=={keras.__version__}",
+    ]  # no inference: it cannot import our layers
+    mlflow.keras.save_model(
+        model, str(folder), signature=signature, input_example=x_example, pip_requirements=requirements
+    )
+    log_artifacts(folder, "model")
+    if registered_name:
+        mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)
+
+
+def load_logged_model(run_id: str) -> Any:
+    """The Keras model a run logged under "model" (import `pipeline.models` first: our layers)."""
+    import mlflow
+
+    return mlflow.keras.load_model(f"runs:/{run_id}/model")
+
+
+def load_logged_text(uri: str, run_id: str, path: str) -> str:
+    """A text artifact of a run in the store at `uri`."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
 
 
 def tracking_uri(cfg: DictConfig) -> str:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import random
-import shutil
 import warnings
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
@@ -147,31 +145,4 @@ def publish(context: StageContext, model: keras.Model, history: list, data: Data
     report.publish(context.run_dir, STAGE, panels, results)
     if cfg.tracking.log_model:
         x_example = sample_test_split(cfg, 4)[0]
-        log_model(model, x_example, cfg.tracking.registered_model_name, context.run_dir)
-
-
-def log_model(model: keras.Model, x_example: np.ndarray, registered_name: str | None, run_dir: Path) -> None:
-    """The model in MLflow's Keras format with a signature and an input example, under "model".
-
-    `mlflow.keras.log_model(..., input_example=...)` fails in MLflow 3.17 (its `save_model`
-    writes the example before creating the folder), so the model is saved into an existing
-    folder of the run directory with `mlflow.keras.save_model` and that folder logged.
-    """
-    import mlflow
-    from mlflow.models import infer_signature
-
-    signature = infer_signature(x_example, np.asarray(model(x_example, training=False)))
-    folder = run_dir / "mlflow_model"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
-    requirements = [
-        f"tensorflow=={tf.__version__}",
-        f"keras=={keras.__version__}",
-    ]  # no inference: it cannot import our layers
-    mlflow.keras.save_model(
-        model, str(folder), signature=signature, input_example=x_example, pip_requirements=requirements
-    )
-    tracking.log_artifacts(folder, "model")
-    if registered_name:
-        mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)
+        tracking.log_model(model, x_example, cfg.tracking.registered_model_name, context.run_dir)

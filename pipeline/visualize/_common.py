@@ -95,7 +95,11 @@ def spatial_layers(model: keras.Model) -> list[str]:
 def parents(model: keras.Model) -> dict[str, list[tuple[str, int]]]:
     """layer name -> (layer name, output index) of each tensor the layer reads, from the model's
     own config: a functional model's serialized graph names, for every layer, the layers whose
-    outputs it is called on; a Sequential model is a chain."""
+    outputs it is called on; a Sequential model is a chain.
+
+    Keras 3 has no public call for a layer's inbound layers; its saved config (`inbound_nodes`,
+    each tensor's `keras_history`) is the stable, documented record, read here and nowhere else.
+    """
     config = model.get_config()
     names = [layer["config"]["name"] for layer in config["layers"]]
     if isinstance(model, keras.Sequential):

@@ -22,23 +22,24 @@ def cli_env(tfds_dir: str, **extra: str) -> dict:
     return env
 
 
+def run_cli(cwd: Path, tfds_dir: str, *overrides: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """`python -m pipeline *overrides` in `cwd`; the finished process, stderr merged into stdout."""
+    command = [sys.executable, "-m", "pipeline", *overrides]
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=cli_env(tfds_dir, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def cli(tmp_path, tfds_dir):
-    """`cli(*overrides)`: run `python -m pipeline` in tmp_path; the process, stderr merged into stdout."""
-
-    def run(*overrides: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "pipeline", *overrides]
-        return subprocess.run(
-            command,
-            cwd=tmp_path,
-            env=cli_env(tfds_dir, **env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout,
-        )
-
-    return run
+    """`cli(*overrides)`: `run_cli` in tmp_path."""
+    return lambda *overrides, **kwargs: run_cli(tmp_path, tfds_dir, *overrides, **kwargs)
 
 
 def store(tmp_path: Path):

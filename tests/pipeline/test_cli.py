@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import REPO, all_runs, cli_env, store
+from tests.pipeline.conftest import REPO, all_runs, run_cli, store
 
 TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
 
@@ -19,15 +19,7 @@ def recorded(tmp_path_factory, tfds_dir):
     """One short run of every stage through the command line, shared by the tests below (each
     checks one part of the record, so one early failure does not hide the others)."""
     folder = tmp_path_factory.mktemp("cli")
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *TINY],
-        cwd=folder,
-        env=cli_env(tfds_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli(folder, tfds_dir, *TINY)
     runs = all_runs(folder) if (folder / "mlflow.db").exists() else []
     return SimpleNamespace(
         done=done, folder=folder, run=runs[0] if len(runs) == 1 else None, client=store(folder) if runs else None
@@ -146,15 +138,7 @@ def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
         "tracking.experiment=cli",
         "visualize.methods=[saliency]",
     )
-    again = subprocess.run(
-        [sys.executable, "-m", "pipeline", *overrides],
-        cwd=recorded.folder,
-        env=cli_env(tfds_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-    )
+    again = run_cli(recorded.folder, tfds_dir, *overrides)
     assert again.returncode == 0, again.stdout[-3000:]
     later = [r for r in all_runs(recorded.folder) if r.info.run_id != recorded.run.info.run_id][0]
     assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == recorded.run.info.run_id
