@@ -37,7 +37,8 @@ def tiny_cfg(tmp_path, tfds_dir):
 
 def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     cfg, overrides = tiny_cfg
-    accuracy = app.run(cfg, tmp_path / "run", overrides)
+    with pytest.warns(UserWarning, match="training on 3 of 21 batches per epoch"):
+        accuracy = app.run(cfg, tmp_path / "run", overrides)
     assert 0.0 <= accuracy <= 1.0
     run_dir = tmp_path / "run"
     for path in (
@@ -65,6 +66,7 @@ def test_a_null_seed_is_drawn_recorded_and_kept_on_resume(tiny_cfg, tmp_path):
     cfg, overrides = tiny_cfg
     cfg.trainer.seed = None
     cfg.stages = ["train"]
+    cfg.trainer.steps_per_epoch = None
     app.run(cfg, tmp_path / "run", overrides)
     drawn = int((tmp_path / "run" / "seed").read_text())
     [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
