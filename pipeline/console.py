@@ -33,8 +33,10 @@ def filter_native_noise() -> None:
     def forward() -> None:
         with os.fdopen(read_end, "rb", buffering=0) as source:
             for line in iter(source.readline, b""):
-                if not NOISE.search(line):
-                    os.write(original, line)
+                if NOISE.search(line):
+                    continue
+                while line:  # a pipe or a terminal may take part of a line at a time
+                    line = line[os.write(original, line) :]
 
     thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
     thread.start()
