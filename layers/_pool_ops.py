@@ -1,11 +1,13 @@
-"""Pooling, unpooling and upsampling with hand-written backward passes (any rank, channels last).
+"""Pooling, unpooling, upsampling and maxout with hand-written backward passes (any rank,
+channels last).
 
 Every backward pass routes the upstream gradient through the pooling windows:
 
 * max-pooling sends each window's gradient to the window's maximum. On ties the whole gradient
   goes to the first maximum in row-major scan order of the window (as TensorFlow's own kernels);
 * average pooling spreads it evenly over the window's real (non-padding) inputs;
-* Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``.
+* Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``;
+* maxout (a max over groups of channels) sends each group's gradient to its first maximum.
 
 Windows that tile the input (stride == pool size) are handled as a reshaped view with one window
 axis per spatial axis, with no copies; overlapping windows as a stack of strided slices whose
@@ -305,3 +307,33 @@ def upsample(x, size, mode: str = "nearest") -> tf.Tensor:
         return tf.reshape(expand_spatial(x, rank) * tf.constant(block, x.dtype), out_shape), grad
 
     return _upsample(x)
+
+
+def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
+    """Maxout: split ``axis`` into ``num_units`` groups of consecutive channels, keep each max.
+
+    The gradient goes to the first maximum of each group.
+    """
+    x = tf.convert_to_tensor(x)
+    axis = axis % x.shape.rank
+    channels = x.shape[axis]
+    if channels is None or channels % num_units:
+        raise ValueError(f"The number of channels ({channels}) must be a multiple of `num_units` ({num_units}).")
+    pieces = channels // num_units
+    shape = tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0)
+    order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
+
+    @tf.custom_gradient
+    def _maxout(x):
+        groups = tf.reshape(x, shape)
+        y = tf.reduce_max(groups, axis=axis + 1)
+
+        def grad(dy):
+            score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
+            first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
+            routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
+            return tf.reshape(routed, tf.shape(x))
+
+        return y, grad
+
+    return _maxout(x)

@@ -10,8 +10,8 @@ by hand, and the backward pass of a convolution is itself a convolution:
   channel axes swapped -- a transposed convolution, which is also the forward pass of
   ``conv_transpose``.
 
-The rank (1D, 2D, 3D) is taken from the kernel. Pooling and unpooling live in ``_pool_ops`` and
-are re-exported here.
+The rank (1D, 2D, 3D) is taken from the kernel. Pooling, unpooling and maxout (a max over
+groups of channels) live in ``_pool_ops`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one publi
     max_pool,
     max_pool_with_argmax,
     max_unpool,
+    maxout,
     upsample,
 )
 from layers._shapes import dilate, pad_or_crop
@@ -380,33 +381,3 @@ def local_conv(x, kernel, kernel_size, strides=1, padding="valid") -> tf.Tensor:
         return tf.reshape(y, out_shape), grad
 
     return _local(x, kernel)
-
-
-def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
-    """Maxout: split ``axis`` into ``num_units`` groups of consecutive channels, keep each max.
-
-    The gradient goes to the first maximum of each group.
-    """
-    x = tf.convert_to_tensor(x)
-    axis = axis % x.shape.rank
-    channels = x.shape[axis]
-    if channels is None or channels % num_units:
-        raise ValueError(f"The number of channels ({channels}) must be a multiple of `num_units` ({num_units}).")
-    pieces = channels // num_units
-    shape = tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0)
-    order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
-
-    @tf.custom_gradient
-    def _maxout(x):
-        groups = tf.reshape(x, shape)
-        y = tf.reduce_max(groups, axis=axis + 1)
-
-        def grad(dy):
-            score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
-            first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
-            routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
-            return tf.reshape(routed, tf.shape(x))
-
-        return y, grad
-
-    return _maxout(x)
