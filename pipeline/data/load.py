@@ -87,8 +87,7 @@ def load(
         download: allow downloading a real dataset that is not prepared.
         epochs, first_epoch: for training loops, epochs `first_epoch`..`epochs - 1` back to back,
             each seeded by its number (resumable); None: one epoch, reshuffled per iteration.
-        max_examples: read only the split's first examples (a preview, a capped evaluation);
-            they are cut before the in-memory cache, which is then always read to its end.
+        max_examples: read only the split's first examples (cut before the in-memory cache).
 
     Returns:
         `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
@@ -99,12 +98,10 @@ def load(
     """
     _check_arguments(target, validation_fraction, batch_size)
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
-    training = split == "train" or split.startswith("train[")
     keys, shape = _layout(dataset, target, image_size)
-    if augment:
-        _check_augment(dataset.name, split, training, shape)
+    _check_augment(dataset.name, split, augment, shape)
     ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples)
-    shuffle = min(num_examples, SHUFFLE_BUFFER) if training and shuffle_seed is not None else 0
+    shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, augment, dataset.name not in transforms.NO_FLIP, target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
     if not batch_size:
@@ -170,7 +167,6 @@ def load_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
     """The `load` keyword arguments a dataset config (the `dataset` group) sets for `split`:
     `load(**load_arguments(cfg.dataset, "test"), batch_size=256)`. Augmentation applies to
     training splits only."""
-    training = split == "train" or split.startswith("train[")
     return {
         "name": dataset["name"],
         "split": split,
@@ -180,7 +176,7 @@ def load_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
         "validation_fraction": dataset["validation_fraction"],
         "options": dict(dataset["options"]) or None,
         "download": dataset["download"],
-        "augment": bool(dataset["augment"]) and training,
+        "augment": bool(dataset["augment"]) and is_training(split),
     }
 
 
@@ -195,8 +191,15 @@ def _check_arguments(target: str, validation_fraction: float, batch_size: int | 
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size}")
 
 
-def _check_augment(name: str, split: str, training: bool, shape: Sequence[int]) -> None:
-    if not training:
+def is_training(split: str) -> bool:
+    """Training splits ("train", "train[:80%]", ...) are shuffled and may be augmented."""
+    return split == "train" or split.startswith("train[")
+
+
+def _check_augment(name: str, split: str, augment: bool, shape: Sequence[int]) -> None:
+    if not augment:
+        return
+    if not is_training(split):
         raise ValueError(f"Augmentation applies to training splits only. Received: split={split!r}, augment=True")
     if name in transforms.NO_AUGMENT:
         raise ValueError(f"{name} is never augmented: crops of its 8x8 originals lose the digit. Set augment=False.")

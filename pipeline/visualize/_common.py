@@ -34,6 +34,7 @@ class Graph:
 
 
 _GRAPHS: weakref.WeakKeyDictionary[keras.Model, Graph] = weakref.WeakKeyDictionary()
+_PARENTS: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictionary()
 
 
 def graph(model: keras.Model) -> Graph:
@@ -100,11 +101,15 @@ def parents(model: keras.Model) -> dict[str, list[tuple[str, int]]]:
     Keras 3 has no public call for a layer's inbound layers; its saved config (`inbound_nodes`,
     each tensor's `keras_history`) is the stable, documented record, read here and nowhere else.
     """
-    config = model.get_config()
-    names = [layer["config"]["name"] for layer in config["layers"]]
-    if isinstance(model, keras.Sequential):
-        return {name: [(parent, 0)] for parent, name in zip(names, names[1:])} | {names[0]: []}
-    return {name: _tensors_read(layer["inbound_nodes"][:1]) for name, layer in zip(names, config["layers"])}
+    if model not in _PARENTS:  # serializing a large model's config takes a while: once per model
+        config = model.get_config()
+        names = [layer["config"]["name"] for layer in config["layers"]]
+        if isinstance(model, keras.Sequential):
+            found = {name: [(parent, 0)] for parent, name in zip(names, names[1:])} | {names[0]: []}
+        else:
+            found = {name: _tensors_read(layer["inbound_nodes"][:1]) for name, layer in zip(names, config["layers"])}
+        _PARENTS[model] = found
+    return _PARENTS[model]
 
 
 def _tensors_read(value) -> list[tuple[str, int]]:

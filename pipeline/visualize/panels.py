@@ -177,80 +177,41 @@ def class_model_panel(c: Context) -> list[Panel]:
     ]
 
 
+def heatmap_panel(c: Context, name: str, maps, title: str, label: str, caption: str, **style) -> list[Panel]:
+    """One figure of per-pixel maps over the shown images, captioned with their predictions."""
+    return [Panel(name, plots.heatmaps_figure(c.shown, maps, c.captions(), title, label, **style), caption)]
+
+
 @method("saliency", classifier=True)
 def saliency_panel(c: Context) -> list[Panel]:
-    return [
-        Panel(
-            "saliency",
-            plots.heatmaps_figure(
-                c.shown,
-                saliency(c.model, c.shown),
-                c.captions(),
-                "Saliency: |d logit / d x| of the predicted class",
-                "|gradient|",
-                overlay=False,
-            ),
-            "Which pixels change the predicted class's score the most (max over channels).",
-        )
-    ]
+    title = "Saliency: |d logit / d x| of the predicted class"
+    caption = "Which pixels change the predicted class's score the most (max over channels)."
+    return heatmap_panel(c, "saliency", saliency(c.model, c.shown), title, "|gradient|", caption, overlay=False)
 
 
 @method("smoothgrad", classifier=True)
 def smoothgrad_panel(c: Context) -> list[Panel]:
-    return [
-        Panel(
-            "smoothgrad",
-            plots.heatmaps_figure(
-                c.shown,
-                smoothgrad(c.model, c.shown, seed=c.settings.seed),
-                c.captions(),
-                "SmoothGrad: saliency averaged over noisy copies",
-                "|gradient|",
-                overlay=False,
-            ),
-            "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence.",
-        )
-    ]
+    maps = smoothgrad(c.model, c.shown, seed=c.settings.seed)
+    title = "SmoothGrad: saliency averaged over noisy copies"
+    caption = "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence."
+    return heatmap_panel(c, "smoothgrad", maps, title, "|gradient|", caption, overlay=False)
 
 
 @method("occlusion", classifier=True)
 def occlusion_panel(c: Context) -> list[Panel]:
-    maps = occlusion(
-        c.model, c.shown, c.y[: len(c.shown)], patch=max(2, c.x.shape[1] // 4), stride=max(1, c.x.shape[1] // 16)
-    )
-    return [
-        Panel(
-            "occlusion",
-            plots.heatmaps_figure(
-                c.shown,
-                maps,
-                c.captions(),
-                "Occlusion: probability of the true class",
-                "P(true class)",
-                cmap="RdYlBu",
-                overlay=False,
-            ),
-            "The true class's probability while a grey square hides each region: low (red) where the evidence is.",
-        )
-    ]
+    side = c.x.shape[1]
+    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=max(2, side // 4), stride=max(1, side // 16))
+    title = "Occlusion: probability of the true class"
+    caption = "The true class's probability while a grey square hides each region: low (red) where the evidence is."
+    return heatmap_panel(c, "occlusion", maps, title, "P(true class)", caption, cmap="RdYlBu", overlay=False)
 
 
 @method("grad_cam", classifier=True, conv=True)
 def grad_cam_panel(c: Context) -> list[Panel]:
     layer = last_conv_layer(c.model)
-    return [
-        Panel(
-            "grad_cam",
-            plots.heatmaps_figure(
-                c.shown,
-                grad_cam(c.model, c.shown, layer),
-                c.captions(),
-                f"Grad-CAM at {layer}, predicted class",
-                "class activation",
-            ),
-            f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image.",
-        )
-    ]
+    title = f"Grad-CAM at {layer}, predicted class"
+    caption = f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image."
+    return heatmap_panel(c, "grad_cam", grad_cam(c.model, c.shown, layer), title, "class activation", caption)
 
 
 @method("embedding", classifier=True)

@@ -62,8 +62,6 @@ def test_losses_and_accuracy_by_target():
 
 @pytest.mark.parametrize("attack", ["fgsm", "pgd"])
 def test_adversarial_training_attacks_the_first_share_of_each_batch(attack):
-    import keras
-
     from pipeline.attacks import FGSM
     from pipeline.models import build_model
 
