@@ -25,13 +25,8 @@ def _configs(seed, make):
     return [make(rng, i) for i in range(N_CONFIGS)]
 
 
-def _conv_config(rng, i):
-    rank = 1 + i % 3
-    kernel = tuple(int(k) for k in rng.integers(1, 4, rank))
-    stride = int(rng.integers(1, 3))
-    dilation = 1 if stride > 1 else int(rng.integers(1, 3))
-    padding = [("valid"), ("same"), ("full"), int(rng.integers(0, 3))][i % 4]
-    spatial = tuple(int((k - 1) * dilation + 1 + rng.integers(0, 3)) for k in kernel)
+def _case(rng, spatial, kernel, stride, padding, dilation) -> dict:
+    """Two-channel input and a 2 -> 2 kernel of the given geometry, with the op's arguments."""
     return dict(
         x=rng.standard_normal((1, *spatial, 2)),
         k=rng.standard_normal((*kernel, 2, 2)),
@@ -39,6 +34,16 @@ def _conv_config(rng, i):
         padding=padding,
         dilation_rate=dilation,
     )
+
+
+def _conv_config(rng, i):
+    rank = 1 + i % 3
+    kernel = tuple(int(k) for k in rng.integers(1, 4, rank))
+    stride = int(rng.integers(1, 3))
+    dilation = 1 if stride > 1 else int(rng.integers(1, 3))
+    padding = [("valid"), ("same"), ("full"), int(rng.integers(0, 3))][i % 4]
+    spatial = tuple(int((k - 1) * dilation + 1 + rng.integers(0, 3)) for k in kernel)
+    return _case(rng, spatial, kernel, stride, padding, dilation)
 
 
 def _transpose_config(rng, i):
@@ -54,13 +59,7 @@ def _transpose_config(rng, i):
             ops.transpose_geometry(spatial, kernel, stride, padding, None, dilation)
         except ValueError:
             continue
-        return dict(
-            x=rng.standard_normal((1, *spatial, 2)),
-            k=rng.standard_normal((*kernel, 2, 2)),
-            strides=stride,
-            padding=padding,
-            dilation_rate=dilation,
-        )
+        return _case(rng, spatial, kernel, stride, padding, dilation)
     raise AssertionError(f"no valid transposed-conv shape for padding={padding!r} in 100 draws")
 
 
