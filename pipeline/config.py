@@ -38,6 +38,10 @@ class ModelConfig:
     name: str = "lenet5"
     options: Dict[str, Any] = field(default_factory=dict)  # the architecture's own options
     from_run: Optional[str] = None  # an MLflow run id: analyse the model it logged instead of training
+    pretrained: Optional[str] = None  # imagenet | hed | a weights file; null: random initialisation
+    freeze_base: bool = False  # train only the new head on top of the pretrained base
+    unfreeze_at: Optional[int] = None  # epoch (0-based) from which the base trains too
+    unfreeze_lr_scale: float = 0.1  # learning-rate factor from unfreeze_at on
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from pipeline.data import source, transforms
+from pipeline.data import photos, source, transforms
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def load(
         DatasetNotPreparedError: a real dataset not in `data_dir` that cannot be downloaded.
     """
     _check_arguments(target, validation_fraction, batch_size)
+    if name == photos.NAME:
+        return _photos(split, data_dir, image_size, batch_size, target, max_examples, augment)
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
     keys, shape = _layout(dataset, target, image_size)
     _check_augment(dataset.name, split, augment, shape)
@@ -249,6 +251,16 @@ def _prepare(example: dict, keys: dict[str, str], shape: Sequence[int]) -> dict:
     if "mask" in keys:
         out["mask"] = tf.cast(example[keys["mask"]][..., 0], tf.int32)
     return transforms.resize(out, shape) if len(shape) == 3 else out
+
+
+def _photos(
+    split, data_dir, image_size, batch_size, target, max_examples, augment
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    if augment:
+        raise ValueError("The photos dataset is not augmented. Set dataset.augment=false.")
+    images, labels, classes = photos.read(split, data_dir, image_size, max_examples)
+    info = DatasetInfo(photos.NAME, split, len(classes), images.shape[1:], classes, len(images), target)
+    return photos.dataset(images, labels, batch_size, target).prefetch(tf.data.AUTOTUNE), info
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:

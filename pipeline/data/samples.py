@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Photographs bundled with scikit-image (no download), by the name `skimage.data` gives them.
-SAMPLE_IMAGES = ("chelsea", "astronaut", "coffee")
+# Photographs bundled with scikit-image (no download), by the name `skimage.data` gives them;
+# the visualization stage shows the first three, the `photos` dataset defaults to all of them.
+SKIMAGE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")
+SAMPLE_IMAGES = SKIMAGE_PHOTOS[:3]
 
 
 def sample_images(
@@ -23,22 +25,29 @@ def sample_images(
         name -> float32 array of `input_shape`, values in [0, 1].
     """
     import skimage.data
-    from skimage.color import rgb2gray
-    from skimage.transform import resize
 
-    height, width, channels = input_shape
-    unknown = [name for name in names if name not in SAMPLE_IMAGES]
+    channels = input_shape[-1]
+    unknown = [name for name in names if name not in SKIMAGE_PHOTOS]
     if unknown:
-        raise ValueError(f"Unknown sample image(s) {unknown}. Known: {SAMPLE_IMAGES}.")
+        raise ValueError(f"Unknown sample image(s) {unknown}. Known: {SKIMAGE_PHOTOS}.")
     if channels not in (1, 3):
         raise ValueError(f"Sample images have 1 or 3 channels. Received: input_shape={tuple(input_shape)}")
     photos = {}
     for name in names:
-        photo = getattr(skimage.data, name)() / 255.0
-        photo = resize(_centre_crop(photo, height / width), (height, width), anti_aliasing=True)
-        photo = rgb2gray(photo)[..., None] if channels == 1 else photo
-        photos[name] = np.clip(photo, 0.0, 1.0).astype(np.float32)
+        photos[name] = fit(getattr(skimage.data, name)() / 255.0, input_shape)
     return photos
+
+
+def fit(photo: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
+    """An RGB photo in [0, 1], centre-cropped to the input's aspect ratio and resized to it,
+    grey when the input has one channel: float32 of `input_shape`."""
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    height, width, channels = input_shape
+    photo = resize(_centre_crop(photo, height / width), (height, width), anti_aliasing=True)
+    photo = rgb2gray(photo)[..., None] if channels == 1 else photo
+    return np.clip(photo, 0.0, 1.0).astype(np.float32)
 
 
 def _centre_crop(photo: np.ndarray, aspect: float) -> np.ndarray:

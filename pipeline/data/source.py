@@ -96,12 +96,12 @@ def _make_builder(name: str, data_dir: str | None, options: Mapping[str, Any]) -
 
 def unknown_name_message(name: str) -> str:
     """Say which names exist, nearest matches first."""
-    known = [*OFFLINE_BUILDERS, *tfds.list_builders(with_community_datasets=False)]
+    known = [*OFFLINE_BUILDERS, "photos", *tfds.list_builders(with_community_datasets=False)]
     close = difflib.get_close_matches(name, known, n=3)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     return (
-        f"Unknown dataset {name!r}.{hint} Offline datasets: {', '.join(OFFLINE_BUILDERS)}; real ones: "
-        f"{', '.join(REAL_DATASETS)}, or any image dataset in tfds.list_builders()."
+        f"Unknown dataset {name!r}.{hint} Offline datasets: {', '.join(OFFLINE_BUILDERS)}, photos (a folder); "
+        f"real ones: {', '.join(REAL_DATASETS)}, or any image dataset in tfds.list_builders()."
     )
 
 

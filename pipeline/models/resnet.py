@@ -12,6 +12,7 @@ subsample and zero-pad channels (option A): 269,722 parameters with 10 classes (
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import keras
@@ -53,9 +54,12 @@ def basic_block(x, family: SimpleNamespace, width: int, strides: int, name: str,
     return _merge(x, residual, family, strides, name, shortcut)
 
 
-def bottleneck_block(x, family: SimpleNamespace, width: int, strides: int, name: str, shortcut=None):
-    residual = conv_bn(x, family, width, 1, 1, f"{name}_conv1")
-    residual = conv_bn(residual, family, width, 3, strides, f"{name}_conv2")
+def bottleneck_block(
+    x, family: SimpleNamespace, width: int, strides: int, name: str, shortcut=None, downsample_in: str = "3x3"
+):
+    first, second = (strides, 1) if downsample_in == "1x1" else (1, strides)
+    residual = conv_bn(x, family, width, 1, first, f"{name}_conv1")
+    residual = conv_bn(residual, family, width, 3, second, f"{name}_conv2")
     residual = conv_bn(residual, family, width * BOTTLENECK_EXPANSION, 1, 1, f"{name}_conv3", relu=False)
     return _merge(x, residual, family, strides, name, shortcut)
 
@@ -71,11 +75,19 @@ def _merge(x, residual, family, strides: int, name: str, shortcut):
     return keras.layers.ReLU(name=f"{name}_out")(x)
 
 
-def build_imagenet(inputs, num_classes: int, family: SimpleNamespace, depth: int = 50):
-    """ResNet-18, 34 or 50 for ImageNet-sized inputs."""
+def build_imagenet(
+    inputs, num_classes: int, family: SimpleNamespace, depth: int = 50, downsample_in: str = "3x3", head: str = "gap"
+):
+    """ResNet-18, 34 or 50 for ImageNet-sized inputs.
+
+    `downsample_in`: where a bottleneck block that halves the size strides: "3x3" (torchvision,
+    "ResNet v1.5") or "1x1" (the paper's Caffe model and Keras Applications' ResNet50).
+    `head`: "gap" (global average pooling and the logits) or "none" (the last stage's maps)."""
     blocks.check_choice("depth", depth, tuple(LAYOUTS))
+    blocks.check_choice("downsample_in", downsample_in, ("3x3", "1x1"))
+    blocks.check_choice("head", head, ("gap", "none"))
     layout, kind = LAYOUTS[depth]
-    block = basic_block if kind == "basic" else bottleneck_block
+    block = basic_block if kind == "basic" else functools.partial(bottleneck_block, downsample_in=downsample_in)
     x = blocks.apply(family.padded_conv2d(64, 7, padding=3, strides=2, use_bias=False, name="conv1"), inputs)
     x = keras.layers.ReLU(name="conv1_relu")(batch_norm("conv1_bn")(x))
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)  # zeros are below every ReLU output
@@ -84,6 +96,8 @@ def build_imagenet(inputs, num_classes: int, family: SimpleNamespace, depth: int
         for index in range(1, count + 1):
             strides = 2 if index == 1 and stage > 2 else 1
             x = block(x, family, width, strides, f"stage{stage}_block{index}")
+    if head == "none":
+        return x
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.layers.Dense(num_classes, name="logits")(x)
 

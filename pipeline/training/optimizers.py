@@ -25,11 +25,15 @@ TAKE_MOMENTUM = ("sgd", "rmsprop")  # the optimizers with a `momentum` argument
 
 
 def make_optimizer(
-    settings: Mapping[str, Any], steps_per_epoch: int, epochs: int, precision: str = "float32"
+    settings: Mapping[str, Any],
+    steps_per_epoch: int,
+    epochs: int,
+    precision: str = "float32",
+    scale_from: tuple[int, float] | None = None,
 ) -> keras.optimizers.Optimizer:
-    """The optimizer the `optimizer` config asks for, its learning rate scheduled over `epochs`;
-    wrapped in a LossScaleOptimizer under mixed_float16."""
-    arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs)}
+    """The optimizer the `optimizer` config asks for, its learning rate scheduled over `epochs`
+    (and scaled from a step on: `scale_from`); wrapped in a LossScaleOptimizer under mixed_float16."""
+    arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs, scale_from)}
     if settings["momentum"] is not None:
         if settings["name"] not in TAKE_MOMENTUM:
             raise ValueError(f"optimizer.momentum applies to {' and '.join(TAKE_MOMENTUM)}, not {settings['name']}")

@@ -37,6 +37,31 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
 
 
+@keras.saving.register_keras_serializable(package="pipeline")
+class ScaledFrom(keras.optimizers.schedules.LearningRateSchedule):
+    """`base` (a rate or a schedule) times `factor` from step `start` on (fine-tuning after
+    unfreezing a pretrained base)."""
+
+    def __init__(self, base, start: int, factor: float):
+        self.base, self.start, self.factor = base, start, factor
+
+    def __call__(self, step):
+        rate = self.base(step) if callable(self.base) else tf.constant(self.base, tf.float32)
+        return tf.where(tf.cast(step, tf.int64) >= self.start, rate * self.factor, rate)
+
+    def get_config(self):
+        base = keras.saving.serialize_keras_object(self.base) if callable(self.base) else self.base
+        return {"base": base, "start": self.start, "factor": self.factor}
+
+    @classmethod
+    def from_config(cls, config):
+        base = config["base"]
+        return cls(
+            keras.saving.deserialize_keras_object(base) if isinstance(base, dict) else base,
+            **{k: config[k] for k in ("start", "factor")},
+        )
+
+
 @SCHEDULES.register("constant")
 def constant(lr: float, steps_per_epoch: int, epochs: int, settings: Mapping[str, Any]) -> float:
     return lr
@@ -63,6 +88,10 @@ def one_cycle(lr: float, steps_per_epoch: int, epochs: int, settings: Mapping[st
     return OneCycle(lr, max(1, steps_per_epoch * epochs))
 
 
-def learning_rate(settings: Mapping[str, Any], steps_per_epoch: int, epochs: int):
-    """The learning rate the optimizer config (`optimizer` group) asks for: a float or a schedule."""
-    return SCHEDULES[settings["schedule"]](settings["lr"], steps_per_epoch, epochs, settings)
+def learning_rate(
+    settings: Mapping[str, Any], steps_per_epoch: int, epochs: int, scale_from: tuple[int, float] | None = None
+):
+    """The learning rate the optimizer config (`optimizer` group) asks for: a float or a schedule;
+    `scale_from` (step, factor) scales it from that step on."""
+    rate = SCHEDULES[settings["schedule"]](settings["lr"], steps_per_epoch, epochs, settings)
+    return rate if scale_from is None else ScaledFrom(rate, *scale_from)

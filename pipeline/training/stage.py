@@ -20,7 +20,7 @@ from pipeline.inference import predictions_and_labels
 from pipeline.models import build_model
 from pipeline.stage_inputs import MODEL_FILE, sample_test_split
 from pipeline.stages import StageContext
-from pipeline.training import loop, plots
+from pipeline.training import loop, plots, transfer
 from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
 from pipeline.training.optimizers import current_lr, make_optimizer
@@ -35,24 +35,12 @@ def run_stage(context: StageContext) -> dict[str, float]:
     """Train, evaluate on the test split, save and log. Returns the test metrics."""
     cfg, t = context.cfg, context.cfg.trainer
     configure(t)
+    transfer.check(cfg.model, t.epochs)
     data = datasets(cfg, context.strategy)
-    with context.strategy.scope():
-        model = build_model(
-            cfg.model.name, data.info.input_shape, data.info.num_classes, impl=cfg.layers.impl, **cfg.model.options
-        )
-        optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision)
+    model, optimizer = build(cfg, data)
     checkpoints = Checkpoints(context.run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
-    steps = loop.Steps(
-        context.strategy,
-        model,
-        optimizer,
-        cfg.dataset.target,
-        t.batch_size,
-        t.jit_compile,
-        adversary(t, model),
-        t.adversarial.ratio,
-    )
+    steps = make_steps(context, model, optimizer, first_epoch)
     tracking.log_metrics({"parameters": model.count_params()})
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
@@ -64,6 +52,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
     iterator = data.train_iterator(first_epoch)
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
+        if epoch and epoch == cfg.model.unfreeze_at:
+            steps = make_steps(context, model, optimizer, epoch)
         metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps)
         validation = loop.evaluate(steps, data.validation)
         metrics |= {
@@ -84,6 +74,43 @@ def run_stage(context: StageContext) -> dict[str, float]:
     if context.mlflow_run is not None:  # the chief
         publish(context, model, history, data, results)
     return results
+
+
+def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizers.Optimizer]:
+    """The model (pretrained when asked) and its optimizer, built on every trainable variable so
+    that unfreezing a frozen base later changes no optimizer state."""
+    t = cfg.trainer
+    scale_from = transfer.lr_scale_from(cfg.model, data.steps_per_epoch)
+    with data.strategy.scope():
+        model = build_model(
+            cfg.model.name,
+            data.info.input_shape,
+            data.info.num_classes,
+            impl=cfg.layers.impl,
+            pretrained=cfg.model.pretrained,
+            **cfg.model.options,
+        )
+        optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision, scale_from)
+        if cfg.model.freeze_base:
+            optimizer.build(model.trainable_variables)
+    return model, optimizer
+
+
+def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int) -> loop.Steps:
+    """The compiled steps for `epoch`: the base frozen or not (a change needs a retrace)."""
+    cfg, t = context.cfg, context.cfg.trainer
+    if cfg.model.freeze_base:
+        transfer.set_frozen(model, transfer.frozen_at(cfg.model, epoch))
+    return loop.Steps(
+        context.strategy,
+        model,
+        optimizer,
+        cfg.dataset.target,
+        t.batch_size,
+        t.jit_compile,
+        adversary(t, model),
+        t.adversarial.ratio,
+    )
 
 
 def resolve_seed(seed: int | None, run_dir: Path) -> int:

@@ -1,0 +1,51 @@
+"""Transfer learning: train a new head on a frozen pretrained base (`model.freeze_base`), then
+unfreeze the base at epoch `model.unfreeze_at`, from which the learning rate is scaled by
+`model.unfreeze_lr_scale` (the fine-tuning recipe of Keras's transfer-learning guide)."""
+
+from __future__ import annotations
+
+import logging
+
+import keras
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+HEAD_STARTS = ("flatten", "avg_pool", "dsn1")  # the first layer of each architecture's head
+
+
+def base_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers before the head (all of them for a model without one)."""
+    names = [layer.name for layer in model.layers]
+    start = next((names.index(n) for n in HEAD_STARTS if n in names), len(names))
+    return model.layers[:start]
+
+
+def frozen_at(settings: DictConfig, epoch: int) -> bool:
+    """Whether the base is frozen during `epoch` (0-based)."""
+    return bool(settings.freeze_base) and (settings.unfreeze_at is None or epoch < settings.unfreeze_at)
+
+
+def set_frozen(model: keras.Model, frozen: bool) -> None:
+    """Freeze (batch norm then runs in inference mode) or unfreeze the base."""
+    layers = base_layers(model)
+    for layer in layers:
+        layer.trainable = not frozen
+    log.info("%s the pretrained base (%d layers)", "Froze" if frozen else "Unfroze", len(layers))
+
+
+def lr_scale_from(settings: DictConfig, steps_per_epoch: int) -> tuple[int, float] | None:
+    """(first step, factor) of the learning-rate scaling that comes with unfreezing, or None."""
+    if not settings.freeze_base or settings.unfreeze_at is None:
+        return None
+    return settings.unfreeze_at * steps_per_epoch, float(settings.unfreeze_lr_scale)
+
+
+def check(settings: DictConfig, epochs: int) -> None:
+    """Refuse settings that cannot mean what they say."""
+    if (settings.freeze_base or settings.unfreeze_at is not None) and not settings.pretrained:
+        raise ValueError("model.freeze_base and model.unfreeze_at need pretrained weights (model.pretrained=...).")
+    if settings.unfreeze_at is not None and not settings.freeze_base:
+        raise ValueError("model.unfreeze_at needs model.freeze_base=true (there is nothing to unfreeze).")
+    if settings.unfreeze_at is not None and not 0 < settings.unfreeze_at < epochs:
+        raise ValueError(f"model.unfreeze_at must be an epoch in [1, {epochs}). Received: {settings.unfreeze_at}")
