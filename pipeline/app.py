@@ -83,12 +83,17 @@ def check(cfg: DictConfig) -> None:
             f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}",
         ),
         (
+            bool(cfg.model.from_run) and bool(cfg.model.pretrained),
+            "model.from_run and model.pretrained both name the model to analyse: set one",
+        ),
+        (
             bool(cfg.model.from_run) and "train" in cfg.stages,
             "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]",
         ),
         (
-            not cfg.model.from_run and "train" not in cfg.stages,
-            f"stages={list(cfg.stages)} need a trained model: add train, or set model.from_run=<MLflow run id>",
+            not cfg.model.from_run and not cfg.model.pretrained and "train" not in cfg.stages,
+            f"stages={list(cfg.stages)} need a trained model: add train, set model.from_run=<MLflow run id>, "
+            "or analyse pretrained weights (model.pretrained=imagenet|hed|<file>)",
         ),
         (
             t.seed is None and t.strategy == "multi_worker",

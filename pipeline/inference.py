@@ -17,10 +17,14 @@ def batched(fn: Callable, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
 
 
 def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
-    """Softmax of the logits in float32 (whatever the precision policy), (N, classes)."""
-    return batched(
-        lambda part: keras.ops.softmax(keras.ops.cast(model(part, training=False), "float32")), x, batch_size
-    )
+    """Softmax of the logits in float32 (whatever the precision policy), (N, classes); a single
+    logit (an edge map's) is a probability through the sigmoid."""
+
+    def scores(part):
+        logits = keras.ops.cast(model(part, training=False), "float32")
+        return keras.ops.sigmoid(logits) if logits.shape[-1] == 1 else keras.ops.softmax(logits)
+
+    return batched(scores, x, batch_size)
 
 
 def predicted_classes(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:

@@ -14,6 +14,9 @@ import pipeline.models  # noqa: F401 - registers our layers, so saved models des
 from pipeline import tracking
 from pipeline.data import DatasetInfo, load, load_arguments
 from pipeline.errors import UserError
+from pipeline.inference import predicted_classes
+from pipeline.models import build_model
+from pipeline.models.pretrained import IMAGENET_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +61,48 @@ def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
                 f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true."
             ) from None
     path = run_dir / MODEL_FILE
+    if not path.exists() and cfg.model.pretrained and "train" not in cfg.stages:
+        return pretrained_model(cfg)
     if not path.exists():
         raise ModelNotFoundError(
-            f"No trained model at {path}: run the train stage first (stages=[train,...]) "
-            "or name an earlier run with model.from_run=<MLflow run id>."
+            f"No trained model at {path}: run the train stage first (stages=[train,...]), "
+            "name an earlier run with model.from_run=<MLflow run id>, or analyse pretrained weights "
+            "(model.pretrained=imagenet|hed|<file>)."
         )
     return keras.saving.load_model(path)
+
+
+def pretrained_model(cfg: DictConfig) -> keras.Model:
+    """The pretrained model, untrained here, for the dataset's input size; on an unlabelled
+    dataset it keeps the weights' own classifier (or none)."""
+    _, info = load(**load_arguments(cfg.dataset, "test"), batch_size=1, max_examples=1)
+    log.info("Analysing %s with %s weights (no training)", cfg.model.name, cfg.model.pretrained)
+    return build_model(
+        cfg.model.name,
+        info.input_shape,
+        info.num_classes or None,
+        impl=cfg.layers.impl,
+        pretrained=cfg.model.pretrained,
+        **cfg.model.options,
+    )
+
+
+def class_names(info: DatasetInfo, model: keras.Model) -> list[str]:
+    """The dataset's class names; for an unlabelled one, the model's: ImageNet's for 1000
+    logits, else "class k" per logit (none for a model without a classifier)."""
+    if info.class_names:
+        return list(info.class_names)
+    if len(model.output_shape) != 2:
+        return []
+    count = model.output_shape[-1]
+    return IMAGENET_CLASSES if count == len(IMAGENET_CLASSES) else [f"class {k}" for k in range(count)]
+
+
+def labels_or_predictions(model: keras.Model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The labels, or for unlabelled examples (label -1) the model's predictions on them."""
+    if y.ndim == 1 and len(y) and (y < 0).all() and len(model.output_shape) == 2:
+        return predicted_classes(model, x)
+    return y
 
 
 def sample_test_split(cfg: DictConfig, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:

@@ -22,7 +22,7 @@ from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import PGD
 from pipeline.inference import predicted_classes, probabilities
 from pipeline.report import Panel
-from pipeline.stage_inputs import sample_test_split
+from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext
 from pipeline.visualize import saliency
 
@@ -167,12 +167,13 @@ def run_stage(context: StageContext) -> dict[str, float]:
     """Attack the trained model on test examples and publish the robustness report. Returns the
     headline numbers (the medians of the smallest flipping perturbations)."""
     cfg, model = context.cfg, context.model
-    if cfg.dataset.target != "label" or len(model.input_shape) != 4:
-        log.info("adversarial: skipped, it attacks image classifiers (this model: %s targets)", cfg.dataset.target)
+    if cfg.dataset.target != "label" or len(model.input_shape) != 4 or len(model.output_shape) != 2:
+        log.info("adversarial: skipped, it attacks image classifiers (this model outputs %s)", model.output_shape)
         return {}
     s = cfg.adversarial
     x, y, info = sample_test_split(cfg, max(s.num_examples, s.minimal_examples), s.seed)
-    examples, metrics, series = Examples(model, x, y, list(info.class_names)), {}, {}
+    y = labels_or_predictions(model, x, y)
+    examples, metrics, series = Examples(model, x, y, class_names(info, model)), {}, {}
     panels = [timed("robustness curves", curves_panel, examples, s, metrics, series)]
     found = timed("minimal perturbations (search, DeepFool)", closest_failures, examples, s)
     panels.append(sizes_panel(examples, s, found, metrics))

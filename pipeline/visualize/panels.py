@@ -30,6 +30,7 @@ from pipeline.visualize._common import (
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
 from pipeline.visualize.autoencoder import interpolate, reconstructions
 from pipeline.visualize.deep_dream import deep_dream
+from pipeline.visualize.dense import pixel_explanations
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import equivariance
 from pipeline.visualize.feature_maps import feature_maps
@@ -78,12 +79,14 @@ class Context:
 @dataclass(frozen=True)
 class Method:
     """panels: the method's figures for a context; classifier: it explains class decisions (a
-    classifier's logits); conv: it looks at 2D conv layers; autoencoder: it needs a declared code."""
+    classifier's logits); conv: it looks at 2D conv layers; autoencoder: it needs a declared code;
+    dense: it explains per-pixel outputs (segmentation, edge maps)."""
 
     panels: Callable[[Context], list[Panel]]
     classifier: bool = False
     conv: bool = False
     autoencoder: bool = False
+    dense: bool = False
 
     def skip_reason(self, c: Context) -> str | None:
         """Why the method does not apply to the context's model, or None when it does."""
@@ -91,6 +94,10 @@ class Method:
             return "it needs image inputs (H, W, C)"
         if self.classifier and c.target != "label":
             return f"it explains class decisions and this model is trained on {c.target}s"
+        if self.classifier and len(c.model.output_shape) != 2:
+            return "it explains class decisions and this model has no classifier (its output is a feature map)"
+        if self.dense and (len(c.model.output_shape) != 4 or c.target == "image"):
+            return "it explains per-pixel outputs (segmentation, edges) and this model has none"
         if self.autoencoder and c.code_layer is None:
             return "it is for autoencoders (an architecture that declares its code layer)"
         if self.conv and not kernel_layers(c.model):
@@ -166,7 +173,7 @@ def activation_maximization_panel(c: Context) -> list[Panel]:
 
 @method("class_model", classifier=True)
 def class_model_panel(c: Context) -> list[Panel]:
-    classes = list(range(min(len(c.class_names), 20)))
+    classes = list(c.settings.class_models or range(min(len(c.class_names), 20)))
     images = class_model(c.model, classes, steps=c.settings.steps, seed=c.settings.seed)
     return [
         Panel(
@@ -277,6 +284,45 @@ def equivariance_panel(c: Context) -> list[Panel]:
             "Shifting the input by a layer's stride shifts its maps "
             "(equivariance); pooling damps one-pixel shifts (invariance).",
         )
+    ]
+
+
+@method("edges", dense=True, conv=True)
+def edges_panel(c: Context) -> list[Panel]:
+    found = [pixel_explanations(c.model, image, c.layers[-1]) for image in c.shown]
+    captions = [f"strongest at ({f.row}, {f.col}): {f.output[f.row, f.col]:.2f}" for f in found]
+    what = "edge probability" if c.model.output_shape[-1] == 1 else "top class probability"
+    figures = [
+        ("edges", [f.output for f in found], f"The model's output: {what} per pixel", what, "gray_r", False),
+        (
+            "edge_saliency",
+            [f.saliency for f in found],
+            "Saliency of the strongest pixel",
+            "|gradient|",
+            "inferno",
+            False,
+        ),
+        (
+            "edge_grad_cam",
+            [f.grad_cam for f in found],
+            f"Grad-CAM at {c.layers[-1]}, strongest pixel",
+            "heat",
+            "inferno",
+            True,
+        ),
+    ]
+    captions_of = {
+        "edges": f"What the network outputs at every pixel ({what}).",
+        "edge_saliency": "Which input pixels move the output at the strongest pixel: its local neighbourhood.",
+        "edge_grad_cam": f"Where {c.layers[-1]}'s maps carry evidence for the output at the strongest pixel.",
+    }
+    return [
+        Panel(
+            name,
+            plots.heatmaps_figure(c.shown, np.stack(maps), captions, title, label, cmap, overlay),
+            captions_of[name],
+        )
+        for name, maps, title, label, cmap, overlay in figures
     ]
 
 

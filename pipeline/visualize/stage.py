@@ -9,7 +9,7 @@ import time
 from pipeline import report
 from pipeline.data import sample_images
 from pipeline.models import ARCHITECTURES
-from pipeline.stage_inputs import sample_test_split
+from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext
 from pipeline.visualize.panels import METHODS, Context
 
@@ -27,7 +27,9 @@ def run_stage(context: StageContext) -> dict[str, float]:
     x, y, info = sample_test_split(cfg, count, settings.seed)
     photos = sample_images(info.input_shape) if len(info.input_shape) == 3 and info.input_shape[-1] == 3 else {}
     code_layer = ARCHITECTURES[cfg.model.name].code_layer
-    c = Context(context.model, x, y, list(info.class_names), settings, cfg.dataset.target, code_layer, photos)
+    model = context.model
+    y = labels_or_predictions(model, x, y)
+    c = Context(model, x, y, class_names(info, model), settings, cfg.dataset.target, code_layer, photos)
     panels = []
     for name in methods:
         reason = METHODS[name].skip_reason(c)

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 IMAGENET_PREPROCESS = {"scale": 255.0, "bgr": True, "mean": (103.939, 116.779, 123.68)}
 HED_PREPROCESS = {"scale": 255.0, "bgr": True, "mean": (104.00699, 116.66877, 122.67892)}
 KERAS_RESNET_BN_EPSILON = 1.001e-5
+# ImageNet's 1000 class names in the order of the classifiers' logits (shipped: no download).
+IMAGENET_CLASSES = (Path(__file__).parent / "imagenet_classes.txt").read_text().splitlines()
 HEAD_LAYERS = ("fc1", "fc2", "logits", "dsn1", "dsn2", "dsn3", "dsn4", "dsn5", "fuse")
 
 
@@ -155,4 +157,4 @@ def pretrained(arch: str, source: str, input_shape: tuple, num_classes: int | No
     return Pretrained(arch, weights, classes, options, dict(preprocess))
 
 
-__all__ = ["FAMILIES", "SOURCES", "MissingWeightsError", "Pretrained", "pretrained"]
+__all__ = ["FAMILIES", "IMAGENET_CLASSES", "SOURCES", "MissingWeightsError", "Pretrained", "pretrained"]

@@ -1,0 +1,60 @@
+"""Explaining one pixel of a per-pixel output (an edge map, a segmentation): the output at that
+pixel is a score like a class logit, so saliency and Grad-CAM apply to it unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from pipeline.inference import probabilities
+from pipeline.visualize._common import graph, model_output
+from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.saliency import saliency
+
+
+@keras.saving.register_keras_serializable(package="pipeline.visualize")
+class Pixel(keras.layers.Layer):
+    """(N, H, W, C) -> (N, C): the values at one pixel."""
+
+    def __init__(self, row: int, col: int, **kwargs):
+        super().__init__(**kwargs)
+        self.row, self.col = row, col
+
+    def call(self, inputs):
+        return inputs[:, self.row, self.col, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+def pixel_model(model: keras.Model, row: int, col: int) -> keras.Model:
+    """The model's logits at pixel (row, col), as a model over the same layers and weights."""
+    return keras.Model(graph(model).input, Pixel(row, col, name="pixel")(model_output(model)))
+
+
+@dataclass(frozen=True)
+class PixelExplanation:
+    output: np.ndarray  # (H, W): edge probability, or the top class probability per pixel
+    row: int
+    col: int
+    saliency: np.ndarray  # (H, W)
+    grad_cam: np.ndarray  # (H, W) in [0, 1]
+
+
+def pixel_explanations(model: keras.Model, image: np.ndarray, layer: str) -> PixelExplanation:
+    """The output map of one image, its strongest pixel, and saliency and Grad-CAM (at `layer`) of
+    that pixel's strongest channel."""
+    output = probabilities(model, image[None])[0]
+    strength = output[..., 0] if output.shape[-1] == 1 else output.max(axis=-1)
+    row, col = np.unravel_index(int(np.argmax(strength)), strength.shape)
+    channel = int(np.argmax(output[row, col])) if output.shape[-1] > 1 else 0
+    probe = pixel_model(model, int(row), int(col))
+    return PixelExplanation(
+        strength,
+        int(row),
+        int(col),
+        saliency(probe, image[None], channel)[0],
+        grad_cam(probe, image[None], layer, channel)[0],
+    )
