@@ -112,6 +112,7 @@ def check(cfg: DictConfig) -> None:
             f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}",
         ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
+        *transfer_problems(cfg.model, t.epochs),
     ]
     for bad, message in problems:
         if bad:
@@ -119,10 +120,27 @@ def check(cfg: DictConfig) -> None:
     check_names(cfg)
 
 
+def transfer_problems(model: DictConfig, epochs: int) -> list[tuple[bool, str]]:
+    """model.freeze_base and model.unfreeze_at settings that cannot mean what they say."""
+    unfreeze = model.unfreeze_at
+    return [
+        (
+            (model.freeze_base or unfreeze is not None) and not model.pretrained,
+            "model.freeze_base and model.unfreeze_at need pretrained weights (model.pretrained=...)",
+        ),
+        (unfreeze is not None and not model.freeze_base, "model.unfreeze_at needs model.freeze_base=true"),
+        (
+            unfreeze is not None and not 0 < unfreeze < epochs,
+            f"model.unfreeze_at must be an epoch in [1, {epochs}), got {unfreeze}",
+        ),
+    ]
+
+
 def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
     from pipeline.attacks import TRAINING_ATTACKS
     from pipeline.models import IMPLEMENTATIONS
+    from pipeline.models.pretrained import PRETRAINED_ARCHITECTURES
     from pipeline.training import OPTIMIZERS, SCHEDULES, STRATEGIES
     from pipeline.visualize import METHODS
 
@@ -134,6 +152,8 @@ def check_names(cfg: DictConfig) -> None:
     METHODS.check(cfg.visualize.methods or [])
     if cfg.trainer.adversarial.attack:
         TRAINING_ATTACKS.check(cfg.trainer.adversarial.attack)
+    if cfg.model.pretrained:
+        PRETRAINED_ARCHITECTURES.check(cfg.model.name)
 
 
 def run_dir(cfg: DictConfig, output_dir: Path) -> Path:

@@ -105,6 +105,7 @@ class VisualizeConfig:
     filters_per_layer: int = 8  # activation maximization: filters per layer
     steps: int = 96  # gradient-ascent steps for activation maximization and class models
     dream_steps: int = 20  # DeepDream steps per octave
+    dream_frames: int = 4  # DeepDream zoom-and-repeat frames (deep_dream.gif)
     class_models: Optional[List[int]] = None  # classes whose class-model images are grown; null: the first 20
     embedding_examples: int = 500  # test images in the t-SNE
     seed: int = 0

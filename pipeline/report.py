@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from pipeline import tracking
 from pipeline.stages import STAGES
@@ -26,11 +27,33 @@ MANIFEST = "panels.json"
 
 @dataclass
 class Panel:
-    """One figure: file name (no extension), the matplotlib figure, one line saying what it shows."""
+    """One figure: file name (no extension), the matplotlib figure, one line saying what it shows;
+    optionally an animation, frames (H, W, C) in [0, 1], saved as `<name>.gif` and as PNG frames."""
 
     name: str
     figure: plt.Figure
     caption: str
+    animation: Sequence[np.ndarray] | None = None
+
+    def save(self, folder: Path) -> None:
+        self.figure.savefig(folder / f"{self.name}.png", dpi=110, bbox_inches="tight")
+        plt.close(self.figure)
+        if self.animation is None:
+            return
+        from PIL import Image
+
+        frames = [Image.fromarray(to_uint8(frame)) for frame in self.animation]
+        (folder / f"{self.name}_frames").mkdir(exist_ok=True)
+        for i, frame in enumerate(frames):
+            frame.save(folder / f"{self.name}_frames" / f"frame_{i:03d}.png")
+        frames[0].save(folder / f"{self.name}.gif", save_all=True, append_images=frames[1:], duration=400, loop=0)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """An image in [0, 1] (grey with a trailing channel or not) as 8-bit RGB or grey."""
+    image = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+    image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    return np.round(image * 255).astype(np.uint8)
 
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -40,12 +63,14 @@ table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #e
 
 
 def section(title: str, caption: str, png: Path) -> str:
-    """An <h2>, the explanation and the figure inlined as base64."""
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
-    return (
-        f"<h2>{html.escape(title)}</h2>\n<p class='caption'>{html.escape(caption)}</p>\n"
-        f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"
-    )
+    """An <h2>, the explanation and the figure inlined as base64 (and its animation, if any)."""
+    images = [png] + [gif for gif in [png.with_suffix(".gif")] if gif.exists()]
+    tags = [
+        f"<img alt='{html.escape(title)}' src='data:image/{p.suffix[1:]};base64,"
+        f"{base64.b64encode(p.read_bytes()).decode('ascii')}'>"
+        for p in images
+    ]
+    return f"<h2>{html.escape(title)}</h2>\n<p class='caption'>{html.escape(caption)}</p>\n" + "\n".join(tags)
 
 
 def metrics_table(metrics: Mapping[str, float]) -> str:
@@ -79,8 +104,7 @@ def publish(
     folder = run_dir / stage
     folder.mkdir(exist_ok=True)
     for panel in panels:
-        panel.figure.savefig(folder / f"{panel.name}.png", dpi=110, bbox_inches="tight")
-        plt.close(panel.figure)
+        panel.save(folder)
     entries = [{"name": p.name, "caption": p.caption} for p in panels]
     (folder / MANIFEST).write_text(json.dumps({"panels": entries, "metrics": dict(metrics)}, indent=1))
     report = build(run_dir)

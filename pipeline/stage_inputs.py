@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 import pipeline.models  # noqa: F401 - registers our layers, so saved models deserialize
 from pipeline import tracking
 from pipeline.data import DatasetInfo, load, load_arguments
+from pipeline.data.photos import NAME as PHOTOS
 from pipeline.errors import UserError
 from pipeline.inference import predicted_classes
 from pipeline.models import build_model
@@ -107,9 +108,12 @@ def labels_or_predictions(model: keras.Model, x: np.ndarray, y: np.ndarray) -> n
 
 def sample_test_split(cfg: DictConfig, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
     """The first `count` test examples (fewer if the split is smaller), shuffled with `seed` so
-    that every class shows up among the first few: images and targets as arrays, and the info."""
+    that every class shows up among the first few (photos stay in their folder's order, the
+    user's choice): images and targets as arrays, and the info."""
     ds, info = load(**load_arguments(cfg.dataset, "test"), batch_size=min(count, 1024), max_examples=count)
     xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
     x, y = np.concatenate(xs), np.concatenate(ys)
+    if cfg.dataset.name == PHOTOS:
+        return x, y, info
     order = np.random.default_rng(seed).permutation(len(x))
     return x[order], y[order], info

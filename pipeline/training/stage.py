@@ -35,7 +35,6 @@ def run_stage(context: StageContext) -> dict[str, float]:
     """Train, evaluate on the test split, save and log. Returns the test metrics."""
     cfg, t = context.cfg, context.cfg.trainer
     configure(t)
-    transfer.check(cfg.model, t.epochs)
     data = datasets(cfg, context.strategy)
     model, optimizer = build(cfg, data)
     checkpoints = Checkpoints(context.run_dir, model, optimizer)

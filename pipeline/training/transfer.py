@@ -39,13 +39,3 @@ def lr_scale_from(settings: DictConfig, steps_per_epoch: int) -> tuple[int, floa
     if not settings.freeze_base or settings.unfreeze_at is None:
         return None
     return settings.unfreeze_at * steps_per_epoch, float(settings.unfreeze_lr_scale)
-
-
-def check(settings: DictConfig, epochs: int) -> None:
-    """Refuse settings that cannot mean what they say."""
-    if (settings.freeze_base or settings.unfreeze_at is not None) and not settings.pretrained:
-        raise ValueError("model.freeze_base and model.unfreeze_at need pretrained weights (model.pretrained=...).")
-    if settings.unfreeze_at is not None and not settings.freeze_base:
-        raise ValueError("model.unfreeze_at needs model.freeze_base=true (there is nothing to unfreeze).")
-    if settings.unfreeze_at is not None and not 0 < settings.unfreeze_at < epochs:
-        raise ValueError(f"model.unfreeze_at must be an epoch in [1, {epochs}). Received: {settings.unfreeze_at}")

@@ -50,3 +50,26 @@ def deep_dream(
         )
         x = np.clip(start + tf.image.resize(z - base, size).numpy(), 0.0, 1.0)
     return x
+
+
+def _zoom(x: np.ndarray, factor: float) -> np.ndarray:
+    """The centre 1/factor of each image, resized back to full size."""
+    size = np.array(x.shape[1:3])
+    keep = np.maximum(np.round(size / factor).astype(int), 1)
+    top, left = (size - keep) // 2
+    crop = x[:, top : top + keep[0], left : left + keep[1]]
+    return np.clip(tf.image.resize(crop, size).numpy(), 0.0, 1.0)
+
+
+def dream_zoom(
+    model: keras.Model, x, layer_names: Sequence[str], frames: int = 6, zoom: float = 1.08, seed: int = 0, **dream
+) -> list[np.ndarray]:
+    """Zoom-and-repeat (the DeepDream video recipe): dream, zoom into the centre by `zoom`, dream
+    on the result, `frames` times. Returns the start image and one dreamed image per frame, each
+    (N, H, W, C) in [0, 1]; `dream` takes `deep_dream`'s keyword arguments."""
+    x = as_batch(x).numpy()
+    found = [x]
+    for frame in range(frames):
+        x = deep_dream(model, x if frame == 0 else _zoom(x, zoom), layer_names, seed=seed + frame, **dream)
+        found.append(x)
+    return found

@@ -29,7 +29,7 @@ from pipeline.visualize._common import (
 )
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
 from pipeline.visualize.autoencoder import interpolate, reconstructions
-from pipeline.visualize.deep_dream import deep_dream
+from pipeline.visualize.deep_dream import dream_zoom
 from pipeline.visualize.dense import pixel_explanations
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import equivariance
@@ -239,12 +239,20 @@ def embedding_panel(c: Context) -> list[Panel]:
 @method("deep_dream", conv=True)
 def deep_dream_panel(c: Context) -> list[Panel]:
     start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
-    dreams = deep_dream(c.model, start, c.layers[-1:], steps=c.settings.dream_steps, seed=c.settings.seed)
+    layer, count = c.layers[-1], c.settings.dream_frames
+    frames = [
+        f[0]
+        for f in dream_zoom(c.model, start, [layer], frames=count, steps=c.settings.dream_steps, seed=c.settings.seed)
+    ]
+    shown = [frames[0], frames[1], *frames[2:][-2:]]
+    titles = ["start", "dream", *[f"zoom {k}" for k in range(len(frames) - len(shown) + 2, len(frames))]]
     return [
         Panel(
             "deep_dream",
-            plots.images_figure([start[0], dreams[0]], ["start", "dream"], f"DeepDream on {c.layers[-1]}"),
-            f"Gradient ascent on the image itself at three scales, amplifying what {c.layers[-1]} responds to.",
+            plots.images_figure(shown, titles, f"DeepDream on {layer}"),
+            f"Gradient ascent on the image itself at three scales, amplifying what {layer} responds to; then "
+            f"zoom-and-repeat, {count} frames (deep_dream.gif).",
+            animation=frames,
         )
     ]
 

@@ -8,6 +8,7 @@ import time
 
 from pipeline import report
 from pipeline.data import sample_images
+from pipeline.data.photos import NAME as PHOTOS
 from pipeline.models import ARCHITECTURES
 from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext
@@ -25,7 +26,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
     methods = list(settings.methods or METHODS)
     count = max(settings.num_images, settings.embedding_examples if "embedding" in methods else 0)
     x, y, info = sample_test_split(cfg, count, settings.seed)
-    photos = sample_images(info.input_shape) if len(info.input_shape) == 3 and info.input_shape[-1] == 3 else {}
+    rgb = len(info.input_shape) == 3 and info.input_shape[-1] == 3
+    photos = sample_images(info.input_shape) if rgb and info.name != PHOTOS else {}  # photos: the test images
     code_layer = ARCHITECTURES[cfg.model.name].code_layer
     model = context.model
     y = labels_or_predictions(model, x, y)

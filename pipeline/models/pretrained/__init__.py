@@ -60,12 +60,16 @@ class Family:
     bn_epsilon: float | None = None
 
 
-FAMILIES = {
-    "vgg16": Family(_vgg_name),
-    "vgg19": Family(_vgg_name),
-    "resnet50": Family(_resnet_name, {"downsample_in": "1x1"}, KERAS_RESNET_BN_EPSILON),
-    "hed": Family(lambda ours: ours),
-}
+# The architectures pretrained weights load into (`model.name` with `model.pretrained`).
+PRETRAINED_ARCHITECTURES: Registry[Family] = Registry(
+    "architecture with pretrained weights",
+    {
+        "vgg16": Family(_vgg_name),
+        "vgg19": Family(_vgg_name),
+        "resnet50": Family(_resnet_name, {"downsample_in": "1x1"}, KERAS_RESNET_BN_EPSILON),
+        "hed": Family(lambda ours: ours),
+    },
+)
 
 
 def _imagenet(arch: str, top: bool) -> Path:
@@ -97,7 +101,7 @@ class Pretrained:
     def assign(self, model: keras.Model) -> None:
         """Copy the weights into `model`'s layers by name; head layers the weights do not fit
         stay freshly initialised (transfer learning)."""
-        family = FAMILIES[self.arch]
+        family = PRETRAINED_ARCHITECTURES[self.arch]
         folds = {}
         for layer in model.layers:
             source = self.weights.get(family.keras_name(layer.name))
@@ -135,8 +139,7 @@ def pretrained(arch: str, source: str, input_shape: tuple, num_classes: int | No
     """Read `source` for `arch` and decide the head: the weights' own classifier when
     `num_classes` (None: the weights' own) and the input size match it, else a new head
     (VGG: global average pooling and a dense layer when the size differs from 224x224)."""
-    if arch not in FAMILIES:
-        raise ValueError(f"Pretrained weights exist for {', '.join(FAMILIES)}; not for {arch}.")
+    PRETRAINED_ARCHITECTURES.check(arch)
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"Pretrained {arch} takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}")
     square = tuple(input_shape[:2]) == (224, 224)
@@ -147,7 +150,7 @@ def pretrained(arch: str, source: str, input_shape: tuple, num_classes: int | No
     classes = own_classes if num_classes is None else num_classes
     if arch == "hed":
         classes = num_classes or 1
-    options = {**FAMILIES[arch].options, **options}
+    options = {**PRETRAINED_ARCHITECTURES[arch].options, **options}
     if arch.startswith("vgg") and "head" not in options:
         options["head"] = "none" if classes is None else ("flatten" if square and "fc1" in weights else "gap")
     elif arch == "resnet50" and classes is None:
@@ -157,4 +160,4 @@ def pretrained(arch: str, source: str, input_shape: tuple, num_classes: int | No
     return Pretrained(arch, weights, classes, options, dict(preprocess))
 
 
-__all__ = ["FAMILIES", "IMAGENET_CLASSES", "SOURCES", "MissingWeightsError", "Pretrained", "pretrained"]
+__all__ = ["IMAGENET_CLASSES", "PRETRAINED_ARCHITECTURES", "SOURCES", "MissingWeightsError", "Pretrained", "pretrained"]

@@ -1,0 +1,83 @@
+"""Pretrained networks through the command line: the presets, offline errors, transfer learning."""
+
+import json
+
+import pytest
+
+from tests.pipeline.conftest import all_runs, store
+
+
+def figures(tmp_path, run) -> set[str]:
+    return {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+
+
+@pytest.mark.slow
+def test_pretrained_vgg16_preset_runs_offline_and_says_what_it_skipped(cli, tmp_path):
+    done = cli("experiment=pretrained_vgg16", "debug=tiny", CONVNET_VIS_MAX_STEPS="2")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "skipping saliency: it explains class decisions and this model has no classifier" in done.stdout
+    assert "adversarial: skipped" in done.stdout
+    (run,) = all_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    made = figures(tmp_path, run)
+    for name in ("filters", "feature_maps_0", "activation_maximization_block5_conv1_relu", "deep_dream"):
+        assert f"visualize/{name}.png" in made
+    assert "visualize/deep_dream.gif" in made
+
+
+@pytest.mark.slow
+def test_pretrained_hed_preset_draws_edges(cli, tmp_path):
+    done = cli("experiment=pretrained_hed", "debug=tiny", "visualize.num_images=1")
+    assert done.returncode == 0, done.stdout[-3000:]
+    (run,) = all_runs(tmp_path)
+    assert {"visualize/edges.png", "visualize/edge_saliency.png", "visualize/edge_grad_cam.png"} <= figures(
+        tmp_path, run
+    )
+
+
+def test_missing_imagenet_weights_exit_2_with_one_line_and_no_running_run(cli, tmp_path):
+    """An offline machine without the cached file: where it looked and how to bring it."""
+    done = cli("experiment=imagenet_vgg16", "debug=tiny", KERAS_HOME=str(tmp_path / "keras"))
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in done.stdout
+    assert "Traceback" not in done.stdout
+    assert all(run.info.status != "RUNNING" for run in all_runs(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model.freeze_base=true"], "need pretrained weights"),
+        (["model=vgg16", "model.pretrained=hed", "model.unfreeze_at=1"], "needs model.freeze_base=true"),
+        (["model=lenet5", "model.pretrained=hed"], "unknown architecture with pretrained weights 'lenet5'"),
+    ],
+)
+def test_bad_transfer_settings_exit_2(cli, overrides, message):
+    done = cli("dataset=shapes", "debug=tiny", *overrides)
+    assert done.returncode == 2 and message in done.stdout, done.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_transfer_learning_beats_training_from_scratch(cli, tmp_path):
+    """A new head on the frozen hed-VGG16 base, unfrozen for the last epoch, against the same
+    VGG16 from scratch, at equal epochs on a slice of `shapes`."""
+    common = [
+        "model=vgg16",
+        "dataset=shapes",
+        "stages=[train]",
+        "trainer.epochs=3",
+        "trainer.steps_per_epoch=12",
+        "trainer.eval_steps=4",
+        "trainer.batch_size=32",
+        "tracking.log_model=false",
+    ]
+    scratch = cli(*common, "+model.options.head=gap", "tracking.run_name=scratch", timeout=900)
+    assert scratch.returncode == 0, scratch.stdout[-3000:]
+    transfer = cli(
+        *common, "model.pretrained=hed", "model.freeze_base=true", "model.unfreeze_at=2", "tracking.run_name=transfer"
+    )
+    assert transfer.returncode == 0, transfer.stdout[-3000:]
+    assert "Unfroze the pretrained base" in transfer.stdout
+    accuracy = {r.info.run_name: r.data.metrics["test_accuracy"] for r in all_runs(tmp_path)}
+    (tmp_path / "accuracy.json").write_text(json.dumps(accuracy))
+    assert accuracy["transfer"] > accuracy["scratch"] + 0.2, accuracy
