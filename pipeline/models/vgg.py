@@ -33,8 +33,8 @@ def build(
 ) -> list[keras.layers.Layer]:
     """One of the four VGG depths; `batch_norm` adds batch normalization after each conv.
 
-    `head`: "flatten" (the paper's FC 4096-4096-classes), "gap" (global average pooling and one
-    dense layer: any input size, the usual head for transfer learning) or "none" (the conv base,
+    `head`: "flatten" (the paper's FC 4096-4096-classes), "gap" (global average pooling, layer
+    norm and one dense layer: any input size, the usual head for transfer learning) or "none" (the conv base,
     ending in block5_pool)."""
     blocks.check_choice("depth", depth, tuple(CONVS_PER_BLOCK))
     blocks.check_choice("head", head, HEADS)
@@ -49,10 +49,11 @@ def build(
         out.append(family.MaxPooling2D(2, name=f"block{block}_pool"))
     if head == "none":
         return out
-    if head == "gap":
+    if head == "gap":  # layer norm: pretrained features come at the scale of 0-255 inputs (up to hundreds)
         return [
             *out,
             keras.layers.GlobalAveragePooling2D(name="avg_pool"),
+            keras.layers.LayerNormalization(name="head_norm"),
             keras.layers.Dense(num_classes, name="logits"),
         ]
     out.append(keras.layers.Flatten(name="flatten"))

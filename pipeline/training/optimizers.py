@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from pipeline.registry import Registry
-from pipeline.training.schedules import learning_rate
+from pipeline.training.schedules import Scaled, learning_rate
 
 OPTIMIZERS = Registry(
     "optimizer.name",
@@ -29,11 +30,11 @@ def make_optimizer(
     steps_per_epoch: int,
     epochs: int,
     precision: str = "float32",
-    scale_from: tuple[int, float] | None = None,
+    scalable: bool = False,
 ) -> keras.optimizers.Optimizer:
     """The optimizer the `optimizer` config asks for, its learning rate scheduled over `epochs`
-    (and scaled from a step on: `scale_from`); wrapped in a LossScaleOptimizer under mixed_float16."""
-    arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs, scale_from)}
+    (`scalable`: through a `Scaled` schedule); wrapped in a LossScaleOptimizer under mixed_float16."""
+    arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs, scalable)}
     if settings["momentum"] is not None:
         if settings["name"] not in TAKE_MOMENTUM:
             raise ValueError(f"optimizer.momentum applies to {' and '.join(TAKE_MOMENTUM)}, not {settings['name']}")
@@ -44,6 +45,13 @@ def make_optimizer(
     if precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def lr_factor(optimizer: keras.optimizers.Optimizer) -> tf.Variable | None:
+    """The factor of a `Scaled` learning rate (see `make_optimizer(scalable=True)`), else None."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    schedule = getattr(inner, "_learning_rate", None)  # Keras keeps the schedule object here
+    return schedule.factor if isinstance(schedule, Scaled) else None
 
 
 def current_lr(optimizer: keras.optimizers.Optimizer) -> float:

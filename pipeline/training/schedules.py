@@ -38,28 +38,26 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @keras.saving.register_keras_serializable(package="pipeline")
-class ScaledFrom(keras.optimizers.schedules.LearningRateSchedule):
-    """`base` (a rate or a schedule) times `factor` from step `start` on (fine-tuning after
-    unfreezing a pretrained base)."""
+class Scaled(keras.optimizers.schedules.LearningRateSchedule):
+    """`base` (a rate or a schedule) times `factor`, a variable the training loop sets (to scale
+    the rate once a pretrained base is unfrozen)."""
 
-    def __init__(self, base, start: int, factor: float):
-        self.base, self.start, self.factor = base, start, factor
+    def __init__(self, base, factor: float | tf.Variable = 1.0):
+        self.base = base
+        self.factor = factor if isinstance(factor, tf.Variable) else tf.Variable(factor, trainable=False)
 
     def __call__(self, step):
         rate = self.base(step) if callable(self.base) else tf.constant(self.base, tf.float32)
-        return tf.where(tf.cast(step, tf.int64) >= self.start, rate * self.factor, rate)
+        return rate * tf.cast(self.factor, rate.dtype)
 
     def get_config(self):
         base = keras.saving.serialize_keras_object(self.base) if callable(self.base) else self.base
-        return {"base": base, "start": self.start, "factor": self.factor}
+        return {"base": base, "factor": float(self.factor.numpy())}
 
     @classmethod
     def from_config(cls, config):
         base = config["base"]
-        return cls(
-            keras.saving.deserialize_keras_object(base) if isinstance(base, dict) else base,
-            **{k: config[k] for k in ("start", "factor")},
-        )
+        return cls(keras.saving.deserialize_keras_object(base) if isinstance(base, dict) else base, config["factor"])
 
 
 @SCHEDULES.register("constant")
@@ -88,10 +86,8 @@ def one_cycle(lr: float, steps_per_epoch: int, epochs: int, settings: Mapping[st
     return OneCycle(lr, max(1, steps_per_epoch * epochs))
 
 
-def learning_rate(
-    settings: Mapping[str, Any], steps_per_epoch: int, epochs: int, scale_from: tuple[int, float] | None = None
-):
+def learning_rate(settings: Mapping[str, Any], steps_per_epoch: int, epochs: int, scalable: bool = False):
     """The learning rate the optimizer config (`optimizer` group) asks for: a float or a schedule;
-    `scale_from` (step, factor) scales it from that step on."""
+    `scalable` wraps it in `Scaled`, whose factor the training loop can change."""
     rate = SCHEDULES[settings["schedule"]](settings["lr"], steps_per_epoch, epochs, settings)
-    return rate if scale_from is None else ScaledFrom(rate, *scale_from)
+    return Scaled(rate) if scalable else rate

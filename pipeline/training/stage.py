@@ -23,7 +23,7 @@ from pipeline.stages import StageContext
 from pipeline.training import loop, plots, transfer
 from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
-from pipeline.training.optimizers import current_lr, make_optimizer
+from pipeline.training.optimizers import current_lr, lr_factor, make_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,6 @@ def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizer
     """The model (pretrained when asked) and its optimizer, built on every trainable variable so
     that unfreezing a frozen base later changes no optimizer state."""
     t = cfg.trainer
-    scale_from = transfer.lr_scale_from(cfg.model, data.steps_per_epoch)
     with data.strategy.scope():
         model = build_model(
             cfg.model.name,
@@ -89,7 +88,8 @@ def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizer
             pretrained=cfg.model.pretrained,
             **cfg.model.options,
         )
-        optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision, scale_from)
+        scalable = cfg.model.unfreeze_at is not None
+        optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision, scalable)
         if cfg.model.freeze_base:
             optimizer.build(model.trainable_variables)
     return model, optimizer
@@ -100,6 +100,9 @@ def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int)
     cfg, t = context.cfg, context.cfg.trainer
     if cfg.model.freeze_base:
         transfer.set_frozen(model, transfer.frozen_at(cfg.model, epoch))
+    factor = lr_factor(optimizer)
+    if factor is not None:
+        factor.assign(transfer.lr_factor_at(cfg.model, epoch))
     return loop.Steps(
         context.strategy,
         model,

@@ -34,8 +34,7 @@ def set_frozen(model: keras.Model, frozen: bool) -> None:
     log.info("%s the pretrained base (%d layers)", "Froze" if frozen else "Unfroze", len(layers))
 
 
-def lr_scale_from(settings: DictConfig, steps_per_epoch: int) -> tuple[int, float] | None:
-    """(first step, factor) of the learning-rate scaling that comes with unfreezing, or None."""
-    if not settings.freeze_base or settings.unfreeze_at is None:
-        return None
-    return settings.unfreeze_at * steps_per_epoch, float(settings.unfreeze_lr_scale)
+def lr_factor_at(settings: DictConfig, epoch: int) -> float:
+    """The learning-rate factor during `epoch`: `unfreeze_lr_scale` once the base is unfrozen."""
+    unfrozen = settings.freeze_base and settings.unfreeze_at is not None and epoch >= settings.unfreeze_at
+    return float(settings.unfreeze_lr_scale) if unfrozen else 1.0

@@ -31,7 +31,7 @@ HED_PREPROCESS = {"scale": 255.0, "bgr": True, "mean": (104.00699, 116.66877, 12
 KERAS_RESNET_BN_EPSILON = 1.001e-5
 # ImageNet's 1000 class names in the order of the classifiers' logits (shipped: no download).
 IMAGENET_CLASSES = (Path(__file__).parent / "imagenet_classes.txt").read_text().splitlines()
-HEAD_LAYERS = ("fc1", "fc2", "logits", "dsn1", "dsn2", "dsn3", "dsn4", "dsn5", "fuse")
+HEAD_LAYERS = ("fc1", "fc2", "head_norm", "logits", "dsn1", "dsn2", "dsn3", "dsn4", "dsn5", "fuse")
 
 
 def _vgg_name(ours: str) -> str:
