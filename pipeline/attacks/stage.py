@@ -18,6 +18,7 @@ from pipeline.attacks import plots
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import robust_accuracy
 from pipeline.attacks.fgsm import FGSM
+from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import PGD
 from pipeline.inference import predicted_classes, probabilities
@@ -140,27 +141,46 @@ def gallery_panels(e: Examples, s: DictConfig, found: ClosestFailures) -> list[P
     return panels
 
 
+LECTURE_STEP = 0.005  # the lecture's x + 0.005 * dL/dx ("pig" -> "airliner")
+
+
 def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
     k = len(e.names)
     source, target = s.targeted or ((3, 8) if k > 8 else (0, 1 % k))
-    candidates = [i for i in e.correct if e.y[i] == source]
+    candidates = [i for i in e.correct if source < 0 or e.y[i] == source]  # -1: any class
     if not candidates:
         log.info("adversarial: no correctly classified test example of class %s for the targeted attack", source)
         return None
-    x = e.x[candidates[:1]]
+    x, goal = e.x[candidates[:1]], np.array([target])
     attack = PGD(e.model, steps=40, targeted=True, seed=s.seed)
     for eps in (s.gallery_eps, 2 * s.gallery_eps, s.max_eps):  # the smallest of these budgets that reaches the target
         attack.eps = eps
-        x_adv = np.asarray(attack(x, np.array([target])))
+        x_adv = np.asarray(attack(x, goal))
         if predicted_classes(e.model, x_adv)[0] == target:
             break
-    title = f"Targeted PGD, L-inf {eps:g}: a {e.names[source]} turned into a {e.names[target]}"
+    x_step, steps = lecture_steps(e.model, x, goal)
+    clean = e.captions(x, "clean")
+    title = f"Targeted, to {e.names[target]}: x - {LECTURE_STEP} dL/dx x{steps} (top) and PGD, L-inf {eps:g} (bottom)"
     return Panel(
         "targeted",
-        plots.gallery_figure(x, x_adv, e.captions(x, "clean"), e.captions(x_adv, "attacked"), title),
-        f"PGD descending the loss of a chosen class ({e.names[target]}) "
-        "within the smallest of a few L-inf budgets that reaches it.",
+        plots.gallery_figure(
+            np.concatenate([x, x]),
+            np.concatenate([x_step, x_adv]),
+            clean * 2,
+            e.captions(x_step, f"{steps} steps") + e.captions(x_adv, "PGD"),
+            title,
+        ),
+        f"The lecture's gradient step x - {LECTURE_STEP} dL(target)/dx, repeated until the network says "
+        f"{e.names[target]} (at most 50), and PGD descending the same loss within the smallest of a few L-inf budgets.",
     )
+
+
+def lecture_steps(model: keras.Model, x: np.ndarray, goal: np.ndarray, most: int = 50) -> tuple[np.ndarray, int]:
+    """x - 0.005 * dL(goal)/dx, repeated until the prediction is `goal` (or `most` times)."""
+    step, count = GradientStep(model, step_size=LECTURE_STEP, targeted=True), 0
+    while count < most and (count == 0 or predicted_classes(model, x)[0] != goal[0]):
+        x, count = np.asarray(step(x, goal)), count + 1
+    return x, count
 
 
 def run_stage(context: StageContext) -> dict[str, float]:

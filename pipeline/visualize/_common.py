@@ -26,11 +26,12 @@ def capped(steps: int) -> int:
 
 @dataclass(frozen=True)
 class Graph:
-    """A model's symbolic graph: its input and each layer's input and output tensors."""
+    """A model's symbolic graph: its input, each layer's input and output tensors, its output."""
 
     input: object
     outputs: dict
     inputs: dict
+    output: object
 
 
 _GRAPHS: weakref.WeakKeyDictionary[keras.Model, Graph] = weakref.WeakKeyDictionary()
@@ -38,27 +39,35 @@ _PARENTS: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictiona
 
 
 def graph(model: keras.Model) -> Graph:
-    """The graph to cut sub-models from. A Sequential model (a loaded one especially) may have
-    called its layers more than once while building, so `layer.output` can belong to a stale
-    graph; its chain is traced afresh through the same layers (same weights)."""
+    """The graph to cut sub-models from. A layer called more than once (a loaded Sequential
+    model's, a layer of a nested model that was inlined) has several outputs and `layer.output`
+    can belong to another graph, so the model is traced afresh from a new input through the
+    same layers (same weights)."""
     if model in _GRAPHS:
         return _GRAPHS[model]
     if len(model.inputs) != 1:
         raise ValueError(f"Visualizations need a single-input model; {model.name!r} has {len(model.inputs)}.")
+    start, outputs, inputs = keras.Input(model.input_shape[1:], name="image"), {}, {}
     if isinstance(model, keras.Sequential):
-        x = start = keras.Input(model.input_shape[1:], name="image")
-        outputs, inputs = {}, {}
+        x = start
         for layer in model.layers:
             inputs[layer.name], x = x, layer(x)
             outputs[layer.name] = x
-        found = Graph(start, outputs, inputs)
+        output = x
     else:
-        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-        found = Graph(
-            model.inputs[0],
-            {layer.name: layer.output for layer in layers},
-            {layer.name: layer.input for layer in layers},
-        )
+
+        def recorded(layer):
+            def call(*args, **kwargs):
+                inputs[layer.name], outputs[layer.name] = args[0], layer(*args, **kwargs)
+                return outputs[layer.name]
+
+            return call
+
+        # Keras 3 has no public node-by-node call of a functional graph; `_run_through_graph`
+        # (what Functional.call runs) is it, with a hook per layer.
+        output = model._run_through_graph(start, operation_fn=recorded)
+        output = output[0] if isinstance(output, (list, tuple)) else output
+    found = Graph(start, outputs, inputs, output)
     _GRAPHS[model] = found
     return found
 
@@ -80,7 +89,7 @@ def submodel(model: keras.Model, layer_names: Sequence[str], with_logits: bool =
 
 def model_output(model: keras.Model):
     """The model's (first) output in `graph(model)`."""
-    return layer_output(model, model.layers[-1].name) if isinstance(model, keras.Sequential) else model.outputs[0]
+    return graph(model).output
 
 
 def float32(tensor) -> tf.Tensor:

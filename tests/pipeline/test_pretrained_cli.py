@@ -81,3 +81,37 @@ def test_transfer_learning_beats_training_from_scratch(cli, tmp_path):
     accuracy = {r.info.run_name: r.data.metrics["test_accuracy"] for r in all_runs(tmp_path)}
     (tmp_path / "accuracy.json").write_text(json.dumps(accuracy))
     assert accuracy["transfer"] > max(0.5, accuracy["scratch"] + 0.2), accuracy
+
+
+@pytest.mark.slow
+def test_imagenet_vgg16_preset_with_keras_applications_weights(cli, tmp_path):
+    """The ImageNet path end to end, offline: Keras Applications' VGG16 built with weights=None,
+    written where Keras caches the ImageNet file; the preset finds it, keeps the 1000-class
+    head, labels the photos with its predictions and runs the targeted attack to "airliner"."""
+    import keras
+
+    from pipeline.models.pretrained import files
+    from tests.models.test_pretrained import write_legacy
+
+    (tmp_path / "keras" / "models").mkdir(parents=True)
+    keras.utils.set_random_seed(0)
+    write_legacy(
+        keras.applications.VGG16(weights=None),
+        tmp_path / "keras" / "models" / files.imagenet_file_name("vgg16", top=True),
+    )
+    done = cli(
+        "experiment=imagenet_vgg16",
+        "debug=tiny",
+        "visualize.num_images=1",
+        "visualize.methods=[feature_maps,class_model,saliency,grad_cam]",
+        "visualize.class_models=[404]",
+        "adversarial.minimal_examples=1",
+        "adversarial.num_examples=2",
+        KERAS_HOME=str(tmp_path / "keras"),
+        CONVNET_VIS_MAX_STEPS="2",
+        timeout=1500,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    (run,) = all_runs(tmp_path)
+    made = figures(tmp_path, run) | {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "adversarial")}
+    assert {"visualize/class_model.png", "visualize/grad_cam.png", "adversarial/targeted.png"} <= made
