@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 import layers
+from pipeline.models import build_model
 
 log = logging.getLogger("bench_layers")
 
@@ -50,6 +51,17 @@ CASES = {
         lambda: layers.MaxPooling2D(2),
         lambda: keras.layers.MaxPooling2D(2),
         (56, 56, 64),
+    ),
+}
+
+# Whole networks at their real input size: name -> (impl -> model factory, input shape, batch, repeats cap).
+# VGG16 forward + backward at 224x224 takes about a second per image on 2 cores: a small batch, few repeats.
+MODEL_CASES = {
+    "VGG16 224x224x3 (whole network)": (
+        lambda impl: build_model("vgg16", (224, 224, 3), 1000, impl=impl),
+        (224, 224, 3),
+        2,
+        7,
     ),
 }
 
@@ -105,6 +117,17 @@ def main() -> None:
                 t_keras * 1e3,
                 t_ours / t_keras,
             )
+    for name, (factory, shape, batch, cap) in MODEL_CASES.items():
+        if args.only not in name:
+            continue
+        x = tf.random.normal((batch, *shape))
+        ours, theirs = factory("custom"), factory("keras")
+        ours.set_weights(theirs.get_weights())
+        t_ours, t_keras = time_pair(make_step(ours, False), make_step(theirs, False), x, min(args.repeats, cap))
+        rows.append((f"{name}, batch {batch}", False, t_ours, t_keras, t_ours / t_keras))
+        log.info(
+            "%-40s custom %8.2f ms  keras %8.2f ms  ratio %.2f", name, t_ours * 1e3, t_keras * 1e3, t_ours / t_keras
+        )
     ratios = [r[-1] for r in rows]
     log.info("\n| case | jit | custom ms | keras ms | custom/keras |\n|---|---|---|---|---|")
     for name, jit, t_ours, t_keras, ratio in rows:
