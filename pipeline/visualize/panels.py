@@ -149,11 +149,12 @@ def feature_maps_panel(c: Context) -> list[Panel]:
 def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
-        count = min(c.settings.filters_per_layer, c.model.get_layer(layer).output.shape[-1])
+        mean = feature_maps(c.model, c.shown, [layer])[layer].mean(axis=(0, 1, 2))
+        chosen = sorted(np.argsort(-mean, kind="stable")[: c.settings.filters_per_layer].tolist())
         images = activation_maximization(
             c.model,
             layer,
-            list(range(count)),
+            chosen,
             steps=c.settings.steps,
             seed=c.settings.seed,
             start_level=float(c.x.mean()),
@@ -162,10 +163,10 @@ def activation_maximization_panel(c: Context) -> list[Panel]:
             Panel(
                 f"activation_maximization_{layer}",
                 plots.images_figure(
-                    images, [f"filter {f}" for f in range(count)], f"{layer}: inputs that maximise each filter"
+                    images, [f"filter {f}" for f in chosen], f"{layer}: inputs that maximise each filter"
                 ),
-                f"Gradient ascent on ||h(x)|| of each filter of {layer}, from "
-                "faint noise at the data's mean: the pattern it responds to.",
+                f"Gradient ascent on ||h(x)|| of the {len(chosen)} filters of {layer} most active on the test "
+                "images, from faint noise at the data's mean: the pattern each responds to.",
             )
         )
     return panels
@@ -245,7 +246,7 @@ def deep_dream_panel(c: Context) -> list[Panel]:
         for f in dream_zoom(c.model, start, [layer], frames=count, steps=c.settings.dream_steps, seed=c.settings.seed)
     ]
     shown = [frames[0], frames[1], *frames[2:][-2:]]
-    titles = ["start", "dream", *[f"zoom {k}" for k in range(len(frames) - len(shown) + 2, len(frames))]]
+    titles = ["start", "frame 1", *[f"frame {k}" for k in range(len(frames) - len(shown) + 2, len(frames))]]
     return [
         Panel(
             "deep_dream",
