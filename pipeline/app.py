@@ -139,8 +139,7 @@ def transfer_problems(model: DictConfig, epochs: int) -> list[tuple[bool, str]]:
 def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
     from pipeline.attacks import TRAINING_ATTACKS
-    from pipeline.models import IMPLEMENTATIONS
-    from pipeline.models.pretrained import PRETRAINED_ARCHITECTURES
+    from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
     from pipeline.training import OPTIMIZERS, SCHEDULES, STRATEGIES
     from pipeline.visualize import METHODS
 

@@ -12,12 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 
 import pipeline.models  # noqa: F401 - registers our layers, so saved models deserialize
 from pipeline import tracking
-from pipeline.data import DatasetInfo, load, load_arguments
-from pipeline.data.photos import NAME as PHOTOS
+from pipeline.data import PHOTOS, DatasetInfo, load, load_arguments
 from pipeline.errors import UserError
 from pipeline.inference import predicted_classes
-from pipeline.models import build_model
-from pipeline.models.pretrained import IMAGENET_CLASSES
+from pipeline.models import IMAGENET_CLASSES, build_model
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ class StageContext:
     @functools.cached_property
     def model(self) -> Any:
         """The trained model (keras.Model), read once: model.from_run's, else the train stage's."""
-        from pipeline.models.nested import inline
+        from pipeline.models import inline
         from pipeline.stage_inputs import trained_model
 
         return inline(trained_model(self.cfg, self.run_dir))

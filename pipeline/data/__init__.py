@@ -8,11 +8,13 @@
 
 from pipeline.data.builders import OFFLINE_BUILDERS
 from pipeline.data.load import DatasetInfo, load, load_arguments
+from pipeline.data.photos import NAME as PHOTOS
 from pipeline.data.samples import SAMPLE_IMAGES, sample_images
 from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
 
 __all__ = [
     "OFFLINE_BUILDERS",
+    "PHOTOS",
     "REAL_DATASETS",
     "SAMPLE_IMAGES",
     "DatasetInfo",

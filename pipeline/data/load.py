@@ -106,10 +106,8 @@ def load(
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, augment, dataset.name not in transforms.NO_FLIP, target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
-    if not batch_size:
-        ds = ds.unbatch()
-    info = _info(name, split, dataset, keys, shape, num_examples, target)
-    return ds.prefetch(tf.data.AUTOTUNE), info
+    ds = ds if batch_size else ds.unbatch()
+    return ds.prefetch(tf.data.AUTOTUNE), _info(name, split, dataset, keys, shape, num_examples, target)
 
 
 @dataclasses.dataclass(frozen=True)

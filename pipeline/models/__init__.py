@@ -31,8 +31,9 @@ from pipeline.models import (
 )
 from pipeline.models.fully_convolutional import to_fully_convolutional
 from pipeline.models.impl import IMPLEMENTATIONS, family
+from pipeline.models.nested import inline, is_nested
 from pipeline.models.preprocess import Preprocess
-from pipeline.models.pretrained import MissingWeightsError
+from pipeline.models.pretrained import IMAGENET_CLASSES, PRETRAINED_ARCHITECTURES, MissingWeightsError
 from pipeline.models.pretrained import pretrained as read_pretrained
 from pipeline.registry import Registry
 
@@ -170,10 +171,14 @@ def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dic
 
 __all__ = [
     "ARCHITECTURES",
+    "IMAGENET_CLASSES",
     "IMPLEMENTATIONS",
+    "PRETRAINED_ARCHITECTURES",
     "Architecture",
     "MissingWeightsError",
     "Preprocess",
     "build_model",
+    "inline",
+    "is_nested",
     "to_fully_convolutional",
 ]

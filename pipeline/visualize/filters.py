@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.models.preprocess import Preprocess
+from pipeline.models import Preprocess
 from pipeline.visualize._common import kernel_layers
 
 

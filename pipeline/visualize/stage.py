@@ -7,8 +7,7 @@ import logging
 import time
 
 from pipeline import report
-from pipeline.data import sample_images
-from pipeline.data.photos import NAME as PHOTOS
+from pipeline.data import PHOTOS, sample_images
 from pipeline.models import ARCHITECTURES
 from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext

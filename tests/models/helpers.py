@@ -21,6 +21,7 @@ SMALL = {
     "conv1d": ((128, 1), {}),
     "autoencoder": ((32, 32, 1), {"code_size": 8}),
     "unet": ((32, 32, 3), {"filters": 8}),
+    "hed": ((32, 32, 3), {}),
 }
 
 

@@ -94,7 +94,8 @@ def test_layer_names_say_what_they_are(name):
     for layer in model.layers:
         kind = type(layer).__name__
         if kind.startswith("Conv") and "Transpose" not in kind:
-            assert re.search(r"conv|proj|scores|logits", layer.name), layer.name
+            # dsn (deeply supervised net) and fuse: HED's own names for its side outputs and fusion
+            assert re.search(r"conv|proj|scores|logits|dsn|fuse", layer.name), layer.name
         if kind == "Dense":
             assert re.match(r"fc\d|logits|code|decode", layer.name), layer.name
     summary = []

@@ -163,7 +163,7 @@ def test_vgg16_on_hed_weights_is_a_transfer_model():
     """The hed weights have no classifier: a new global-average-pooling head, the base loaded."""
     model = build_model("vgg16", (64, 64, 3), 5, pretrained="hed")
     assert isinstance(model.layers[0], Preprocess)
-    assert [layer.name for layer in model.layers[-2:]] == ["avg_pool", "logits"]
+    assert [layer.name for layer in model.layers[-3:]] == ["avg_pool", "head_norm", "logits"]
     with h5py.File(files.hed_weights()) as f:
         expected = np.asarray(f["block3/layers/conv2d_2/vars/0"])
     np.testing.assert_array_equal(model.get_layer("block3_conv3").kernel.numpy(), expected)

@@ -174,7 +174,7 @@ def test_same_seed_same_metrics(cli, tmp_path):
         ),
         (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods 'xray'; known: filters,"),
         (("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
-        (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, or set model.from_run"),
+        (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, set model.from_run"),
         (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
         (("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, bim, pgd"),
     ],

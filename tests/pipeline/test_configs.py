@@ -12,7 +12,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.app import check
 from pipeline.config import register
-from pipeline.data import OFFLINE_BUILDERS, REAL_DATASETS
+from pipeline.data import OFFLINE_BUILDERS, PHOTOS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
 from pipeline.registry import UnknownNameError
 from pipeline.stages import STAGES
@@ -54,7 +54,7 @@ def test_every_model_option_builds(composed, model):
 @pytest.mark.parametrize("dataset", options("dataset"))
 def test_every_dataset_option_names_a_dataset(composed, dataset):
     cfg = composed(f"dataset={dataset}")
-    assert cfg.dataset.name in {*OFFLINE_BUILDERS, *REAL_DATASETS}
+    assert cfg.dataset.name in {*OFFLINE_BUILDERS, *REAL_DATASETS, PHOTOS}
 
 
 def _leaves(node, prefix=""):
@@ -110,8 +110,9 @@ def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
         "shapes": (64, 64, 3),
         "signals": (128, 1),
         "cifar10": (32, 32, 3),
+        "photos": (*(cfg.dataset.image_size or (224, 224)), 3),
     }
-    build_model(cfg.model.name, shapes[cfg.dataset.name], 4, **cfg.model.options)
+    build_model(cfg.model.name, shapes[cfg.dataset.name], 4, **cfg.model.options)  # the architecture, not the weights
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pipeline.visualize.panels import Context
 
 SETTINGS = OmegaConf.merge(
     OmegaConf.structured(VisualizeConfig),
-    dict(num_images=2, filters_per_layer=2, steps=3, dream_steps=2, embedding_examples=12),
+    dict(num_images=2, filters_per_layer=2, steps=3, dream_steps=2, dream_frames=1, embedding_examples=12),
 )
 
 
