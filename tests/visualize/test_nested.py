@@ -28,7 +28,8 @@ def transfer_model(base: keras.Model) -> keras.Model:
     )
 
 
-@pytest.mark.parametrize("kind", ["keras_applications", "ours"])
+# Our base (hed weights) takes a minute of every method: the long suite runs it.
+@pytest.mark.parametrize("kind", ["keras_applications", pytest.param("ours", marks=pytest.mark.slow)])
 def test_every_method_and_attack_on_a_nested_base(kind):
     model = transfer_model(bases()[kind])
     flat = inline(model)
