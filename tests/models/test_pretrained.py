@@ -102,7 +102,7 @@ def test_vgg_classifier_matches_keras_applications(tmp_path, arch):
     x = images((224, 224, 3))
     expected = ref(APPLICATIONS[arch][1](x * 255.0)).numpy()
     model = build_model(arch, (224, 224, 3), 1000, pretrained=str(tmp_path / "top.h5"))
-    assert expected.max() > 0.5
+    assert expected.max() > 0.1  # far from uniform (0.001): a wrong layer would move it
     assert relative_error(keras.ops.softmax(model(x)).numpy(), expected) < 1e-4
 
 
