@@ -61,6 +61,7 @@ def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
     return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_resnet50_classifier_matches_keras_applications(tmp_path, impl):
     ref = reference("resnet50", top=True)

@@ -28,8 +28,8 @@ def transfer_model(base: keras.Model) -> keras.Model:
     )
 
 
-# Our base (hed weights) takes a minute of every method: the long suite runs it.
-@pytest.mark.parametrize("kind", ["keras_applications", pytest.param("ours", marks=pytest.mark.slow)])
+@pytest.mark.slow  # every method on a VGG16 base: about a minute each
+@pytest.mark.parametrize("kind", ["keras_applications", "ours"])
 def test_every_method_and_attack_on_a_nested_base(kind):
     model = transfer_model(bases()[kind])
     flat = inline(model)
