@@ -113,6 +113,7 @@ def check(cfg: DictConfig) -> None:
         ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
         *transfer_problems(cfg.model, t.epochs),
+        *interpolation_problems(cfg.visualize.interpolation),
     ]
     for bad, message in problems:
         if bad:
@@ -133,6 +134,27 @@ def transfer_problems(model: DictConfig, epochs: int) -> list[tuple[bool, str]]:
             unfreeze is not None and not 0 < unfreeze < epochs,
             f"model.unfreeze_at must be an epoch in [1, {epochs}), got {unfreeze}",
         ),
+    ]
+
+
+def interpolation_problems(s: DictConfig) -> list[tuple[bool, str]]:
+    """visualize.interpolation settings that cannot run: one image set without the other, a
+    folder that is not there, no strengths."""
+    folders = {"source_dir": s.source_dir, "target_dir": s.target_dir}
+    return [
+        (
+            bool(s.source_dir) != bool(s.target_dir),
+            "visualize.interpolation needs both source_dir (images without the attribute) and target_dir (with it)",
+        ),
+        *[
+            (
+                bool(path) and not Path(path).expanduser().is_dir(),
+                f"visualize.interpolation.{key}={path} is not a folder",
+            )
+            for key, path in folders.items()
+        ],
+        (not s.strengths, "visualize.interpolation.strengths is empty: give at least one, e.g. [1.0]"),
+        (s.steps < 1 or s.num_images < 1, "visualize.interpolation.steps and num_images must be >= 1"),
     ]
 
 

@@ -98,6 +98,19 @@ class TrackingConfig:
 
 
 @dataclass
+class InterpolationConfig:
+    source_dir: Optional[str] = None  # images without the attribute (deep feature interpolation); null: skipped
+    target_dir: Optional[str] = None  # images with it
+    layers: Optional[List[str]] = None  # null: block3/4/5_conv1 (VGG's conv3_1, conv4_1, conv5_1) or visualize.layers
+    strengths: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])  # multiples of the attribute vector
+    num_images: int = 2  # test images edited
+    max_examples: int = 200  # images read from each folder
+    steps: int = 150  # Adam steps of the reconstruction
+    learning_rate: float = 0.03
+    tv_weight: float = 10.0  # weight of the total-variation prior on the change
+
+
+@dataclass
 class VisualizeConfig:
     methods: Optional[List[str]] = None  # pipeline.visualize.METHODS; null: all; those that do not apply are skipped
     layers: Optional[List[str]] = None  # layers to look at; null: after the first, middle and last conv
@@ -108,6 +121,7 @@ class VisualizeConfig:
     dream_frames: int = 4  # DeepDream zoom-and-repeat frames (deep_dream.gif)
     class_models: Optional[List[int]] = None  # classes whose class-model images are grown; null: the first 20
     embedding_examples: int = 500  # test images in the t-SNE
+    interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
     seed: int = 0
 
 

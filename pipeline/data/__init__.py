@@ -6,9 +6,10 @@
 (10, (32, 32, 1))
 """
 
-from pipeline.data.builders import OFFLINE_BUILDERS
+from pipeline.data.builders import OFFLINE_BUILDERS, triangle_sets
 from pipeline.data.load import DatasetInfo, load, load_arguments
 from pipeline.data.photos import NAME as PHOTOS
+from pipeline.data.photos import read_folder
 from pipeline.data.samples import SAMPLE_IMAGES, sample_images
 from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
 
@@ -21,5 +22,7 @@ __all__ = [
     "DatasetNotPreparedError",
     "load",
     "load_arguments",
+    "read_folder",
     "sample_images",
+    "triangle_sets",
 ]

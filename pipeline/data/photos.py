@@ -43,6 +43,18 @@ def read(
     return images, np.array([label for _, label in files], np.int32), classes
 
 
+def read_folder(folder: str, input_shape: Sequence[int], max_examples: int | None = None) -> np.ndarray:
+    """Every image in `folder` and its sub-folders (sorted), fitted to `input_shape`: (N, H, W, C)
+    float32 in [0, 1]. For image sets that are not a dataset (an attribute's examples)."""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder of images.")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)[:max_examples]
+    if not files:
+        raise ValueError(f"No images ({', '.join(sorted(SUFFIXES))}) in {root} or its sub-folders.")
+    return np.stack([fit(_open(f), input_shape) for f in files])
+
+
 def _shape(image_size) -> tuple[int, int, int]:
     if image_size is None:
         return DEFAULT_SHAPE

@@ -33,6 +33,7 @@ from pipeline.visualize.deep_dream import dream_zoom
 from pipeline.visualize.dense import pixel_explanations
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import equivariance
+from pipeline.visualize.feature_interpolation import UPCHURCH_LAYERS, attribute, feature_interpolation
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
@@ -51,6 +52,7 @@ class Context:
     target: str = "label"  # what the model was trained to output: label, mask or image
     code_layer: str | None = None  # an autoencoder's code, as its architecture declares
     photos: dict[str, np.ndarray] = field(default_factory=dict)  # sample photographs, RGB models only
+    attribute_sets: tuple[np.ndarray, np.ndarray] | None = None  # images without / with an attribute
     metrics: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -80,13 +82,15 @@ class Context:
 class Method:
     """panels: the method's figures for a context; classifier: it explains class decisions (a
     classifier's logits); conv: it looks at 2D conv layers; autoencoder: it needs a declared code;
-    dense: it explains per-pixel outputs (segmentation, edge maps)."""
+    dense: it explains per-pixel outputs (segmentation, edge maps); attribute: it needs the
+    two image sets of `visualize.interpolation`."""
 
     panels: Callable[[Context], list[Panel]]
     classifier: bool = False
     conv: bool = False
     autoencoder: bool = False
     dense: bool = False
+    attribute: bool = False
 
     def skip_reason(self, c: Context) -> str | None:
         """Why the method does not apply to the context's model, or None when it does."""
@@ -102,6 +106,8 @@ class Method:
             return "it is for autoencoders (an architecture that declares its code layer)"
         if self.conv and not kernel_layers(c.model):
             return "the model has no 2D convolution"
+        if self.attribute and c.attribute_sets is None:
+            return "it needs visualize.interpolation.source_dir and target_dir (images without and with an attribute)"
         return None
 
 
@@ -254,6 +260,34 @@ def deep_dream_panel(c: Context) -> list[Panel]:
             f"Gradient ascent on the image itself at three scales, amplifying what {layer} responds to; then "
             f"zoom-and-repeat, {count} frames (deep_dream.gif).",
             animation=frames,
+        )
+    ]
+
+
+@method("feature_interpolation", conv=True, attribute=True)
+def feature_interpolation_panel(c: Context) -> list[Panel]:
+    s, names = c.settings.interpolation, [layer.name for layer in c.model.layers]
+    wanted = s.layers or (UPCHURCH_LAYERS if set(UPCHURCH_LAYERS) <= set(names) else c.layers)
+    layers = [after_activation(c.model, n) if n in UPCHURCH_LAYERS else n for n in wanted]
+    a = attribute(c.model, *c.attribute_sets, layers)
+    x = c.shown[: s.num_images]
+    r = feature_interpolation(c.model, x, a, s.strengths, s.steps, s.tv_weight, s.learning_rate)
+    c.metrics |= {f"dfi_moved/{alpha:g}": float(moved.mean()) for alpha, moved in zip(r.strengths, r.moved)}
+    images = [im for i in range(len(x)) for im in (x[i], *r.images[:, i])]
+    titles = [
+        t
+        for i in range(len(x))
+        for t in ("original", *[f"alpha {a:g}: moved {m[i]:+.2f}" for a, m in zip(r.strengths, r.moved)])
+    ]
+    return [
+        Panel(
+            "feature_interpolation",
+            plots.images_figure(
+                images, titles, f"Deep feature interpolation at {', '.join(layers)}", len(titles) // len(x)
+            ),
+            f"Features moved by alpha times (mean features with - without the attribute, {len(c.attribute_sets[0])} "
+            f"and {len(c.attribute_sets[1])} images), reconstructed by {s.steps} Adam steps with a TV prior; "
+            "'moved' is how far the edit's features went along that vector (the goal is alpha).",
         )
     ]
 

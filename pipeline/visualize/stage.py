@@ -7,7 +7,7 @@ import logging
 import time
 
 from pipeline import report
-from pipeline.data import PHOTOS, sample_images
+from pipeline.data import PHOTOS, read_folder, sample_images
 from pipeline.models import ARCHITECTURES
 from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext
@@ -16,6 +16,14 @@ from pipeline.visualize.panels import METHODS, Context
 log = logging.getLogger(__name__)
 
 STAGE = "visualize"
+
+
+def attribute_sets(settings, methods: list[str], input_shape) -> tuple | None:
+    """The images without and with the attribute, when deep feature interpolation will run."""
+    s = settings.interpolation
+    if "feature_interpolation" not in methods or not (s.source_dir and s.target_dir):
+        return None
+    return tuple(read_folder(d, input_shape, s.max_examples) for d in (s.source_dir, s.target_dir))
 
 
 def run_stage(context: StageContext) -> dict[str, float]:
@@ -31,6 +39,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
     model = context.model
     y = labels_or_predictions(model, x, y)
     c = Context(model, x, y, class_names(info, model), settings, cfg.dataset.target, code_layer, photos)
+    c.attribute_sets = attribute_sets(settings, methods, info.input_shape)
     panels = []
     for name in methods:
         reason = METHODS[name].skip_reason(c)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.pipeline.conftest import all_runs, store
@@ -11,9 +12,26 @@ def figures(tmp_path, run) -> set[str]:
     return {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
 
 
+def attribute_folders(root) -> list[str]:
+    """Shape images without / with a triangle as PNG folders; the overrides that point at them."""
+    from PIL import Image
+
+    from pipeline.data import triangle_sets
+
+    for name, images in zip(("without", "with"), triangle_sets(3, size=32)):
+        (root / name).mkdir()
+        for i, image in enumerate(images):
+            Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / name / f"{i}.png")
+    return [
+        f"visualize.interpolation.source_dir={root / 'without'}",
+        f"visualize.interpolation.target_dir={root / 'with'}",
+    ]
+
+
 @pytest.mark.slow
 def test_pretrained_vgg16_preset_runs_offline_and_says_what_it_skipped(cli, tmp_path):
-    done = cli("experiment=pretrained_vgg16", "debug=tiny", CONVNET_VIS_MAX_STEPS="2")
+    folders = attribute_folders(tmp_path)
+    done = cli("experiment=pretrained_vgg16", "debug=tiny", *folders, CONVNET_VIS_MAX_STEPS="2")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "skipping saliency: it explains class decisions and this model has no classifier" in done.stdout
     assert "adversarial: skipped" in done.stdout
@@ -22,7 +40,8 @@ def test_pretrained_vgg16_preset_runs_offline_and_says_what_it_skipped(cli, tmp_
     made = figures(tmp_path, run)
     for name in ("filters", "feature_maps_0", "activation_maximization_block5_conv1_relu", "deep_dream"):
         assert f"visualize/{name}.png" in made
-    assert "visualize/deep_dream.gif" in made
+    assert {"visualize/deep_dream.gif", "visualize/feature_interpolation.png"} <= made
+    assert {"dfi_moved/1", "dfi_moved/4"} <= set(run.data.metrics)
 
 
 @pytest.mark.slow
@@ -54,6 +73,22 @@ def test_missing_imagenet_weights_exit_2_with_one_line_and_no_running_run(cli, t
 )
 def test_bad_transfer_settings_exit_2(cli, overrides, message):
     done = cli("dataset=shapes", "debug=tiny", *overrides)
+    assert done.returncode == 2 and message in done.stdout, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["visualize.interpolation.source_dir=."], "needs both source_dir"),
+        (
+            ["visualize.interpolation.source_dir=.", "visualize.interpolation.target_dir=/no/such/folder"],
+            "visualize.interpolation.target_dir=/no/such/folder is not a folder",
+        ),
+        (["visualize.interpolation.strengths=[]"], "strengths is empty"),
+    ],
+)
+def test_bad_interpolation_settings_exit_2(cli, overrides, message):
+    done = cli("debug=tiny", *overrides)
     assert done.returncode == 2 and message in done.stdout, done.stdout[-3000:]
 
 

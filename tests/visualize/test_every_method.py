@@ -14,7 +14,15 @@ from pipeline.visualize.panels import Context
 
 SETTINGS = OmegaConf.merge(
     OmegaConf.structured(VisualizeConfig),
-    dict(num_images=2, filters_per_layer=2, steps=3, dream_steps=2, dream_frames=1, embedding_examples=12),
+    dict(
+        num_images=2,
+        filters_per_layer=2,
+        steps=3,
+        dream_steps=2,
+        dream_frames=1,
+        embedding_examples=12,
+        interpolation=dict(steps=2, num_images=1, strengths=[1.0]),
+    ),
 )
 
 
@@ -23,7 +31,8 @@ def _context(model, channels: int = 1, target: str = "label", code_layer=None) -
     x = rng.uniform(size=(12, 32, 32, channels)).astype(np.float32)
     y = x if target == "image" else np.arange(12) % 10
     photos = {"chelsea": x[0]} if channels == 3 else {}
-    return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, target, code_layer, photos)
+    sets = (x[:4], x[4:8]) if channels == 3 else None  # stand-ins for images without / with an attribute
+    return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, target, code_layer, photos, sets)
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])

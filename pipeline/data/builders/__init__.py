@@ -2,10 +2,20 @@
 
 from pipeline.data.builders.bars import Bars, BarsConfig
 from pipeline.data.builders.digits import Digits
-from pipeline.data.builders.shapes import Shapes, ShapesConfig
+from pipeline.data.builders.shapes import Shapes, ShapesConfig, triangle_sets
 from pipeline.data.builders.signals import Signals, SignalsConfig
 
 # name -> builder class, for the datasets that need no network.
 OFFLINE_BUILDERS = {builder.name: builder for builder in (Digits, Bars, Shapes, Signals)}
 
-__all__ = ["OFFLINE_BUILDERS", "Bars", "BarsConfig", "Digits", "Shapes", "ShapesConfig", "Signals", "SignalsConfig"]
+__all__ = [
+    "OFFLINE_BUILDERS",
+    "Bars",
+    "BarsConfig",
+    "Digits",
+    "Shapes",
+    "ShapesConfig",
+    "Signals",
+    "SignalsConfig",
+    "triangle_sets",
+]

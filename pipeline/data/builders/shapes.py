@@ -72,6 +72,16 @@ def render_shape_image(size: int, max_shapes: int, noise: float, rng: np.random.
     return image, mask, label
 
 
+def triangle_sets(count: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic attribute for deep feature interpolation: `count` shape images without a
+    visible triangle and `count` with one, (count, size, size, 3) each in [0, 1]."""
+    rng, found = np.random.default_rng(seed), ([], [])
+    while min(len(found[0]), len(found[1])) < count:
+        image, mask, _ = render_shape_image(size, 3, 0.03, rng)
+        found[int((mask == 1 + SHAPE_NAMES.index("triangle")).any())].append(image)
+    return np.stack(found[0][:count]).astype(np.float32), np.stack(found[1][:count]).astype(np.float32)
+
+
 class Shapes(GeneratedBuilder):
     """Circles, squares and triangles of random size, rotation, colour and position on a dark
     background, with a per-pixel mask (0 background, 1 circle, 2 square, 3 triangle) for
