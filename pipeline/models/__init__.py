@@ -30,8 +30,9 @@ from pipeline.models import (
     vgg,
 )
 from pipeline.models.fully_convolutional import to_fully_convolutional
+from pipeline.models.heads import head_start
 from pipeline.models.impl import IMPLEMENTATIONS, family
-from pipeline.models.nested import inline, is_nested
+from pipeline.models.nested import inline, is_nested, run_layers
 from pipeline.models.preprocess import Preprocess
 from pipeline.models.pretrained import IMAGENET_CLASSES, PRETRAINED_ARCHITECTURES, MissingWeightsError
 from pipeline.models.pretrained import pretrained as read_pretrained
@@ -178,7 +179,9 @@ __all__ = [
     "MissingWeightsError",
     "Preprocess",
     "build_model",
+    "head_start",
     "inline",
     "is_nested",
+    "run_layers",
     "to_fully_convolutional",
 ]

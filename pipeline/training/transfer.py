@@ -9,16 +9,14 @@ import logging
 import keras
 from omegaconf import DictConfig
 
-log = logging.getLogger(__name__)
+from pipeline.models import head_start
 
-HEAD_STARTS = ("flatten", "avg_pool", "dsn1")  # the first layer of each architecture's head
+log = logging.getLogger(__name__)
 
 
 def base_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The layers before the head (all of them for a model without one)."""
-    names = [layer.name for layer in model.layers]
-    start = next((names.index(n) for n in HEAD_STARTS if n in names), len(names))
-    return model.layers[:start]
+    return model.layers[: head_start(model)]
 
 
 def frozen_at(settings: DictConfig, epoch: int) -> bool:

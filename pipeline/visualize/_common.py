@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.inference import predicted_classes
+from pipeline.models import run_layers
 
 # Tests (and impatient users) cap every optimisation loop with this environment variable.
 MAX_STEPS_ENV = "CONVNET_VIS_MAX_STEPS"
@@ -48,25 +49,13 @@ def graph(model: keras.Model) -> Graph:
     if len(model.inputs) != 1:
         raise ValueError(f"Visualizations need a single-input model; {model.name!r} has {len(model.inputs)}.")
     start, outputs, inputs = keras.Input(model.input_shape[1:], name="image"), {}, {}
-    if isinstance(model, keras.Sequential):
-        x = start
-        for layer in model.layers:
-            inputs[layer.name], x = x, layer(x)
-            outputs[layer.name] = x
-        output = x
-    else:
 
-        def recorded(layer):
-            def call(*args, **kwargs):
-                inputs[layer.name], outputs[layer.name] = args[0], layer(*args, **kwargs)
-                return outputs[layer.name]
+    def recorded(layer, *args, **kwargs):
+        inputs[layer.name], outputs[layer.name] = args[0], layer(*args, **kwargs)
+        return outputs[layer.name]
 
-            return call
-
-        # Keras 3 has no public node-by-node call of a functional graph; `_run_through_graph`
-        # (what Functional.call runs) is it, with a hook per layer.
-        output = model._run_through_graph(start, operation_fn=recorded)
-        output = output[0] if isinstance(output, (list, tuple)) else output
+    output = run_layers(model, start, recorded)
+    output = output[0] if isinstance(output, (list, tuple)) else output
     found = Graph(start, outputs, inputs, output)
     _GRAPHS[model] = found
     return found

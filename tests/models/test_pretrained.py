@@ -171,6 +171,17 @@ def test_vgg16_on_hed_weights_is_a_transfer_model():
     assert [layer.name for layer in transfer.base_layers(model)][-1] == "block5_pool"
 
 
+def test_heads_begin_where_the_new_layers_begin():
+    """The base of each architecture ends at its last convolution stage: HED's side outputs (which
+    Keras orders dsn2..dsn5 before dsn1) are all head, VGG's and ResNet's pooling heads too."""
+    hed = build_model("hed", (32, 32, 3), 1)
+    base = {layer.name for layer in transfer.base_layers(hed)}
+    assert "block5_conv3_relu" in base and not base & {"dsn1", "dsn2", "dsn5", "fuse"}
+    for name, last in (("vgg16", "block5_pool"), ("resnet18", "stage5_block2_out")):
+        model = build_model(name, (32, 32, 3), 5, head="gap") if name == "vgg16" else build_model(name, (32, 32, 3), 5)
+        assert transfer.base_layers(model)[-1].name == last
+
+
 def test_imagenet_class_names_are_shipped():
     assert len(IMAGENET_CLASSES) == 1000
     assert (IMAGENET_CLASSES[18], IMAGENET_CLASSES[341], IMAGENET_CLASSES[404]) == ("magpie", "hog", "airliner")

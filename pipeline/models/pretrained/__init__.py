@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from pipeline.models.heads import head_start
 from pipeline.models.pretrained import files
 from pipeline.models.pretrained.files import MissingWeightsError, Weights
 from pipeline.registry import Registry
@@ -31,7 +32,6 @@ HED_PREPROCESS = {"scale": 255.0, "bgr": True, "mean": (104.00699, 116.66877, 12
 KERAS_RESNET_BN_EPSILON = 1.001e-5
 # ImageNet's 1000 class names in the order of the classifiers' logits (shipped: no download).
 IMAGENET_CLASSES = (Path(__file__).parent / "imagenet_classes.txt").read_text().splitlines()
-HEAD_LAYERS = ("fc1", "fc2", "head_norm", "logits", "dsn1", "dsn2", "dsn3", "dsn4", "dsn5", "fuse")
 
 
 def _vgg_name(ours: str) -> str:
@@ -102,13 +102,13 @@ class Pretrained:
         """Copy the weights into `model`'s layers by name; head layers the weights do not fit
         stay freshly initialised (transfer learning)."""
         family = PRETRAINED_ARCHITECTURES[self.arch]
-        folds = {}
+        folds, head = {}, {layer.name for layer in model.layers[head_start(model) :]}
         for layer in model.layers:
             source = self.weights.get(family.keras_name(layer.name))
             if not layer.weights:
                 continue
             if source is None or [a.shape for a in source[: len(layer.weights)]] != [w.shape for w in layer.weights]:
-                self._missing(layer, source)
+                self._missing(layer, source, layer.name in head)
                 continue
             if len(source) == len(layer.weights) + 1:  # a conv bias ours does not have: fold it
                 folds[f"{layer.name}_bn"] = source[-1]
@@ -122,8 +122,8 @@ class Pretrained:
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.epsilon = family.bn_epsilon
 
-    def _missing(self, layer: keras.layers.Layer, source: list[np.ndarray] | None) -> None:
-        if layer.name in HEAD_LAYERS:
+    def _missing(self, layer: keras.layers.Layer, source: list[np.ndarray] | None, in_head: bool) -> None:
+        if in_head:
             log.info(
                 "pretrained: %s is new (the weights have %s)", layer.name, "none" if source is None else "another shape"
             )
