@@ -8,7 +8,8 @@ by hand, and the backward pass of a convolution is itself a convolution:
   gradient used as the kernel;
 * input VJP: ``dL/dx = correlate(pad(dilate(dL/dy, stride)), flip(W))`` with the kernel's two
   channel axes swapped -- a transposed convolution, which is also the forward pass of
-  ``conv_transpose``.
+  ``conv_transpose``. It runs as TensorFlow's transposed-convolution primitive, or as the
+  correlation itself when dilated (``conv_input_vjp_reference`` is the literal form).
 
 The rank (1D, 2D, 3D) is taken from the kernel. Pooling, unpooling and maxout (a max over
 groups of channels) live in ``_pool_ops`` and are re-exported here.
@@ -103,12 +104,13 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
     """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
     rank = len(spatial)
     out_spatial = dy.shape[1:-1]
-    if max(geo.strides) == 1:
-        # Stride 1: correlate the padded upstream gradient with the flipped kernel.
+    if max(geo.dilation) > 1:
+        # Dilated (so stride 1): correlate the padded upstream gradient with the flipped kernel.
         pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
         return _correlate(dy, _flip_kernel(kernel), (1,) * rank, pairs, geo.dilation)
-    # Stride > 1: the transposed-convolution primitive inserts the zeros between rows for us;
-    # conv_input_vjp_reference spells the same computation out and the tests hold them equal.
+    # The transposed-convolution primitive does dilate-by-stride, pad, flip and correlate in one
+    # kernel (conv_input_vjp_reference spells them out; the tests hold the two equal). Spelled
+    # out, the flip and pad cost up to 3x on small maps with many channels (5x5x16 -> 120).
     padded = [n + pb + pa for n, (pb, pa) in zip(spatial, geo.pads)]
     out_shape = tf.concat([batch_shape[:1], padded, [kernel.shape[-2]]], axis=0)
     dxp = tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding="VALID")

@@ -79,7 +79,7 @@ class Attack:
 
     def gradient(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         """d loss / d x, (N, ...) float32."""
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)
             total = tf.reduce_sum(self.loss(x, y))
         return tape.gradient(total, x)
