@@ -210,12 +210,13 @@ def avg_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
     x, geo, mode = _prepare(x, pool_size, strides, padding)
     counts = _window_counts(x.shape[1:-1], geo)
 
+    @compiled
+    def backward(x, dy):
+        return _spread(dy / tf.constant(counts, dy.dtype), x, geo)
+
     @tf.custom_gradient
     def _avg_pool(x):
-        def grad(dy):
-            return _spread(dy / tf.constant(counts, dy.dtype), x, geo)
-
-        return _tf_pool(x, geo, mode, "AVG"), grad
+        return _tf_pool(x, geo, mode, "AVG"), lambda dy: backward(x, dy)
 
     return _avg_pool(x)
 
@@ -227,16 +228,15 @@ def lp_pool(x, pool_size, strides=None, padding="valid", p: float = 2.0) -> tf.T
     x, geo, mode = _prepare(x, pool_size, strides, padding)
     counts = _window_counts(x.shape[1:-1], geo)
 
+    @compiled
+    def backward(x, y, dy):
+        scale = tf.math.divide_no_nan(dy, y ** (p - 1.0))
+        return _spread(scale, x, geo, weights=lambda v: tf.sign(v) * tf.abs(v) ** (p - 1.0))
+
     @tf.custom_gradient
     def _lp_pool(x):
-        total = _tf_pool(tf.abs(x) ** p, geo, mode, "AVG") * tf.constant(counts, x.dtype)
-        y = total ** (1.0 / p)
-
-        def grad(dy):
-            scale = tf.math.divide_no_nan(dy, y ** (p - 1.0))
-            return _spread(scale, x, geo, weights=lambda v: tf.sign(v) * tf.abs(v) ** (p - 1.0))
-
-        return y, grad
+        y = (_tf_pool(tf.abs(x) ** p, geo, mode, "AVG") * tf.constant(counts, x.dtype)) ** (1.0 / p)
+        return y, lambda dy: backward(x, y, dy)
 
     return _lp_pool(x)
 
@@ -339,17 +339,17 @@ def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
     shape = tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0)
     order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
 
+    @compiled
+    def backward(x, y, dy):
+        groups = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0))
+        score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
+        first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
+        routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
+        return tf.reshape(routed, tf.shape(x))
+
     @tf.custom_gradient
     def _maxout(x):
-        groups = tf.reshape(x, shape)
-        y = tf.reduce_max(groups, axis=axis + 1)
-
-        def grad(dy):
-            score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
-            first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
-            routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
-            return tf.reshape(routed, tf.shape(x))
-
-        return y, grad
+        y = tf.reduce_max(tf.reshape(x, shape), axis=axis + 1)
+        return y, lambda dy: backward(x, y, dy)
 
     return _maxout(x)

@@ -1,0 +1,74 @@
+"""The pooling and maxout backward passes XLA compiles inside a `tf.function` give the same
+gradients as the same ops run eagerly and as TensorFlow's own pooling gradients (ties included:
+after a ReLU most windows of zeros tie), and the traced graph holds the compiled call."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import layers
+from tests.layers.helpers import assert_close, layer_grads
+from tests.layers.test_against_keras import POOL, pool_configs
+
+
+def _ties(rng, shape):
+    """Rounded, ReLU'd values: many windows hold equal maxima (zeros and repeats)."""
+    return np.maximum(np.round(rng.standard_normal(shape), 1), 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("config", (pool_configs("max", 13) + pool_configs("avg", 14))[::10])
+def test_compiled_pooling_gradients_match_keras_with_ties(config):
+    ours_cls, keras_cls = POOL[(config["kind"], config["rank"])]
+    kw = dict(pool_size=config["pool"], strides=config["strides"], padding=config["padding"])
+    rng = np.random.default_rng(0)
+    x = _ties(rng, config["shape"])
+    ours, theirs = ours_cls(**kw), keras_cls(**kw)
+    upstream = rng.standard_normal(theirs.compute_output_shape(x.shape)).astype(np.float32)
+    expected = layer_grads(theirs, x, upstream, graph=True)
+    for graph in (True, False):
+        for what, a, e in zip(["output", "d_input"], layer_grads(ours, x, upstream, graph=graph), expected):
+            assert_close(a, e, 1e-5, f"{what} graph={graph}")
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [layers.LpPooling2D(3, 2, "same"), layers.Maxout(3), layers.MaxPooling1D(3, 2), layers.AveragePooling3D(2)],
+    ids=["lp", "maxout", "max1d", "avg3d"],
+)
+def test_compiled_and_eager_backward_agree(layer):
+    rng = np.random.default_rng(1)
+    shape = (2, 8, 6) if isinstance(layer, layers.MaxPooling1D) else (2, 6, 6, 6, 3)
+    shape = (2, 7, 9, 6) if isinstance(layer, (layers.LpPooling2D, layers.Maxout)) else shape
+    x = _ties(rng, shape)
+    upstream = rng.standard_normal(layer.compute_output_shape(x.shape)).astype(np.float32)
+    eager, graph = layer_grads(layer, x, upstream), layer_grads(layer, x, upstream, graph=True)
+    for what, a, e in zip(["output", "d_input"], graph, eager):
+        assert_close(a, e, 1e-5, what)
+
+
+def test_the_traced_gradient_calls_an_xla_compiled_function():
+    layer = layers.MaxPooling2D(2)
+
+    @tf.function
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return tape.gradient(y, x)
+
+    graph = grad.get_concrete_function(tf.TensorSpec((4, 8, 8, 3))).graph
+    compiled = [op for op in graph.get_operations() if op.node_def.attr["_XlaMustCompile"].b]
+    assert compiled, [op.type for op in graph.get_operations()]
+
+
+def test_mixed_precision_backward_compiles():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        layer = layers.MaxPooling2D(2)
+        x = _ties(np.random.default_rng(2), (2, 6, 6, 3))
+        y, dx = layer_grads(layer, x, np.ones((2, 3, 3, 3), np.float32), graph=True)
+        assert y.dtype == np.float16 and dx.shape == x.shape and np.isfinite(dx).all()
+        assert dx.sum() == pytest.approx(2 * 3 * 3 * 3)  # every window's gradient went to one input
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
