@@ -111,10 +111,15 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
     # The transposed-convolution primitive does dilate-by-stride, pad, flip and correlate in one
     # kernel (conv_input_vjp_reference spells them out; the tests hold the two equal). Spelled
     # out, the flip and pad cost up to 3x on small maps with many channels (5x5x16 -> 120).
-    padded = [n + pb + pa for n, (pb, pa) in zip(spatial, geo.pads)]
-    out_shape = tf.concat([batch_shape[:1], padded, [kernel.shape[-2]]], axis=0)
-    dxp = tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding="VALID")
-    return pad_or_crop(dxp, [(-pb, -pa) for pb, pa in geo.pads])
+    same = g.spatial_pads(spatial, kernel.shape[:rank], geo.strides, "same", geo.dilation)
+    mode = "VALID" if all(p == (0, 0) for p in geo.pads) else "SAME" if tuple(geo.pads) == same else None
+    if mode is None or (mode == "SAME" and rank == 3):  # other pads (and 3D "SAME", see _correlate): crop
+        padded = [n + pb + pa for n, (pb, pa) in zip(spatial, geo.pads)]
+        out_shape = tf.concat([batch_shape[:1], padded, [kernel.shape[-2]]], axis=0)
+        dxp = tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding="VALID")
+        return pad_or_crop(dxp, [(-pb, -pa) for pb, pa in geo.pads])
+    out_shape = tf.concat([batch_shape[:1], list(spatial), [kernel.shape[-2]]], axis=0)
+    return tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding=mode)
 
 
 def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
