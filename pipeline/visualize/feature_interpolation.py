@@ -4,12 +4,12 @@ of images with it minus the mean of images without it; an image is edited by mov
 along that direction and finding, by optimisation, an image whose features are there.
 
     w = mean phi(target set) - mean phi(source set)
-    z* = argmin_z  sum_l ||phi_l(z) - (phi_l(x) + alpha w_l)||^2 / n_l  +  lambda TV(z)
+    z* = argmin_z  sum_l ||phi_l(z) - (phi_l(x) + alpha w_l)||^2 / n_l  +  lambda TV(z - x)
 
 phi is a list of layers (the paper: VGG's conv3_1, conv4_1, conv5_1), each divided by its RMS over
 both sets so that each layer weighs the same; TV is the squared total variation (the paper's
-beta = 2 prior) that keeps the reconstruction smooth. alpha = 1 moves an image's features by the
-mean difference between the two sets.
+beta = 2 prior), here of the change z - x (the paper's is of z, which also blurs what the edit
+should keep). alpha = 1 moves an image's features by the mean difference between the two sets.
 """
 
 from __future__ import annotations
@@ -106,14 +106,13 @@ def feature_interpolation(
     x,
     a: Attribute,
     strengths: Sequence[float] = (1.0, 2.0, 4.0),
-    steps: int = 100,
+    steps: int = 150,
     tv_weight: float = 10.0,
     learning_rate: float = 0.03,
 ) -> Interpolation:
     """Edit images x, (N, H, W, C) in [0, 1], along attribute `a` at each strength: features
-    phi(x) + alpha w, reconstructed from x by Adam on the pixels (clipped to [0, 1]). The prior
-    is the total variation of the change z - x (the paper's is TV(z)): the edit is smooth and
-    the image keeps its own detail where the features do not ask for a change."""
+    phi(x) + alpha w, reconstructed from x by Adam on the pixels (clipped to [0, 1]), with a
+    total-variation prior on the change."""
     x = np.asarray(x, np.float32)
     probe = submodel(model, list(a.layers))
     start = _features(probe, x)
@@ -154,7 +153,8 @@ def _reconstruct(probe, z0, shifts, scales, steps, tv_weight, learning_rate) -> 
 
     @tf.function
     def step():
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:  # the pixels only, not the weights
+            tape.watch(z)
             value = objective()
             total = tf.reduce_sum(value)
         optimizer.apply_gradients([(tape.gradient(total, z), z)])
