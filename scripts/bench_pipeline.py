@@ -4,7 +4,8 @@ the same data for the same epochs, and the examples/s of layers=custom against l
 Each pipeline run is the real command line (`python -m pipeline`), in a scratch directory; the
 times compared are the training epochs' (from its history.json), so start-up and MLflow logging
 do not count, and the plain-Keras run times its epochs the same way. Targets: pipeline/Keras
-time <= 1.10, custom/keras examples/s >= 0.9.
+time <= 1.10, custom/keras examples/s >= 0.9. Also the peak resident memory of `make run` (the
+default experiment, every stage) measured from a wrapper process whose only child it is.
 
     python scripts/bench_pipeline.py [--epochs 10] [--model lenet5] [--dataset digits]
 """
@@ -66,6 +67,21 @@ def keras_epoch_times(model_name: str, dataset: str, epochs: int, batch_size: in
     return timer.times
 
 
+def make_run_peak_rss_mb(scratch: Path) -> float:
+    """Peak resident set size of `python -m pipeline` with its defaults (what `make run` runs)."""
+    wrapper = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run([sys.executable, '-m', 'pipeline'], capture_output=True); "
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", wrapper], cwd=scratch, env=env, capture_output=True, text=True)
+    code, kilobytes = done.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"python -m pipeline failed ({code}): {done.stderr[-2000:]}")
+    return int(kilobytes) / 1024  # Linux reports ru_maxrss in KiB
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
@@ -84,6 +100,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         custom = pipeline_epochs(Path(scratch), *common, "layers=custom")
         reference = pipeline_epochs(Path(scratch), *common, "layers=keras")
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = make_run_peak_rss_mb(Path(scratch))
     plain = keras_epoch_times(args.model, args.dataset, args.epochs, args.batch)
 
     def median(values):
@@ -100,6 +118,7 @@ def main() -> None:
     log.info("| examples/s layers=custom | %.0f | |", custom_rate)
     log.info("| examples/s layers=keras | %.0f | |", keras_rate)
     log.info("| custom / keras examples/s | %.2f | >= 0.90 |", custom_rate / keras_rate)
+    log.info("| peak resident memory of `make run` (all stages) | %.0f MiB | |", peak)
 
 
 if __name__ == "__main__":
