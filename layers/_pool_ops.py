@@ -336,20 +336,22 @@ def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
     if channels is None or channels % num_units:
         raise ValueError(f"The number of channels ({channels}) must be a multiple of `num_units` ({num_units}).")
     pieces = channels // num_units
-    shape = tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0)
+
+    def groups_of(t):
+        return tf.reshape(t, tf.concat([tf.shape(t)[:axis], [num_units, pieces], tf.shape(t)[axis + 1 :]], axis=0))
+
     order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
 
     @compiled
     def backward(x, y, dy):
-        groups = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [num_units, pieces], tf.shape(x)[axis + 1 :]], axis=0))
-        score = tf.where(tf.equal(groups, tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
+        score = tf.where(tf.equal(groups_of(x), tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
         first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
         routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
         return tf.reshape(routed, tf.shape(x))
 
     @tf.custom_gradient
     def _maxout(x):
-        y = tf.reduce_max(tf.reshape(x, shape), axis=axis + 1)
+        y = tf.reduce_max(groups_of(x), axis=axis + 1)
         return y, lambda dy: backward(x, y, dy)
 
     return _maxout(x)
