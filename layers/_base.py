@@ -86,7 +86,7 @@ class KernelLayer(keras.layers.Layer):
         """Add the bias and apply the activation."""
         if self.use_bias:
             bias = keras.ops.convert_to_tensor(self.bias)
-            outputs = ops.bias_add(outputs, bias) if bias.shape.rank == 1 else outputs + bias
+            outputs = ops.bias_add(outputs, bias)
         return outputs if self.activation is None else self.activation(outputs)
 
     def get_config(self):

@@ -1,7 +1,8 @@
 """The math of the convolution family as plain functions on tensors (channels last).
 
-Every differentiable op here is a ``tf.custom_gradient`` function whose backward pass is written
-by hand, and the backward pass of a convolution is itself a convolution:
+Every differentiable op here has a backward pass written by hand (``tf.custom_gradient``), one
+per input (``_routing.routed``: a VJP nobody asked for never runs), and the backward pass of a
+convolution is itself a convolution:
 
 * kernel VJP: ``dL/dW = correlate(x_padded, dL/dy dilated by the stride)`` -- the input (as a
   batch of ``in_channels`` images whose channels are the examples) correlated with the upstream
@@ -33,6 +34,7 @@ from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one publi
     maxout,
     upsample,
 )
+from layers._routing import routed, stopped
 from layers._shapes import dilate, pad_or_crop
 
 
@@ -166,15 +168,16 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     _check_rank(x, rank)
     geo = conv_geometry(x.shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
 
-    @tf.custom_gradient
-    def _conv(x, kernel):
-        def grad(dy):
-            dx = _input_vjp(dy, kernel, tf.shape(x), x.shape[1:-1], geo)
-            return dx, _kernel_vjp(x, dy, kernel.shape[:-2], geo)
+    x_, kernel_ = stopped(x, kernel)
 
-        return _correlate(x, kernel, geo.strides, geo.pads, geo.dilation), grad
+    def input_vjp(dy):
+        return _input_vjp(dy, kernel, tf.shape(x), x.shape[1:-1], geo)
 
-    return _conv(x, kernel)
+    def kernel_vjp(dy):
+        return _kernel_vjp(x, dy, kernel.shape[:-2], geo)
+
+    y = _correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
+    return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
 def conv_input_vjp(dy, kernel, input_shape, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
@@ -279,29 +282,35 @@ def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, d
         x.shape[1:-1], kernel.shape[:rank], strides, padding, output_padding, dilation_rate
     )
 
-    @tf.custom_gradient
-    def _conv_transpose(x, kernel):
-        def grad(dy):
-            dx = _correlate(dy, kernel, geo.strides, geo.pads, geo.dilation)
-            return dx, _kernel_vjp(dy, x, kernel.shape[:rank], geo)
+    x_, kernel_ = stopped(x, kernel)
 
-        return _input_vjp(x, kernel, tf.shape(x), out_spatial, geo), grad
+    def input_vjp(dy):
+        return _correlate(dy, kernel, geo.strides, geo.pads, geo.dilation)
 
-    return _conv_transpose(x, kernel)
+    def kernel_vjp(dy):
+        return _kernel_vjp(dy, x, kernel.shape[:rank], geo)
+
+    y = _input_vjp(x_, kernel_, tf.shape(x_), out_spatial, geo)
+    return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
 def bias_add(x, bias) -> tf.Tensor:
-    """``x + bias`` over the channel axis; its bias gradient is the upstream gradient summed."""
+    """``x + bias``, the bias broadcast over the leading axes: the batch and, for a bias of rank 1,
+    every position (a locally connected layer has one bias per position). Its gradient is the
+    upstream gradient summed over those axes."""
+    x = tf.convert_to_tensor(x)
+    bias = tf.convert_to_tensor(bias, dtype=x.dtype)
+    axes = list(range(x.shape.rank - bias.shape.rank))
 
-    @tf.custom_gradient
-    def _bias_add(x, bias):
-        def grad(dy):
-            axes = list(range(dy.shape.rank - 1))
-            return dy, tf.cast(tf.reduce_sum(tf.cast(dy, tf.float32), axis=axes), bias.dtype)
+    def input_vjp(dy):
+        return dy
 
-        return tf.nn.bias_add(x, bias), grad
+    def bias_vjp(dy):
+        return tf.cast(tf.reduce_sum(tf.cast(dy, tf.float32), axis=axes), bias.dtype)
 
-    return _bias_add(tf.convert_to_tensor(x), tf.convert_to_tensor(bias, dtype=x.dtype))
+    x_, bias_ = stopped(x, bias)
+    y = tf.nn.bias_add(x_, bias_) if bias.shape.rank == 1 else x_ + bias_
+    return routed(y, [(x, input_vjp), (bias, bias_vjp)])
 
 
 def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilation: int = 1) -> int:
@@ -372,19 +381,16 @@ def local_conv(x, kernel, kernel_size, strides=1, padding="valid") -> tf.Tensor:
     geo = conv_geometry(x.shape[1:-1], kernel_size, strides, padding)
     eye = _identity_kernel(kernel_size, x.shape[-1], x.dtype)
 
-    @tf.custom_gradient
-    def _local(x, kernel):
-        patches = _correlate(x, eye, geo.strides, geo.pads, geo.dilation)
-        flat = tf.reshape(patches, [-1, kernel.shape[0], kernel.shape[1]])
-        y = tf.einsum("nlj,ljf->nlf", flat, kernel)
+    patches = _correlate(x, eye, geo.strides, geo.pads, geo.dilation)
+    flat = tf.reshape(patches, [-1, kernel.shape[0], kernel.shape[1]])
+    y = tf.einsum("nlj,ljf->nlf", *stopped(flat, kernel))
 
-        def grad(dy):
-            dy = tf.reshape(dy, tf.shape(y))
-            d_kernel = tf.einsum("nlj,nlf->ljf", flat, dy)
-            d_patches = tf.reshape(tf.einsum("nlf,ljf->nlj", dy, kernel), tf.shape(patches))
-            return _input_vjp(d_patches, eye, tf.shape(x), x.shape[1:-1], geo), d_kernel
+    def input_vjp(dy):
+        d_patches = tf.einsum("nlf,ljf->nlj", tf.reshape(dy, tf.shape(y)), kernel)
+        return _input_vjp(tf.reshape(d_patches, tf.shape(patches)), eye, tf.shape(x), x.shape[1:-1], geo)
 
-        out_shape = tf.concat([tf.shape(x)[:1], patches.shape[1:-1], [kernel.shape[-1]]], axis=0)
-        return tf.reshape(y, out_shape), grad
+    def kernel_vjp(dy):
+        return tf.einsum("nlj,nlf->ljf", flat, tf.reshape(dy, tf.shape(y)))
 
-    return _local(x, kernel)
+    out_shape = tf.concat([tf.shape(x)[:1], patches.shape[1:-1], [kernel.shape[-1]]], axis=0)
+    return routed(tf.reshape(y, out_shape), [(x, input_vjp), (kernel, kernel_vjp)])
