@@ -77,6 +77,10 @@ def check(cfg: DictConfig) -> None:
     problems = [
         (t.epochs < 0, f"trainer.epochs must be >= 0, got {t.epochs}"),
         (t.batch_size < 1, f"trainer.batch_size must be >= 1, got {t.batch_size}"),
+        (
+            t.steps_per_execution is not None and t.steps_per_execution < 1,
+            f"trainer.steps_per_execution must be >= 1 or null (automatic), got {t.steps_per_execution}",
+        ),
         (cfg.optimizer.lr <= 0, f"optimizer.lr must be > 0, got {cfg.optimizer.lr}"),
         (
             not 0 <= cfg.dataset.validation_fraction < 1,

@@ -78,6 +78,7 @@ class TrainerConfig:
     deterministic: bool = True  # TensorFlow op determinism (reproducible, slower on GPU)
     precision: Precision = Precision.float32
     jit_compile: bool = False
+    steps_per_execution: Optional[int] = None  # training steps per compiled call; null: about 0.1 s of them
     strategy: str = "default"  # pipeline.training.STRATEGIES
     resume: bool = False  # continue the latest run of the same config from its checkpoint
     resume_dir: Optional[str] = None  # or continue this run directory

@@ -1,5 +1,6 @@
-"""The training loop: one `strategy.run` step for every tf.distribute strategy, early stopping,
-and a stop with an error on a non-finite loss."""
+"""The training loop: one `strategy.run` step for every tf.distribute strategy, several steps per
+compiled call (fewer host round trips), early stopping, and a stop with an error on a non-finite
+loss."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pipeline.errors import UserError
 log = logging.getLogger(__name__)
 
 ADVERSARIAL_SEED = 7  # second word of the stateless seed an adversarial batch draws with
+CALL_SECONDS = 0.1  # automatic steps per call: about this long, so the progress bar moves 10x a second
+MAX_STEPS_PER_CALL = 64
 
 
 class NonFiniteLossError(RuntimeError, UserError):
@@ -57,11 +60,11 @@ class Steps:
     jit_compile: bool = False
     adversary: Any = None
     adversarial_ratio: float = 0.5
-    train_step: Any = field(init=False)
+    train_steps: Any = field(init=False)
     eval_step: Any = field(init=False)
 
     def __post_init__(self):
-        self.train_step = tf.function(self._train_step)
+        self.train_steps = tf.function(self._train_steps)
         self.eval_step = tf.function(self._eval_step)
         self._replica_train = tf.function(self._replica_train_step, jit_compile=self.jit_compile)
 
@@ -88,9 +91,14 @@ class Steps:
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return tf.reduce_sum(losses), correct_count(self.target, y, outputs), tf.cast(tf.shape(y)[0], tf.float32)
 
-    def _train_step(self, iterator):
-        sums = self.strategy.run(self._replica_train, args=next(iterator))
-        return [self.strategy.reduce("SUM", s, axis=None) for s in sums]
+    def _train_steps(self, iterator, count):
+        """`count` training steps in one call: per step, the summed loss, correct predictions and
+        examples, as a (count, 3) tensor (the host finds a non-finite step in it)."""
+        rows = tf.TensorArray(tf.float32, size=count)
+        for i in tf.range(count):
+            sums = self.strategy.run(self._replica_train, args=next(iterator))
+            rows = rows.write(i, tf.stack([self.strategy.reduce("SUM", s, axis=None) for s in sums]))
+        return rows.stack()
 
     def _replica_eval_step(self, x, y):
         outputs = self.model(x, training=False)
@@ -118,22 +126,39 @@ def early_stop(history: list[dict], patience: int | None) -> bool:
     return min(losses[-patience:]) >= min(losses[:-patience])
 
 
-def train_epoch(steps: Steps, iterator, epoch: int, num_steps: int, train_steps: int) -> dict[str, float]:
-    """One epoch with a progress bar; `train_steps` <= `num_steps` batches are trained on."""
+class Pace:
+    """Steps per compiled call: `fixed`, or (None) as many as take about `CALL_SECONDS`, from the
+    time the last call took per step (the first call of a run, which traces, runs one step)."""
+
+    def __init__(self, fixed: int | None = None):
+        self.fixed, self.count = fixed, 1
+
+    def next(self, remaining: int) -> int:
+        return min(self.fixed or self.count, remaining)
+
+    def observe(self, count: int, seconds: float) -> None:
+        per_step = max(seconds / count, 1e-6)
+        self.count = int(np.clip(CALL_SECONDS / per_step, 1, MAX_STEPS_PER_CALL))
+
+
+def train_epoch(
+    steps: Steps, iterator, epoch: int, num_steps: int, train_steps: int, pace: Pace | None = None
+) -> dict[str, float]:
+    """One epoch with a progress bar; `train_steps` <= `num_steps` batches are trained on, `pace`
+    steps per call."""
+    pace = pace or Pace()
     bar = keras.utils.Progbar(train_steps, stateful_metrics=["loss", "accuracy"], unit_name="batch")
-    totals, start = np.zeros(3), time.perf_counter()
-    for step in range(num_steps):
-        if step >= train_steps:
-            next(iterator)  # keep the epoch's batches aligned with an uncapped run
-            continue
-        totals += [float(v) for v in steps.train_step(iterator)]
-        loss = totals[0] / totals[2]
-        if not math.isfinite(loss):
-            raise NonFiniteLossError(
-                f"The training loss became {loss} at epoch {epoch + 1}, batch {step + 1}; training stopped "
-                "and the last good checkpoint is kept. Try a lower optimizer.lr."
-            )
-        bar.update(step + 1, [("loss", loss), ("accuracy", totals[1] / totals[2])])
+    totals, start, step = np.zeros(3), time.perf_counter(), 0
+    while step < train_steps:
+        count, called = pace.next(train_steps - step), time.perf_counter()
+        rows = steps.train_steps(iterator, tf.constant(count)).numpy()
+        pace.observe(count, time.perf_counter() - called)
+        for row in rows:
+            totals, step = totals + row, step + 1
+            check_finite(totals[0] / totals[2], epoch, step)
+        bar.update(step, [("loss", totals[0] / totals[2]), ("accuracy", totals[1] / totals[2])])
+    for _ in range(num_steps - train_steps):
+        next(iterator)  # keep the epoch's batches aligned with an uncapped run
     seconds = time.perf_counter() - start
     return {
         "train_loss": totals[0] / totals[2],
@@ -141,3 +166,11 @@ def train_epoch(steps: Steps, iterator, epoch: int, num_steps: int, train_steps:
         "epoch_time_s": seconds,
         "examples_per_s": totals[2] / seconds,
     }
+
+
+def check_finite(loss: float, epoch: int, step: int) -> None:
+    if not math.isfinite(loss):
+        raise NonFiniteLossError(
+            f"The training loss became {loss} at epoch {epoch + 1}, batch {step}; training stopped "
+            "and the last good checkpoint is kept. Try a lower optimizer.lr."
+        )

@@ -48,12 +48,12 @@ def run_stage(context: StageContext) -> dict[str, float]:
             f"{data.steps_per_epoch} batches per epoch (a debugging cap)",
             stacklevel=1,
         )
-    iterator = data.train_iterator(first_epoch)
+    iterator, pace = data.train_iterator(first_epoch), loop.Pace(t.steps_per_execution)
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
         if epoch and epoch == cfg.model.unfreeze_at:
             steps = make_steps(context, model, optimizer, epoch)
-        metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps)
+        metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps, pace)
         validation = loop.evaluate(steps, data.validation)
         metrics |= {
             "val_loss": validation["loss"],

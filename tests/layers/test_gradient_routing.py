@@ -74,7 +74,9 @@ def test_eager_tape_runs_only_the_input_vjp(monkeypatch):
 def twins(seed: int = 0):
     """A two-layer model from our layers and its keras.layers twin with the same weights."""
     ours = keras.Sequential([layers.Conv2D(4, 3, strides=2, activation="tanh"), layers.Conv2DTranspose(2, 3)])
-    theirs = keras.Sequential([keras.layers.Conv2D(4, 3, strides=2, activation="tanh"), keras.layers.Conv2DTranspose(2, 3)])
+    theirs = keras.Sequential(
+        [keras.layers.Conv2D(4, 3, strides=2, activation="tanh"), keras.layers.Conv2DTranspose(2, 3)]
+    )
     x = tf.random.stateless_normal((2, 9, 9, 3), seed=(seed, 5))
     ours(x), theirs(x)
     theirs.set_weights(ours.get_weights())

@@ -85,7 +85,7 @@ def test_adversarial_training_attacks_the_first_share_of_each_batch(attack):
     assert delta.max() <= 0.1 + 1e-6 and delta.max() > 0.09
     if attack == "fgsm":
         np.testing.assert_allclose(mixed[:4], FGSM(model, eps=0.1)(x[:4], y[:4]), atol=1e-6)
-    steps.train_step(iter([(x, y)]))  # a training step runs with the attack inside
+    steps.train_steps(iter([(x, y)]), tf.constant(1))  # a training step runs with the attack inside
     assert int(steps.optimizer.iterations.numpy()) == 1
 
 
@@ -108,3 +108,42 @@ def test_adversarial_noise_is_new_each_step_and_the_same_after_a_resume():
     assert not np.allclose(first, second)  # a new step, new noise
     optimizer.iterations.assign(0)
     np.testing.assert_array_equal(mix(x, y).numpy(), first)  # step 0 again (a resume): the same noise
+
+
+def _epoch_with(pace, batches, lr=0.1):
+    from pipeline.models import build_model
+    from pipeline.training.loop import train_epoch
+
+    keras.utils.set_random_seed(0)
+    model = build_model("lenet5", (32, 32, 1), 10, impl="custom")
+    steps = Steps(tf.distribute.get_strategy(), model, keras.optimizers.Adam(lr), "label", 16)
+    metrics = train_epoch(steps, iter(batches), epoch=0, num_steps=len(batches), train_steps=len(batches), pace=pace)
+    return metrics, model.get_weights()
+
+
+def test_steps_per_call_change_nothing_but_the_host_round_trips():
+    """Seven batches one per call, three per call (3 + 3 + 1) and automatic: the same weights
+    and epoch metrics to the last bit."""
+    from pipeline.training.loop import Pace
+
+    rng = np.random.default_rng(0)
+    batches = [(rng.uniform(size=(16, 32, 32, 1)).astype(np.float32), rng.integers(0, 10, 16)) for _ in range(7)]
+    reference, weights = _epoch_with(Pace(1), batches)
+    for pace in (Pace(3), Pace()):
+        metrics, other = _epoch_with(pace, batches)
+        for key in ("train_loss", "train_accuracy"):
+            assert metrics[key] == reference[key]
+        for a, b in zip(weights, other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_non_finite_loss_names_its_batch_inside_a_call():
+    from pipeline.training.loop import NonFiniteLossError, Pace, train_epoch
+
+    class Rows:  # per step (loss sum, correct, examples), as Steps.train_steps returns them
+        def train_steps(self, iterator, count):
+            return tf.constant([[next(iterator), 1.0, 1.0] for _ in range(int(count))])
+
+    losses = [1.0, 1.0, 1.0, float("nan"), 1.0]  # the fourth batch, in the second call of 3
+    with pytest.raises(NonFiniteLossError, match="epoch 2, batch 4;"):
+        train_epoch(Rows(), iter(losses), epoch=1, num_steps=5, train_steps=5, pace=Pace(3))

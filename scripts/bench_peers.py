@@ -1,0 +1,123 @@
+"""The default experiment's training epoch against PyTorch eager on the same cores.
+
+One run prints, per epoch after the first (median): the pipeline with our layers, the pipeline
+with `keras.layers` (both the real command line, their `epoch_time_s`: every training batch with
+the progress bar, the NaN check and the epoch's metrics; validation apart), a plain Keras
+`model.fit` of the same model, and PyTorch eager: the same LeNet-5 (same layer sizes, ReLU,
+max-pooling), the same digits train split as arrays, batch, Adam and learning rate, reshuffled
+every epoch, on as many threads as TensorFlow uses here. Target: pipeline (custom) / PyTorch
+<= 1.0.
+
+PyTorch is a benchmark-only extra: `pip install -e ".[bench]"` (torch==2.13.0, the CPU build).
+
+    python scripts/bench_peers.py [--epochs 10] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_pipeline import WARMUP_EPOCHS, keras_epoch_times, pipeline_epochs
+
+log = logging.getLogger("bench_peers")
+BATCH, LR = 64, 1e-3  # conf/trainer/default.yaml and conf/optimizer/adam.yaml
+
+
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The pipeline's digits train split (32x32, [0, 1]) as NumPy arrays."""
+    from pipeline.data import load
+
+    train, _ = load("digits", "train", batch_size=4096)
+    x, y = (np.concatenate(parts) for parts in zip(*((a.numpy(), b.numpy()) for a, b in train)))
+    return x, y
+
+
+def torch_lenet(num_classes: int = 10):
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 120, 5),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, num_classes),
+    )
+
+
+def torch_epoch_times(epochs: int, threads: int) -> list[float]:
+    """PyTorch eager training of LeNet-5 on the same data, timed per epoch like the pipeline's
+    (the loss and accuracy summed on the device, read once per batch for a progress line)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    x, y = digits_arrays()
+    images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    labels = torch.from_numpy(y.astype(np.int64))
+    model = torch_lenet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(labels))
+        total, correct = 0.0, 0
+        for i in range(0, len(labels), BATCH):
+            index = order[i : i + BATCH]
+            logits = model(images[index])
+            loss = loss_fn(logits, labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(index)
+            correct += int((logits.argmax(1) == labels[index]).sum())
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads (this machine: 2 cores)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    common = (
+        "model=lenet5",
+        "dataset=digits",
+        f"trainer.epochs={args.epochs}",
+        f"trainer.batch_size={BATCH}",
+        "stages=[train]",
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        custom = [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, "layers=custom")]
+        reference = [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, "layers=keras")]
+    rows = {
+        "pipeline, our layers": custom,
+        "pipeline, keras.layers": reference,
+        "plain keras model.fit, our layers": keras_epoch_times("lenet5", "digits", args.epochs, BATCH),
+        f"PyTorch {__import__('torch').__version__} eager, {args.threads} threads": torch_epoch_times(
+            args.epochs, args.threads
+        ),
+    }
+    medians = {name: float(np.median(times[WARMUP_EPOCHS:])) for name, times in rows.items()}
+    torch_time = list(medians.values())[-1]
+    log.info("\n| LeNet-5, digits, batch %d, Adam | epoch (median after the first) | / PyTorch |\n|---|---|---|", BATCH)
+    for name, seconds in medians.items():
+        log.info("| %s | %.3f s | %.2f |", name, seconds, seconds / torch_time)
+    log.info("target: pipeline (our layers) / PyTorch <= 1.00")
+
+
+if __name__ == "__main__":
+    main()
