@@ -39,11 +39,12 @@ format: $(STAMP) ## format and fix what ruff can fix by itself
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit, attacks vs ART
+bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipeline vs plain keras fit and PyTorch, attacks vs ART
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python scripts/bench_layers.py
 	$(BIN)/python scripts/bench_data.py
 	$(BIN)/python scripts/bench_pipeline.py
+	$(BIN)/python scripts/bench_peers.py
 	$(BIN)/python scripts/bench_attacks.py
 
 clean: ## remove the virtual environment and caches

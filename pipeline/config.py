@@ -72,7 +72,7 @@ class AdversarialTrainingConfig:
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 64  # global batch, split across replicas
     seed: Optional[int] = 0  # null: drawn at random, recorded in the run
     deterministic: bool = True  # TensorFlow op determinism (reproducible, slower on GPU)

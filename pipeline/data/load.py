@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -104,7 +104,7 @@ def load(
     _check_augment(dataset.name, split, augment, shape)
     ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
-    passes = _Passes(shuffle, batch_size or 1, augment, dataset.name not in transforms.NO_FLIP, target)
+    passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
     ds = ds if batch_size else ds.unbatch()
     return ds.prefetch(tf.data.AUTOTUNE), _info(name, split, dataset, keys, shape, num_examples, target)
@@ -116,8 +116,7 @@ class _Passes:
 
     shuffle: int  # shuffle buffer; 0: keep the order
     batch_size: int
-    augment: bool
-    flip: bool
+    augment: Callable[[dict, tf.Tensor], dict] | None  # (batch, seed) -> batch; None: not augmented
     target: str
 
     def epochs(self, cached: tf.data.Dataset, seed: int, epochs: int | None, first_epoch: int) -> tf.data.Dataset:
@@ -133,7 +132,7 @@ class _Passes:
         ds = cached.shuffle(self.shuffle, seed=seed, reshuffle_each_iteration=reshuffle) if self.shuffle else cached
         ds = ds.batch(self.batch_size)
         if self.augment:
-            ds = _augmented(ds, seed=seed, flip=self.flip)
+            ds = _augmented(ds, self.augment, seed=seed)
         return ds.map(functools.partial(_pair, target=self.target), num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -201,8 +200,6 @@ def _check_augment(name: str, split: str, augment: bool, shape: Sequence[int]) -
         return
     if not is_training(split):
         raise ValueError(f"Augmentation applies to training splits only. Received: split={split!r}, augment=True")
-    if name in transforms.NO_AUGMENT:
-        raise ValueError(f"{name} is never augmented: crops of its 8x8 originals lose the digit. Set augment=False.")
     if len(shape) != 3:
         raise ValueError(f"Augmentation (crop, flip) is defined for images; {name} holds 1D signals.")
 
@@ -266,10 +263,19 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
-def _augmented(ds: tf.data.Dataset, *, seed, flip: bool) -> tf.data.Dataset:
+def _augmentation(name: str, augment: bool) -> Callable[[dict, tf.Tensor], dict] | None:
+    """The dataset's augmentation: small affine moves for frame-filling digits, else a random
+    crop, mirrored where a mirror keeps the class."""
+    if not augment:
+        return None
+    if name in transforms.JITTERED:
+        return transforms.jitter
+    return functools.partial(transforms.augment, flip=name not in transforms.NO_FLIP)
+
+
+def _augmented(ds: tf.data.Dataset, augment: Callable[[dict, tf.Tensor], dict], *, seed) -> tf.data.Dataset:
     """Augment each batch with its own stateless seed, drawn from a seeded stream (anew each epoch)."""
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    augment = functools.partial(transforms.augment, flip=flip)
     return tf.data.Dataset.zip(ds, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
 
 

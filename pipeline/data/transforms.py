@@ -6,14 +6,18 @@ Examples travel as dicts: `image` (float32 in [0, 1]), `label` (int32) and, for 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import keras
 import tensorflow as tf
 
 # Datasets where a mirror image changes or invents the class (digits, letters, orientations).
 NO_FLIP = frozenset({"mnist", "emnist", "kmnist", "svhn_cropped", "omniglot", "bars", "digits"})
-# Datasets never augmented: the 8x8 digits are too small for crops to keep their identity.
-NO_AUGMENT = frozenset({"digits"})
+# Datasets whose images fill their frame (8x8 digits): a crop would cut the digit, so they are
+# augmented by small rotations, scalings and shifts (`jitter`) instead of crops.
+JITTERED = frozenset({"digits"})
+JITTER = {"degrees": 10.0, "scale": 0.1, "shift": 1 / 16}  # at most; shift as a share of the side
 
 
 def image_shape(image_size: int | Sequence[int] | None, source_shape: Sequence[int | None]) -> tuple:
@@ -89,4 +93,38 @@ def augment(batch: dict, seed: tf.Tensor, *, flip: bool) -> dict:
             spatial_pads = [[0, 0], [pad_h, pad_h], [pad_w, pad_w]]
             padded = tf.pad(batch[key], spatial_pads + [[0, 0]] * (batch[key].shape.rank - 3))
             out[key] = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+    return out
+
+
+def affine_transforms(angle: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """The (N, 8) projective transforms (each output pixel's source, as Keras's
+    `affine_transform` takes them) that turn each image counter-clockwise by `angle` (radians,
+    (N,)), scale it by `scale` ((N,)) and then move it by `shift` ((N, 2): down, right, pixels),
+    all about the image's centre."""
+    centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    # Source = R(angle)^-1 / scale applied to (output - centre - shift), plus the centre.
+    out_y, out_x = centre_y + shift[:, 0], centre_x + shift[:, 1]
+    a0, a1, b0, b1 = cos, -sin, sin, cos
+    a2 = centre_x - a0 * out_x - a1 * out_y
+    b2 = centre_y - b0 * out_x - b1 * out_y
+    zeros = tf.zeros_like(a0)
+    return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+
+def jitter(batch: dict, seed: tf.Tensor) -> dict:
+    """Random small rotations, scalings and shifts (at most `JITTER`), one per example, zero
+    filled; masks move with their images (nearest neighbour). `seed`: as in `augment`."""
+    images = batch["image"]
+    height, width = images.shape[1:3]
+    draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed, -1.0, 1.0)
+    angle = draws[:, 0] * JITTER["degrees"] * math.pi / 180
+    scale = 1.0 + draws[:, 1] * JITTER["scale"]
+    shift = draws[:, 2:] * tf.constant([height, width], tf.float32) * JITTER["shift"]
+    transforms = affine_transforms(angle, scale, shift, height, width)
+    out = dict(batch)
+    out["image"] = keras.ops.image.affine_transform(images, transforms, fill_mode="constant")
+    if "mask" in batch:
+        masks = keras.ops.image.affine_transform(batch["mask"][..., None], transforms, "nearest", "constant")
+        out["mask"] = masks[..., 0]
     return out

@@ -86,6 +86,44 @@ def test_augment_crops_and_never_mirrors_bars(data_dir):
     assert shifts > 30
 
 
+def _moved(image: np.ndarray, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)) -> np.ndarray:
+    """One image through `transforms.affine_transforms` and Keras's affine_transform."""
+    import keras
+
+    from pipeline.data.transforms import affine_transforms
+
+    h, w = image.shape[:2]
+    t = affine_transforms(tf.constant([angle]), tf.constant([scale]), tf.constant([shift], tf.float32), h, w)
+    return np.asarray(keras.ops.image.affine_transform(image[None], t, fill_mode="constant"))[0]
+
+
+def test_affine_transforms_turn_scale_and_move_about_the_centre():
+    image = np.random.default_rng(0).uniform(size=(7, 7, 1)).astype(np.float32)
+    np.testing.assert_allclose(_moved(image), image, atol=1e-6)
+    np.testing.assert_allclose(_moved(image, angle=np.pi / 2), np.rot90(image), atol=1e-5)  # counter-clockwise
+    np.testing.assert_allclose(_moved(image, shift=(2, -1)), reference.shifted(image, 2, -1), atol=1e-6)
+    impulse = np.zeros((7, 7, 1), np.float32)
+    impulse[3, 5] = 1.0  # two pixels right of the centre (3, 3)
+    half = _moved(impulse, scale=0.5)  # reads from twice as far: the pixel one right of the centre
+    assert half[3, 4, 0] == pytest.approx(1.0) and half.sum() == pytest.approx(1.0)
+
+
+def test_digits_are_jittered_not_cropped(data_dir):
+    """Digits fill their 8x8 frame, so they get small rotations, scalings and shifts: each stays
+    close to its original, none is a plain crop, and the seed repeats them."""
+    plain, _ = load("digits", "train", batch_size=64, shuffle_seed=1)
+    augmented, _ = load("digits", "train", batch_size=64, shuffle_seed=1, augment=True)
+    again, _ = load("digits", "train", batch_size=64, shuffle_seed=1, augment=True)
+    (x, y), (xa, ya), (xb, _) = (next(iter(ds)) for ds in (plain, augmented, again))
+    np.testing.assert_array_equal(y, ya)
+    np.testing.assert_array_equal(xa, xb)
+    x, xa = x.numpy().reshape(64, -1), xa.numpy().reshape(64, -1)
+    assert xa.min() >= 0.0 and xa.max() <= 1.0 + 1e-6
+    correlation = [np.corrcoef(a, b)[0, 1] for a, b in zip(x, xa)]
+    assert min(correlation) > 0.5 and np.mean(correlation) > 0.8
+    assert not any(reference.crop_and_mirror(a.reshape(32, 32, 1), b.reshape(32, 32, 1), 4)[0] for a, b in zip(x, xa))
+
+
 def test_augment_mirrors_shapes_and_moves_masks_with_images(data_dir):
     options = dict(train_size=200, test_size=20)
     plain, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0)
@@ -135,7 +173,6 @@ def test_image_size_resizes_and_adapts_channels(data_dir):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(name="digits", split="train", augment=True), "digits is never augmented"),
         (dict(name="bars", split="test", augment=True), "training splits only. Received: split='test'"),
         (dict(name="signals", split="train", augment=True), "holds 1D signals"),
         (dict(name="signals", split="train", image_size=64), "`image_size` applies to images"),

@@ -46,7 +46,7 @@ def test_the_console_shows_our_warnings_and_not_tensorflows_noise(recorded):
 def test_params_metrics_and_tags_are_recorded(recorded):
     run = recorded.run
     assert run.data.params["trainer.epochs"] == "1" and run.data.params["model.name"] == "lenet5"
-    assert run.data.params["layers.impl"] == "custom" and run.data.params["optimizer.lr"] == "0.001"
+    assert run.data.params["layers.impl"] == "custom" and run.data.params["optimizer.lr"] == "0.003"
     for metric in (
         "train_loss",
         "train_accuracy",
