@@ -9,9 +9,7 @@ Every backward pass routes the upstream gradient through the pooling windows:
 * Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``;
 * maxout (a max over groups of channels) sends each group's gradient to its first maximum.
 
-Windows that tile the input (stride == pool size) are handled as a reshaped view with one window
-axis per spatial axis, with no copies; overlapping windows as a stack of strided slices whose
-contributions are added back at their offsets.
+The windows themselves (tiled views, stride phases) are taken and folded back in ``_windows``.
 
 Inside a traced graph (``tf.function``, so every training step and attack), these backward passes
 are compiled by XLA (``compiled``): written as TensorFlow ops they are a chain of elementwise
@@ -22,16 +20,12 @@ fuses the chain into one or two loops. Run eagerly, they stay plain ops (no comp
 
 from __future__ import annotations
 
-import itertools
-from typing import NamedTuple
-
 import numpy as np
 import tensorflow as tf
 
 from layers import _geometry as g
-from layers._shapes import dilate, expand_spatial, interleave, pad_or_crop
-
-POOL_PADDINGS = ("valid", "same")
+from layers._shapes import expand_spatial, interleave
+from layers._windows import PoolGeometry, Windows, pool_geometry
 
 
 def compiled(backward):
@@ -44,97 +38,6 @@ def compiled(backward):
     return call
 
 
-class PoolGeometry(NamedTuple):
-    """Checked pool size, strides and explicit pads of one pooling op."""
-
-    pool: tuple[int, ...]
-    strides: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    out: tuple[int, ...]
-
-
-def pool_geometry(spatial, pool_size, strides=None, padding="valid") -> PoolGeometry:
-    """Validate pooling arguments against an input's spatial shape."""
-    rank = len(spatial)
-    pool = g.normalize_tuple(pool_size, rank, "pool_size")
-    strides = pool if strides is None else g.normalize_tuple(strides, rank, "strides")
-    mode = padding.lower() if isinstance(padding, str) else padding
-    if mode not in POOL_PADDINGS:
-        raise ValueError(
-            f"Invalid value for argument `padding`. Expected one of {POOL_PADDINGS}. Received: padding={padding!r}"
-        )
-    ones = (1,) * rank
-    pads = g.spatial_pads(spatial, pool, strides, mode, ones)
-    g.check_spatial(spatial, pool, pads, ones, strides, what="pool window")
-    out = tuple(g.output_size(n, k, s, p) for n, k, s, p in zip(spatial, pool, strides, pads))
-    return PoolGeometry(pool, strides, pads, out)
-
-
-def _extent_pairs(spatial, geo: PoolGeometry):
-    """Pads that make each axis exactly as long as the windows read (negative: crop the rest)."""
-    return [
-        (pb, (o - 1) * s + k - n - pb) for n, o, k, s, (pb, _) in zip(spatial, geo.out, geo.pool, geo.strides, geo.pads)
-    ]
-
-
-class _Windows:
-    """The pooling windows of an input, as one tensor with window axes (``values``).
-
-    ``expand`` broadcasts a pooled-shape tensor against ``values``; ``fold`` adds a
-    ``values``-shaped tensor back into the input's shape (the transpose of taking windows).
-    """
-
-    def __init__(self, x: tf.Tensor, geo: PoolGeometry, pad_value=0):
-        self.rank = len(geo.pool)
-        self.geo = geo
-        self.spatial = x.shape[1:-1]
-        self.extent_pairs = _extent_pairs(self.spatial, geo)
-        self.xp = pad_or_crop(x, self.extent_pairs, pad_value)
-        # TensorFlow broadcasts up to rank 6 on CPU, enough for the tiled view of 1D and 2D.
-        self.tiled = geo.pool == geo.strides and self.rank <= 2
-        count = int(np.prod(geo.pool))
-        order = np.arange(count, 0, -1, dtype=np.int32)  # first in scan order ranks highest
-        if self.tiled:
-            self.axes = tuple(2 + 2 * i for i in range(self.rank))
-            self.priority = order.reshape([1] + interleave([1] * self.rank, geo.pool) + [1])
-        else:
-            self.axes = (0,)
-            self.priority = order.reshape([count] + [1] * (self.rank + 2))
-            self.offsets = list(itertools.product(*[range(k) for k in geo.pool]))
-
-    @property
-    def values(self) -> tf.Tensor:
-        if self.tiled:
-            shape = [-1] + interleave(self.geo.out, self.geo.pool) + [self.xp.shape[-1]]
-            return tf.reshape(self.xp, shape)
-        return tf.stack([self._slice(self.xp, off) for off in self.offsets], axis=0)
-
-    def _slice(self, t, offset):
-        spans = [slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, self.geo.out, self.geo.strides)]
-        return t[(slice(None), *spans, slice(None))]
-
-    def expand(self, t: tf.Tensor) -> tf.Tensor:
-        return expand_spatial(t, self.rank) if self.tiled else t[None]
-
-    def fold(self, contrib: tf.Tensor) -> tf.Tensor:
-        """Sum window contributions back onto the input (undoing the extent padding)."""
-        if self.tiled:
-            folded = tf.reshape(contrib, tf.shape(self.xp))
-        else:
-            folded = 0
-            for i, off in enumerate(self.offsets):
-                spread = dilate(contrib[i], self.geo.strides)
-                tail = [e - o - t for e, o, t in zip(self.xp.shape[1:-1], off, spread.shape[1:-1])]
-                folded += pad_or_crop(spread, list(zip(off, tail)))
-        return pad_or_crop(folded, [(-b, -a) for b, a in self.extent_pairs])
-
-    def first_max_mask(self, y: tf.Tensor) -> tf.Tensor:
-        """True at each window's first maximum (row-major scan order), False elsewhere."""
-        values = self.values
-        score = tf.where(tf.equal(values, self.expand(y)), tf.constant(self.priority), 0)
-        return tf.equal(score, tf.reduce_max(score, axis=self.axes, keepdims=True))
-
-
 def _tf_padding(geo: PoolGeometry, spatial) -> str:
     same = g.spatial_pads(spatial, geo.pool, geo.strides, "same", (1,) * len(spatial))
     return "SAME" if geo.pads == same and any(p != (0, 0) for p in geo.pads) else "VALID"
@@ -143,7 +46,7 @@ def _tf_padding(geo: PoolGeometry, spatial) -> str:
 def _tf_pool(x, geo: PoolGeometry, mode: str, kind: str) -> tf.Tensor:
     """TensorFlow's pooling op; its 3D CPU ops take only float32, so take windows otherwise."""
     if x.shape.rank == 5 and x.dtype != tf.float32:
-        windows = _Windows(x, geo, pad_value=x.dtype.min if kind == "MAX" else 0)
+        windows = Windows(x, geo, pad_value=x.dtype.min if kind == "MAX" else 0)
         reduce = tf.reduce_max if kind == "MAX" else tf.reduce_sum
         pooled = reduce(windows.values, axis=windows.axes)
         return pooled if kind == "MAX" else pooled / tf.constant(_window_counts(x.shape[1:-1], geo), x.dtype)
@@ -172,9 +75,8 @@ def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
 
     @compiled
     def backward(x, y, dy):
-        windows = _Windows(x, geo, pad_value=x.dtype.min)
-        contrib = tf.where(windows.first_max_mask(y), windows.expand(dy), tf.zeros((), dy.dtype))
-        return windows.fold(contrib)
+        windows = Windows(x, geo, pad_value=x.dtype.min)
+        return windows.fold(windows.to_first_max(y, dy))
 
     @tf.custom_gradient
     def _max_pool(x):
@@ -198,7 +100,10 @@ def _window_counts(spatial, geo: PoolGeometry) -> np.ndarray:
 
 def _spread(dy_per_input: tf.Tensor, x: tf.Tensor, geo: PoolGeometry, weights=None) -> tf.Tensor:
     """Send each window's value to every input of the window (times ``weights`` if given)."""
-    windows = _Windows(x, geo)
+    windows = Windows(x, geo)
+    if not windows.tiled:  # offset by offset, no stacked copy
+        values = windows.offset_values()
+        return windows.fold([dy_per_input if weights is None else dy_per_input * weights(v) for v in values])
     contrib = windows.expand(dy_per_input)
     shape = tf.shape(windows.values) if weights is None else None
     contrib = tf.broadcast_to(contrib, shape) if weights is None else contrib * weights(windows.values)
@@ -256,8 +161,8 @@ def max_pool_with_argmax(x, pool_size, strides=None, padding="valid"):
     """
     x, geo, _ = _prepare(x, pool_size, strides, padding)
     y = max_pool(x, geo.pool, geo.strides, padding)
-    windows = _Windows(tf.stop_gradient(x), geo, pad_value=x.dtype.min)
-    grid = _Windows(tf.constant(_input_index_grid(x.shape[1:-1], x.shape[-1])), geo, pad_value=-1)
+    windows = Windows(tf.stop_gradient(x), geo, pad_value=x.dtype.min)
+    grid = Windows(tf.constant(_input_index_grid(x.shape[1:-1], x.shape[-1])), geo, pad_value=-1)
     mask = windows.first_max_mask(tf.stop_gradient(y))
     picked = tf.where(mask, grid.values, tf.zeros((), tf.int64))
     return y, tf.reduce_max(picked, axis=windows.axes)

@@ -6,7 +6,7 @@ import keras
 
 from layers import _geometry as g
 from layers import ops
-from layers._pool_ops import POOL_PADDINGS
+from layers._windows import POOL_PADDINGS
 
 
 class BasePooling(keras.layers.Layer):

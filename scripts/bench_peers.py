@@ -5,8 +5,9 @@ with `keras.layers` (both the real command line, their `epoch_time_s`: every tra
 the progress bar, the NaN check and the epoch's metrics; validation apart), a plain Keras
 `model.fit` of the same model, and PyTorch eager: the same LeNet-5 (same layer sizes, ReLU,
 max-pooling), the same digits train split as arrays, batch, Adam and learning rate, reshuffled
-every epoch, on as many threads as TensorFlow uses here. Target: pipeline (custom) / PyTorch
-<= 1.0.
+every epoch, on as many threads as TensorFlow uses here. The pipeline rows do the same work
+(`SAME_WORK`: no augmentation, Adam at a constant 1e-3); one more row shows the default
+experiment as `make run` trains it. Target: pipeline (custom) / PyTorch <= 1.0.
 
 PyTorch is a benchmark-only extra: `pip install -e ".[bench]"` (torch==2.13.0, the CPU build).
 
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_pipeline import WARMUP_EPOCHS, keras_epoch_times, pipeline_epochs
+from bench_pipeline import SAME_WORK, WARMUP_EPOCHS, keras_epoch_times, pipeline_epochs
 
 log = logging.getLogger("bench_peers")
 BATCH, LR = 64, 1e-3  # conf/trainer/default.yaml and conf/optimizer/adam.yaml
@@ -101,11 +102,14 @@ def main() -> None:
         "stages=[train]",
     )
     with tempfile.TemporaryDirectory() as scratch:
-        custom = [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, "layers=custom")]
-        reference = [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, "layers=keras")]
+        custom, reference, default = (
+            [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, *extra)]
+            for extra in (("layers=custom", *SAME_WORK), ("layers=keras", *SAME_WORK), ())
+        )
     rows = {
         "pipeline, our layers": custom,
         "pipeline, keras.layers": reference,
+        "pipeline, the default experiment (digits jittered, one-cycle)": default,
         "plain keras model.fit, our layers": keras_epoch_times("lenet5", "digits", args.epochs, BATCH),
         f"PyTorch {__import__('torch').__version__} eager, {args.threads} threads": torch_epoch_times(
             args.epochs, args.threads

@@ -29,6 +29,8 @@ log = logging.getLogger("bench_pipeline")
 REPO = Path(__file__).resolve().parents[1]
 # The first epoch traces and compiles; it is timed but left out of the medians.
 WARMUP_EPOCHS = 1
+# What the plain-Keras and PyTorch runs do: no augmentation, Adam at a constant 1e-3.
+SAME_WORK = ("dataset.augment=false", "optimizer.schedule=constant", "optimizer.lr=0.001")
 
 
 def pipeline_epochs(scratch: Path, *overrides: str) -> list[dict]:
@@ -96,6 +98,7 @@ def main() -> None:
         f"trainer.epochs={args.epochs}",
         f"trainer.batch_size={args.batch}",
         "dataset.validation_fraction=0",
+        *SAME_WORK,
     )
     with tempfile.TemporaryDirectory() as scratch:
         custom = pipeline_epochs(Path(scratch), *common, "layers=custom")
