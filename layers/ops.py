@@ -138,6 +138,10 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
     # Pad, and drop trailing rows that no output reads, in one step.
     pairs = [(pb, e - n - pb) for n, e, (pb, _) in zip(spatial, extents, geo.pads)]
     xp = pad_or_crop(x, pairs)
+    if all(k == 1 for k in kernel_spatial):  # a 1x1 kernel: one matmul over examples and positions
+        taken = xp[(slice(None), *[slice(None, None, s) for s in geo.strides], slice(None))]
+        flat_x, flat_dy = tf.reshape(taken, [-1, x.shape[-1]]), tf.reshape(dy, [-1, dy.shape[-1]])
+        return tf.reshape(tf.matmul(flat_x, flat_dy, transpose_a=True), [*kernel_spatial, x.shape[-1], dy.shape[-1]])
     images = tf.transpose(xp, [rank + 1, *range(1, rank + 1), 0])  # (C_in, *S, N)
     weights = tf.transpose(dy, [*range(1, rank + 1), 0, rank + 1])  # (*O, N, C_out)
     out = tf.nn.convolution(images, weights, strides=geo.dilation, dilations=geo.strides, padding="VALID")
