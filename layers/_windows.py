@@ -57,10 +57,11 @@ def extent_pairs(spatial, geo: PoolGeometry):
 
 
 class Windows:
-    """The pooling windows of an input, as one tensor with window axes (``values``).
+    """The pooling windows of an input, as one tensor with window axes (``values``), or, for
+    windows that do not tile, one tensor per window offset (``offset_values``).
 
-    ``expand`` broadcasts a pooled-shape tensor against ``values``; ``fold`` adds a
-    ``values``-shaped tensor back into the input's shape (the transpose of taking windows).
+    ``expand`` broadcasts a pooled-shape tensor against ``values``; ``fold`` adds contributions
+    shaped like either back into the input's shape (the transpose of taking windows).
     """
 
     def __init__(self, x: tf.Tensor, geo: PoolGeometry, pad_value=0):
@@ -84,10 +85,8 @@ class Windows:
             extent = self.xp.shape[1:-1]
             self.phase_len = [-(-e // st) for e, st in zip(extent, geo.strides)]
             self.phase_pairs = [(0, q * st - e) for q, e, st in zip(self.phase_len, extent, geo.strides)]
-            self.phases = {
-                r: self._phase(pad_or_crop(self.xp, self.phase_pairs, pad_value), r)
-                for r in itertools.product(*[range(st) for st in geo.strides])
-            }
+            whole = pad_or_crop(self.xp, self.phase_pairs, pad_value)
+            self.phases = {r: self._phase(whole, r) for r in itertools.product(*[range(st) for st in geo.strides])}
 
     def _phase(self, t, r):
         return t[(slice(None), *[slice(ri, None, st) for ri, st in zip(r, self.geo.strides)], slice(None))]
