@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
 PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's parent run
 DEFAULT_URI = "sqlite:///mlflow.db"
+# Database stores MLflow reaches through SQLAlchemy, and the extra that installs their driver.
+DATABASE_EXTRAS = {"postgresql": "postgres"}
 
 
 class TrackingUnavailableError(RuntimeError, UserError):
@@ -140,6 +142,33 @@ def probe(uri: str, timeout_s: float) -> None:
             raise TrackingUnavailableError(
                 f"Cannot write the MLflow store {uri}: {folder} is not a writable directory."
             )
+    if uri.split(":", 1)[0].split("+", 1)[0] in DATABASE_EXTRAS:
+        _probe_database(uri, timeout_s)
+
+
+def _probe_database(uri: str, timeout_s: float) -> None:
+    """Connect once to a database store (PostgreSQL): its driver is installed, the server answers
+    within `timeout_s`, the database exists and lets the user in."""
+    import sqlalchemy
+
+    url = sqlalchemy.engine.make_url(uri)
+    shown = url.render_as_string(hide_password=True)
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": max(1, round(timeout_s))})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except ModuleNotFoundError as error:
+        extra = DATABASE_EXTRAS[url.get_backend_name()]
+        raise TrackingUnavailableError(
+            f"tracking.uri {shown} needs the database driver {error.name!r}: pip install -e '.[{extra}]'"
+        ) from None
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise TrackingUnavailableError(
+            f"MLflow database {shown} refused the connection or did not answer within {timeout_s:g} s "
+            f"({reason}); start it, create the database, or set tracking.uri to a reachable one."
+        ) from None
 
 
 def experiment_id(name: str) -> str:

@@ -1,0 +1,53 @@
+"""A PostgreSQL tracking store: a run recorded in it, and one line (exit 2) before training when it
+cannot be reached. Each test creates and drops its own database; without a PostgreSQL server at
+127.0.0.1:5432 (a laptop) they skip and say so."""
+
+import uuid
+
+import pytest
+
+from pipeline.tracking import TrackingUnavailableError, probe
+
+HOST = "127.0.0.1:5432"
+
+
+@pytest.fixture
+def database():
+    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    try:
+        admin = psycopg.connect(f"postgresql://postgres@{HOST}/postgres", connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL server answers at {HOST} ({str(error).strip().splitlines()[0]})")
+    name = f"convnet_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@{HOST}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_a_run_is_recorded_in_postgresql(database, cli):
+    import mlflow
+
+    done = cli("debug=tiny", "stages=[train]", f"tracking.uri={database}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    client = mlflow.MlflowClient(database)
+    (run,) = client.search_runs([client.get_experiment_by_name("debug").experiment_id])
+    assert run.info.status == "FINISHED" and "test_accuracy" in run.data.metrics
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")] == [1]
+
+
+def test_a_missing_database_or_server_fails_before_training(database):
+    missing = database + "_missing"
+    with pytest.raises(TrackingUnavailableError, match=r"MLflow database .*_missing refused .*does not exist"):
+        probe(missing, timeout_s=3)
+    with pytest.raises(TrackingUnavailableError, match=r"MLflow database postgresql://postgres@127.0.0.1:1/x refused"):
+        probe("postgresql://postgres@127.0.0.1:1/x", timeout_s=2)
+    probe(database, timeout_s=3)  # the real one answers
+
+
+def test_the_password_never_shows(database):
+    with pytest.raises(TrackingUnavailableError) as caught:
+        probe("postgresql://postgres:s3cret@127.0.0.1:1/x", timeout_s=2)
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
