@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run ui test test-slow lint format bench clean
+.PHONY: help install run ui server test test-slow lint format bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ run: $(STAMP) ## run the default experiment (LeNet-5, our layers, digits) and re
 
 ui: $(STAMP) ## open the MLflow UI on this directory's store at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
+
+server: $(STAMP) ## an MLflow server on 127.0.0.1:5000 for a team: runs in $$MLFLOW_BACKEND_STORE_URI (PostgreSQL; default a SQLite file), artifacts uploaded through it
+	$(BIN)/python -m pipeline.server $(ARGS)
 
 test: $(STAMP) ## run the tests not marked slow (under 10 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" $(PYTEST_ARGS)

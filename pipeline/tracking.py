@@ -182,8 +182,11 @@ def experiment_id(name: str) -> str:
 
 
 def ui_link(uri: str, experiment: str) -> str:
-    """Where to look: the MLflow UI's model-training view of this experiment."""
-    return f"make ui  (mlflow ui --backend-store-uri {uri}), then http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
+    """Where to look: the MLflow UI's model-training view of this experiment (a server's own UI)."""
+    view = f"#/experiments/{experiment}/runs?workflowType=machine_learning"
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/{view}"
+    return f"make ui  (mlflow ui --backend-store-uri {uri}), then http://127.0.0.1:5000/{view}"
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
