@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import logging
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -248,7 +249,9 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     experiment = experiment_id(cfg.tracking.experiment)
     run_id_file = output_dir / RUN_ID_FILE
     resumed = run_id_file.read_text().strip() if run_id_file.exists() else None
-    tags = {"git_commit": git_commit(), "overrides": " ".join(overrides) or "(none)", "host": socket.gethostname()}
+    commit = git_commit()
+    tags = {"git_commit": commit, "overrides": " ".join(overrides) or "(none)", "host": socket.gethostname()}
+    tags["mlflow.note.content"] = reproduce_note(commit, overrides)  # the run's description in the UI
     parent = _parent_run_id()
     if parent:
         tags["mlflow.parentRunId"] = parent
@@ -272,6 +275,12 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
             raise
         mlflow.end_run("FINISHED")
     log.info("MLflow run %s (%s) in %s. To look: %s", run.info.run_id, name, uri, ui_link(uri, experiment))
+
+
+def reproduce_note(commit: str, overrides: list[str]) -> str:
+    """The run's description: the command that trains it again, at the code it ran."""
+    command = " ".join(["python -m pipeline", *(shlex.quote(o) for o in overrides)])
+    return f"Reproduce (in a checkout of the project):\n\n    git checkout {commit}\n    {command}\n"
 
 
 def _parent_run_id() -> str | None:

@@ -61,6 +61,8 @@ def test_params_metrics_and_tags_are_recorded(recorded):
         assert metric in run.data.metrics, metric
     assert run.data.metrics["parameters"] == 61_706
     assert run.data.tags["git_commit"] and "debug=tiny" in run.data.tags["overrides"]
+    note = run.data.tags["mlflow.note.content"]  # the description: the command that trains it again
+    assert f"git checkout {run.data.tags['git_commit']}" in note and "python -m pipeline debug=tiny" in note
     assert {"config.yaml", "train", "model", "report.html"} <= artifacts(recorded)
     assert {"train/training_curves.png", "train/confusion_matrix.png"} <= artifacts(recorded, "train")
 
