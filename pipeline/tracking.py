@@ -217,19 +217,35 @@ class _Killed(Exception):
 
 
 @contextlib.contextmanager
-def _terminate_as_exception() -> Iterator[None]:
+def _terminate_as_exception() -> Iterator[list[str]]:
+    """SIGTERM raises `_Killed`; the yielded list records it, since library code may wrap the exception."""
+    received: list[str] = []
+
     def handler(signum, frame):
-        raise _Killed(f"killed by signal {signal.Signals(signum).name}")
+        received.append(f"killed by signal {signal.Signals(signum).name}")
+        raise _Killed(received[-1])
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread (e.g. a joblib worker thread): leave signals alone
-        yield
+        yield received
         return
     try:
-        yield
+        yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _end_interrupted(error: BaseException, received: list[str]) -> None:
+    """Close the active run after `error`: KILLED when a signal or Ctrl-C caused it, else FAILED."""
+    import mlflow
+
+    if received or isinstance(error, (KeyboardInterrupt, _Killed)):
+        mlflow.set_tag("error", received[0] if received else str(error) or "interrupted")
+        mlflow.end_run("KILLED")
+    else:
+        mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
+        mlflow.end_run("FAILED")
 
 
 @contextlib.contextmanager
@@ -256,7 +272,7 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     if parent:
         tags["mlflow.parentRunId"] = parent
     name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.dataset.name}-{cfg.layers.impl}"
-    with _terminate_as_exception():
+    with _terminate_as_exception() as received:
         run = mlflow.start_run(
             run_id=resumed, experiment_id=None if resumed else experiment, run_name=None if resumed else name, tags=tags
         )
@@ -265,13 +281,8 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
             if not resumed:
                 mlflow.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
             yield run
-        except (KeyboardInterrupt, _Killed) as error:
-            mlflow.set_tag("error", str(error) or "interrupted")
-            mlflow.end_run("KILLED")
-            raise
         except BaseException as error:
-            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
-            mlflow.end_run("FAILED")
+            _end_interrupted(error, received)
             raise
         mlflow.end_run("FINISHED")
     log.info("MLflow run %s (%s) in %s. To look: %s", run.info.run_id, name, uri, ui_link(uri, experiment))

@@ -83,3 +83,35 @@ def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
     with pytest.raises(SystemExit) as exited:
         app.run(cfg, tmp_path / "run", overrides)
     assert exited.value.code == 2 and not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    "interruption, status",
+    [("sigterm", "KILLED"), ("sigterm wrapped by library code", "KILLED"), ("error", "FAILED")],
+)
+def test_the_run_closes_as_killed_only_when_a_signal_ended_it(tiny_cfg, tmp_path, interruption, status):
+    """A SIGTERM arriving inside code that turns it into another exception still closes the run KILLED."""
+    import os
+    import signal
+    import time
+
+    from pipeline import tracking
+
+    cfg, overrides = tiny_cfg
+    before = signal.getsignal(signal.SIGTERM)
+    expected_errors = (ValueError, RuntimeError, tracking._Killed)
+    with pytest.raises(expected_errors), tracking.tracked_run(cfg, tmp_path / "run", overrides):
+        if interruption == "error":
+            raise ValueError("a bug")
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises here
+        except BaseException as error:
+            if interruption.endswith("wrapped by library code"):
+                raise RuntimeError("wrapped") from error
+            raise
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    assert run.info.status == status
+    expected = "killed by signal SIGTERM" if status == "KILLED" else "ValueError: a bug"
+    assert run.data.tags["error"] == expected
