@@ -14,7 +14,7 @@ help: ## show this help
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,pretrained,postgres]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,pretrained,postgres,auth]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev extras

@@ -87,6 +87,11 @@ def check(cfg: DictConfig) -> None:
             f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}",
         ),
         (
+            bool(cfg.tracking.registered_model_alias) and not cfg.tracking.registered_model_name,
+            f"tracking.registered_model_alias={cfg.tracking.registered_model_alias} needs "
+            "tracking.registered_model_name",
+        ),
+        (
             bool(cfg.model.from_run) and bool(cfg.model.pretrained),
             "model.from_run and model.pretrained both name the model to analyse: set one",
         ),

@@ -95,6 +95,7 @@ class TrackingConfig:
     run_name: Optional[str] = None  # null: model-dataset-impl
     log_model: bool = True
     registered_model_name: Optional[str] = None  # register the logged model under this name
+    registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at its version
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
 
 

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +32,7 @@ log = logging.getLogger(__name__)
 RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
 PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's parent run
 DEFAULT_URI = "sqlite:///mlflow.db"
+MODEL_NAME = "model"  # the logged model of a run: runs:/<run id>/model
 # Database stores MLflow reaches through SQLAlchemy, and the extra that installs their driver.
 DATABASE_EXTRAS = {"postgresql": "postgres"}
 
@@ -75,41 +75,46 @@ def log_artifacts(local: Path, path: str | None = None) -> None:
         mlflow.log_artifact(str(local), path)
 
 
-def log_model(model: Any, x_example: Any, registered_name: str | None, run_dir: Path) -> None:
-    """The model in MLflow's Keras format with a signature and an input example, under "model".
+def log_model(model: Any, x_example: Any, registered_name: str | None, alias: str | None = None) -> None:
+    """The model as a logged model of the active run, named "model", with a signature and an input
+    example; registered under `registered_name` (with `alias` pointing at this version) when given.
 
-    `mlflow.keras.log_model(..., input_example=...)` fails in MLflow 3.17 (its `save_model`
-    writes the example before creating the folder), so the model is saved into an existing
-    folder of the run directory with `mlflow.keras.save_model` and that folder logged.
+    `pipeline.serving` is the flavor: MLflow's Keras format plus the code of our layers, loadable
+    and servable by MLflow in a process that never imported the project.
     """
-    import keras
     import mlflow
     import numpy as np
-    import tensorflow as tf
-    from mlflow.models import infer_signature
+    from mlflow.models import Model, infer_signature
 
+    from pipeline import serving
+
+    if mlflow.active_run() is None:
+        return
     signature = infer_signature(x_example, np.asarray(model(x_example, training=False)))
-    folder = run_dir / "mlflow_model"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir()
-    requirements = [
-        f"tensorflow=={tf.__version__}",
-        f"keras=={keras.__version__}",
-    ]  # no inference: it cannot import our layers
-    mlflow.keras.save_model(
-        model, str(folder), signature=signature, input_example=x_example, pip_requirements=requirements
+    info = Model.log(
+        None,  # artifact_path: deprecated in MLflow 3 for name
+        name=MODEL_NAME,
+        flavor=serving,
+        flavor_name="keras",
+        registered_model_name=registered_name,
+        model=model,
+        signature=signature,
+        input_example=x_example,
     )
-    log_artifacts(folder, "model")
-    if registered_name:
-        mlflow.register_model(f"runs:/{mlflow.active_run().info.run_id}/model", registered_name)
+    if registered_name and alias:
+        version = info.registered_model_version
+        mlflow.MlflowClient().set_registered_model_alias(registered_name, alias, version)
+        log.info("Registered %s version %s as @%s", registered_name, version, alias)
 
 
 def load_logged_model(run_id: str) -> Any:
-    """The Keras model a run logged under "model" (import `pipeline.models` first: our layers)."""
+    """The Keras model a run logged (Keras safe mode: no code in the file runs)."""
     import mlflow
 
-    return mlflow.keras.load_model(f"runs:/{run_id}/model")
+    from pipeline import serving
+
+    serving.register_custom_objects()
+    return mlflow.keras.load_model(f"runs:/{run_id}/{MODEL_NAME}")
 
 
 def load_logged_text(uri: str, run_id: str, path: str) -> str:
@@ -130,13 +135,14 @@ def probe(uri: str, timeout_s: float) -> None:
     if uri.startswith(("http://", "https://")):
         try:
             with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s):
-                return
+                pass
         except (urllib.error.URLError, OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
             raise TrackingUnavailableError(
                 f"MLflow tracking server {uri} did not answer within {timeout_s:g} s ({reason}); "
                 "start it (`mlflow server`) or set tracking.uri to a reachable one."
             ) from None
+        _probe_credentials(uri)
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).expanduser().resolve().parent
         if not (folder.is_dir() and os.access(folder, os.W_OK)):
@@ -145,6 +151,23 @@ def probe(uri: str, timeout_s: float) -> None:
             )
     if uri.split(":", 1)[0].split("+", 1)[0] in DATABASE_EXTRAS:
         _probe_database(uri, timeout_s)
+
+
+def _probe_credentials(uri: str) -> None:
+    """One authenticated read from a server that answers: a server with users (basic auth) refuses
+    missing or wrong credentials at once, and MLflow's client does not retry that."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except MlflowException as error:
+        if error.error_code not in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            raise
+        raise TrackingUnavailableError(
+            f"MLflow tracking server {uri} refused these credentials ({error.error_code}): set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
+        ) from None
 
 
 def _probe_database(uri: str, timeout_s: float) -> None:

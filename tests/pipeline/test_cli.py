@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import REPO, all_runs, run_cli, store
+from tests.pipeline.conftest import all_runs, run_cli, store
 
 TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
 
@@ -63,26 +63,61 @@ def test_params_metrics_and_tags_are_recorded(recorded):
     assert run.data.tags["git_commit"] and "debug=tiny" in run.data.tags["overrides"]
     note = run.data.tags["mlflow.note.content"]  # the description: the command that trains it again
     assert f"git checkout {run.data.tags['git_commit']}" in note and "python -m pipeline debug=tiny" in note
-    assert {"config.yaml", "train", "model", "report.html"} <= artifacts(recorded)
+    assert {"config.yaml", "train", "report.html"} <= artifacts(recorded)  # the model: a logged model
     assert {"train/training_curves.png", "train/confusion_matrix.png"} <= artifacts(recorded, "train")
 
 
-def test_the_logged_model_loads_in_a_fresh_process(recorded):
-    assert {"model/MLmodel", "model/input_example.json"} <= artifacts(recorded, "model")
-    # A fresh process loads it both ways; importing pipeline.models registers the custom layers.
+def test_the_model_is_a_logged_model_of_the_run_with_its_metrics(recorded):
+    [model] = recorded.client.search_logged_models([recorded.run.info.experiment_id])
+    assert model.name == "model" and model.source_run_id == recorded.run.info.run_id
+    assert "test_accuracy" in {metric.key for metric in model.metrics}  # what the Models tab shows
+
+
+def test_the_logged_model_loads_in_a_process_that_never_imported_the_project(recorded):
+    """MLflow's pyfunc loader registers our layers from the code shipped with the model; once
+    registered, mlflow.keras reads the same model. Both agree with the run directory's model.keras."""
     script = (
-        "import sys, json, numpy as np, mlflow, pipeline.models\n"
+        "import sys, json, numpy as np, mlflow\n"
         f"mlflow.set_tracking_uri('sqlite:///{recorded.folder / 'mlflow.db'}')\n"
         f"uri = 'runs:/{recorded.run.info.run_id}/model'\n"
+        "assert 'layers' not in sys.modules and 'pipeline' not in sys.modules\n"
         "x = np.random.default_rng(0).random((3, 32, 32, 1)).astype('float32')\n"
-        "keras_out = np.asarray(mlflow.keras.load_model(uri)(x))\n"
         "pyfunc_out = np.asarray(mlflow.pyfunc.load_model(uri).predict(x))\n"
-        "print(json.dumps([keras_out.shape, float(np.abs(keras_out - pyfunc_out).max())]))\n"
+        "keras_out = np.asarray(mlflow.keras.load_model(uri)(x))\n"
+        "print(json.dumps([sys.modules['layers'].__file__, pyfunc_out.tolist(), keras_out.tolist()]))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run([sys.executable, "-c", script], cwd="/", capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    shape, difference = json.loads(loaded.stdout.strip().splitlines()[-1])
-    assert shape == [3, 10] and difference < 1e-5
+    layers_file, pyfunc_out, keras_out = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert "/code/layers/" in layers_file  # the model's own copy of our layers, not the checkout's
+    import keras
+
+    import pipeline.models  # noqa: F401  (registers our layers in this process)
+
+    local = keras.saving.load_model(next(recorded.folder.glob("outputs/*/*/model.keras")))
+    expected = np.asarray(local(np.random.default_rng(0).random((3, 32, 32, 1)).astype("float32")))
+    np.testing.assert_allclose(pyfunc_out, expected, atol=1e-5)
+    np.testing.assert_allclose(keras_out, expected, atol=1e-5)
+
+
+def test_a_logged_model_with_a_lambda_layer_is_refused(recorded, tfds_dir):
+    """Keras's safe mode: a Lambda layer's code is never run from a logged model."""
+    import keras
+    import mlflow
+
+    import pipeline.tracking as tracking
+
+    inputs = keras.Input((32, 32, 1))
+    outputs = keras.layers.Dense(10)(keras.layers.Flatten()(keras.layers.Lambda(lambda t: t * 2.0)(inputs)))
+    mlflow.set_tracking_uri(f"sqlite:///{recorded.folder / 'mlflow.db'}")
+    config = recorded.client.download_artifacts(recorded.run.info.run_id, "config.yaml", str(recorded.folder))
+    with mlflow.start_run(experiment_id=recorded.run.info.experiment_id) as run:
+        mlflow.log_artifact(config)
+        tracking.log_model(keras.Model(inputs, outputs), np.zeros((2, 32, 32, 1), "float32"), None)
+    done = run_cli(recorded.folder, tfds_dir, f"model.from_run={run.info.run_id}", "stages=[visualize]")
+    assert done.returncode == 2, done.stdout[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert "Lambda" in last and "safe" in last and "Traceback" not in done.stdout
 
 
 def test_the_visualization_stage_is_recorded(recorded):

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from pipeline.tracking import TrackingUnavailableError, probe
+from tests.pipeline.servers import free_port, running
 
 HOST = "127.0.0.1:5432"
 
@@ -53,14 +54,6 @@ def test_the_password_never_shows(database):
     assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_server_script_refuses_a_database_that_does_not_answer():
     import subprocess
     import sys
@@ -80,38 +73,22 @@ def test_the_server_script_refuses_a_database_that_does_not_answer():
 @pytest.mark.slow
 def test_a_run_through_the_server_on_postgresql(database, cli, tmp_path):
     """`make server`'s command on a PostgreSQL database: the run lands in the database, its
-    figures in the server's artifact folder (uploaded through it), and the printed link is the
-    server's own UI."""
-    import subprocess
+    figures and its logged model in the server's artifact folder (uploaded through it), and the
+    printed link is the server's own UI."""
     import sys
-    import time
-    import urllib.request
 
     import mlflow
 
-    port, artifacts = _free_port(), tmp_path / "served"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", database]
-        + ["--artifacts-destination", str(artifacts)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    port, artifacts = free_port(), tmp_path / "served"
     uri = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{uri}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        done = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}")
+    command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", database]
+    with running([*command, "--artifacts-destination", str(artifacts)], f"{uri}/health"):
+        done = cli("debug=tiny", "stages=[train]", "tracking.log_model=true", f"tracking.uri={uri}")
         assert done.returncode == 0, done.stdout[-3000:]
         assert f"To look: {uri}/#/experiments/" in done.stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     client = mlflow.MlflowClient(database)
     (run,) = client.search_runs([client.get_experiment_by_name("debug").experiment_id])
     assert run.info.status == "FINISHED"
     assert sorted(p.name for p in artifacts.rglob("*.png")) == ["confusion_matrix.png", "training_curves.png"]
+    [model] = client.search_logged_models([run.info.experiment_id])
+    assert model.source_run_id == run.info.run_id and len(list(artifacts.rglob("MLmodel"))) == 1
