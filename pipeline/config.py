@@ -97,6 +97,7 @@ class TrackingConfig:
     registered_model_name: Optional[str] = None  # register the logged model under this name
     registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at its version
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
+    system_metrics_interval_s: Optional[float] = 5.0  # CPU, memory (GPU where present); null: off
 
 
 @dataclass

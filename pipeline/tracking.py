@@ -56,6 +56,20 @@ def log_series(series: Mapping[str, Mapping[int, float]]) -> None:
             log_metrics({name: value}, step=step)
 
 
+def log_dataset(name: str, split: str, num_examples: int, digest: str, source: Mapping[str, Any]) -> None:
+    """A split as an input of the active run (the Datasets column of MLflow's UI): its name, digest,
+    the split as the context and its size as a tag. The data is not copied: `source` says how it
+    was loaded (`pipeline.data.load`'s arguments)."""
+    import mlflow
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    if mlflow.active_run() is None:
+        return
+    dataset = MetaDataset(CodeDatasetSource({k: str(v) for k, v in source.items()}), name=name, digest=digest)
+    mlflow.log_input(dataset, context=split, tags={"examples": str(num_examples)})
+
+
 def log_text(text: str, path: str) -> None:
     import mlflow
 
@@ -295,9 +309,17 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     if parent:
         tags["mlflow.parentRunId"] = parent
     name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.dataset.name}-{cfg.layers.impl}"
+    interval = cfg.tracking.system_metrics_interval_s
+    if interval:
+        mlflow.system_metrics.set_system_metrics_sampling_interval(interval)
+        mlflow.system_metrics.set_system_metrics_samples_before_logging(1)
     with _terminate_as_exception() as received:
         run = mlflow.start_run(
-            run_id=resumed, experiment_id=None if resumed else experiment, run_name=None if resumed else name, tags=tags
+            run_id=resumed,
+            experiment_id=None if resumed else experiment,
+            run_name=None if resumed else name,
+            tags=tags,
+            log_system_metrics=bool(interval),
         )
         run_id_file.write_text(run.info.run_id)
         try:

@@ -36,6 +36,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
     cfg, t = context.cfg, context.cfg.trainer
     configure(t)
     data = datasets(cfg, context.strategy)
+    data.log_inputs()
     model, optimizer = build(cfg, data)
     checkpoints = Checkpoints(context.run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()

@@ -39,9 +39,13 @@ def test_a_server_with_users_refuses_wrong_credentials_before_training(cli, tmp_
         for credentials in ({}, {**ADMIN, "MLFLOW_TRACKING_PASSWORD": "wrong"}):
             refused = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **credentials)
             assert refused.returncode == 2, refused.stdout[-3000:]
-            assert refused.stdout.strip().splitlines()[-1].endswith(
-                f"MLflow tracking server {uri} refused these credentials (UNAUTHENTICATED): set "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
+            assert (
+                refused.stdout.strip()
+                .splitlines()[-1]
+                .endswith(
+                    f"MLflow tracking server {uri} refused these credentials (UNAUTHENTICATED): set "
+                    "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
+                )
             )
         done = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **ADMIN)
         assert done.returncode == 0, done.stdout[-3000:]
