@@ -18,9 +18,18 @@ basic auth without its secret key, ends it with one line and exit code 2, before
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from pipeline.tracking import TrackingUnavailableError, probe
 
@@ -65,6 +74,58 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     line = command(args.port, args.backend_store_uri, args.artifacts_destination, extra)
     os.execvp(line[0], line)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(
+    command: Sequence[str], ready_url: str, timeout: float = 180, cwd: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen]:
+    """`command` started (in `cwd`, in its own process group, the venv's scripts on PATH), yielded
+    once `ready_url` answers, then stopped with its children. Its output goes to a file, not a
+    pipe, so a chatty server never blocks on it; it is shown if the server does not come up."""
+    scripts = os.path.dirname(sys.executable)
+    environment = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}", **env}
+    with tempfile.TemporaryFile("w+") as output:
+        server = subprocess.Popen(
+            command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_until_answering(ready_url, server, timeout, output)
+            yield server
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def _wait_until_answering(url: str, server: subprocess.Popen, timeout: float, output) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                output.seek(0)
+                raise RuntimeError(f"{server.args[:4]} did not answer at {url}:\n{output.read()[-3000:]}") from None
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def tracking_server(backend: str, artifacts: Path, *extra: str, cwd: Path | None = None, **env: str) -> Iterator[str]:
+    """This module's server on a free port, for tests and benchmarks: yields its URI once it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", backend]
+    uri = f"http://127.0.0.1:{port}"
+    with running([*command, "--artifacts-destination", str(artifacts), *extra], f"{uri}/health", cwd=cwd, **env):
+        yield uri
 
 
 if __name__ == "__main__":

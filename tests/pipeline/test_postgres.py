@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from pipeline.server import tracking_server
 from pipeline.tracking import TrackingUnavailableError, probe
-from tests.pipeline.servers import free_port, running
 
 HOST = "127.0.0.1:5432"
 
@@ -75,14 +75,10 @@ def test_a_run_through_the_server_on_postgresql(database, cli, tmp_path):
     """`make server`'s command on a PostgreSQL database: the run lands in the database, its
     figures and its logged model in the server's artifact folder (uploaded through it), and the
     printed link is the server's own UI."""
-    import sys
-
     import mlflow
 
-    port, artifacts = free_port(), tmp_path / "served"
-    uri = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", database]
-    with running([*command, "--artifacts-destination", str(artifacts)], f"{uri}/health"):
+    artifacts = tmp_path / "served"
+    with tracking_server(database, artifacts) as uri:
         done = cli("debug=tiny", "stages=[train]", "tracking.log_model=true", f"tracking.uri={uri}")
         assert done.returncode == 0, done.stdout[-3000:]
         assert f"To look: {uri}/#/experiments/" in done.stdout

@@ -8,7 +8,7 @@ import sys
 import mlflow
 import pytest
 
-from tests.pipeline.servers import free_port, running
+from pipeline.server import tracking_server
 
 ADMIN = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "an-admin-pw-for-tests"}
 
@@ -31,11 +31,9 @@ def test_basic_auth_without_its_secret_key_is_refused_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_a_server_with_users_refuses_wrong_credentials_before_training(cli, tmp_path, monkeypatch):
-    port = free_port()
-    uri = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--app-name", "basic-auth"]
     secrets = {"MLFLOW_FLASK_SERVER_SECRET_KEY": "k", "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN["MLFLOW_TRACKING_PASSWORD"]}
-    with running(command, f"{uri}/health", cwd=tmp_path, **secrets):
+    backend, artifacts = f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "served"
+    with tracking_server(backend, artifacts, "--app-name", "basic-auth", cwd=tmp_path, **secrets) as uri:
         for credentials in ({}, {**ADMIN, "MLFLOW_TRACKING_PASSWORD": "wrong"}):
             refused = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **credentials)
             assert refused.returncode == 2, refused.stdout[-3000:]

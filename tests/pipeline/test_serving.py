@@ -8,8 +8,8 @@ import urllib.request
 import numpy as np
 import pytest
 
+from pipeline.server import free_port, running
 from tests.pipeline.conftest import all_runs, store
-from tests.pipeline.servers import free_port, running
 
 
 @pytest.mark.slow

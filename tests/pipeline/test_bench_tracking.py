@@ -1,0 +1,31 @@
+"""`scripts/bench_tracking.py` on the machine's PostgreSQL: 8 jobs, 4 at a time, through the
+tracking server; every child and the parent FINISHED and every epoch's metric rows there."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.pipeline.conftest import REPO, cli_env
+
+
+@pytest.mark.slow
+def test_a_sweep_through_the_server_on_postgresql_loses_nothing(tmp_path):
+    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({str(error).strip().splitlines()[0]})")
+    command = [sys.executable, "scripts/bench_tracking.py", "--jobs", "8", "--parallel", "4", "--epochs", "2"]
+    done = subprocess.run(
+        [*command, "--stores", "postgres"],
+        cwd=REPO,
+        env=cli_env(str(tmp_path / "tfds")),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("| postgres |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:5] == ["8/8", "FINISHED", "112/112"]  # 8 jobs x 2 epochs x 7 metrics
