@@ -41,6 +41,7 @@ STORES = ("sqlite", "server", "postgres")
 @dataclass
 class Sweep:
     store: str
+    jobs: int
     wall_s: float
     children_finished: int
     parent_finished: bool
@@ -50,7 +51,8 @@ class Sweep:
 
     @property
     def ok(self) -> bool:
-        return self.parent_finished and self.metric_rows == self.expected_rows
+        counts = (self.children_finished, self.metric_rows)
+        return self.parent_finished and counts == (self.jobs, self.expected_rows)
 
 
 def sweep_command(uri: str, jobs: int, parallel: int, epochs: int) -> list[str]:
@@ -71,10 +73,7 @@ class LatencyProbe(threading.Thread):
         import mlflow
 
         self.client = mlflow.MlflowClient(uri)
-        experiment = self.client.get_experiment_by_name("bench_tracking_probe")
-        experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment("bench_tracking_probe")
-        )
+        experiment_id = self.client.create_experiment(f"{EXPERIMENT}_probe")  # each store is new
         self.run_id = self.client.create_run(experiment_id).info.run_id
         self.period_s, self.latencies, self.stopped = period_s, [], threading.Event()
 
@@ -121,6 +120,7 @@ def count(store: str, uri: str, wall: float, latencies: list[float], jobs: int, 
     rows = sum(len(client.get_metric_history(c.info.run_id, m)) for c in children for m in EPOCH_METRICS)
     return Sweep(
         store=store,
+        jobs=jobs,
         wall_s=wall,
         children_finished=sum(c.info.status == "FINISHED" for c in children),
         parent_finished=len(parents) == 1 and parents[0].info.status == "FINISHED",
@@ -167,16 +167,15 @@ def store_uri(store: str, scratch: Path) -> Iterator[str | None]:
 
 
 def report(sweeps: list[Sweep], jobs: int, parallel: int) -> None:
+    """The table the README and the closing notes quote."""
     print(f"\n{jobs} jobs, {parallel} at a time\n")
     print("| store | wall s | children FINISHED | parent | metric rows | write p50 ms | write p95 ms |")
     print("|---|---|---|---|---|---|---|")
     for s in sweeps:
         p50, p95 = (np.percentile(s.write_latencies_s, q) * 1000 for q in (50, 95))
         parent = "FINISHED" if s.parent_finished else "not finished"
-        rows = f"{s.metric_rows}/{s.expected_rows}"
-        print(
-            f"| {s.store} | {s.wall_s:.0f} | {s.children_finished}/{jobs} | {parent} | {rows} | {p50:.1f} | {p95:.1f} |"
-        )
+        rows, children = f"{s.metric_rows}/{s.expected_rows}", f"{s.children_finished}/{s.jobs}"
+        print(f"| {s.store} | {s.wall_s:.0f} | {children} | {parent} | {rows} | {p50:.1f} | {p95:.1f} |")
 
 
 def main() -> None:
@@ -195,7 +194,7 @@ def main() -> None:
             log.info("%s: %d jobs, %d at a time, into %s", store, args.jobs, args.parallel, uri)
             sweeps.append(run_sweep(store, uri, Path(scratch), args.jobs, args.parallel, args.epochs))
     report(sweeps, args.jobs, args.parallel)
-    if not all(s.ok and s.children_finished == args.jobs for s in sweeps):
+    if not all(s.ok for s in sweeps):
         raise SystemExit(1)
 
 
