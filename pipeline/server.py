@@ -31,7 +31,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pipeline.tracking import TrackingUnavailableError, probe
+from pipeline.store_probe import TrackingUnavailableError, probe
 
 DEFAULT_BACKEND = "sqlite:///mlflow-server.db"
 
@@ -119,9 +119,12 @@ def _wait_until_answering(url: str, server: subprocess.Popen, timeout: float, ou
 
 
 @contextlib.contextmanager
-def tracking_server(backend: str, artifacts: Path, *extra: str, cwd: Path | None = None, **env: str) -> Iterator[str]:
-    """This module's server on a free port, for tests and benchmarks: yields its URI once it answers."""
-    port = free_port()
+def tracking_server(
+    backend: str, artifacts: Path, *extra: str, port: int | None = None, cwd: Path | None = None, **env: str
+) -> Iterator[str]:
+    """This module's server (on `port`, else a free one), for tests and benchmarks: yields its URI
+    once it answers."""
+    port = port or free_port()
     command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", backend]
     uri = f"http://127.0.0.1:{port}"
     with running([*command, "--artifacts-destination", str(artifacts), *extra], f"{uri}/health", cwd=cwd, **env):

@@ -16,8 +16,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,28 +23,29 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.errors import UserError
+from pipeline.outbox import Outbox, tracker_errors
+from pipeline.store_probe import probe
 
 log = logging.getLogger(__name__)
 
 RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
 PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's parent run
 DEFAULT_URI = "sqlite:///mlflow.db"
-MODEL_NAME = "model"  # the logged model of a run: runs:/<run id>/model
-# Database stores MLflow reaches through SQLAlchemy, and the extra that installs their driver.
-DATABASE_EXTRAS = {"postgresql": "postgres"}
 
 
-class TrackingUnavailableError(RuntimeError, UserError):
-    """The tracking store cannot be reached or written."""
+_outbox: Outbox | None = None  # the active run's, set by tracked_run on the chief
+
+
+def send(record: Mapping[str, Any]) -> None:
+    """A record into the active run through its outbox (nothing on workers other than the chief)."""
+    if _outbox is not None:
+        _outbox.send(record)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
-    """Numbers into the active run (none on workers other than the chief: nothing to do)."""
-    import mlflow
-
-    if mlflow.active_run() is not None and metrics:
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+    """Numbers into the active run."""
+    if metrics:
+        send({"op": "metrics", "metrics": {k: float(v) for k, v in metrics.items()}, "step": step})
 
 
 def log_series(series: Mapping[str, Mapping[int, float]]) -> None:
@@ -60,65 +59,38 @@ def log_dataset(name: str, split: str, num_examples: int, digest: str, source: M
     """A split as an input of the active run (the Datasets column of MLflow's UI): its name, digest,
     the split as the context and its size as a tag. The data is not copied: `source` says how it
     was loaded (`pipeline.data.load`'s arguments)."""
-    import mlflow
-    from mlflow.data.code_dataset_source import CodeDatasetSource
-    from mlflow.data.meta_dataset import MetaDataset
-
-    if mlflow.active_run() is None:
-        return
-    dataset = MetaDataset(CodeDatasetSource({k: str(v) for k, v in source.items()}), name=name, digest=digest)
-    mlflow.log_input(dataset, context=split, tags={"examples": str(num_examples)})
+    source = {k: str(v) for k, v in source.items()}
+    send({"op": "dataset", "name": name, "split": split, "examples": num_examples, "digest": digest, "source": source})
 
 
 def log_text(text: str, path: str) -> None:
-    import mlflow
-
-    if mlflow.active_run() is not None:
-        mlflow.log_text(text, path)
+    send({"op": "text", "text": text, "path": path})
 
 
 def log_artifacts(local: Path, path: str | None = None) -> None:
     """A file, or a folder's files under `path`, into the active run's artifacts."""
-    import mlflow
-
-    if mlflow.active_run() is None:
-        return
-    if Path(local).is_dir():
-        mlflow.log_artifacts(str(local), path)
-    else:
-        mlflow.log_artifact(str(local), path)
+    send({"op": "artifacts", "local": str(Path(local).resolve()), "path": path})
 
 
-def log_model(model: Any, x_example: Any, registered_name: str | None, alias: str | None = None) -> None:
-    """The model as a logged model of the active run, named "model", with a signature and an input
-    example; registered under `registered_name` (with `alias` pointing at this version) when given.
-
-    `pipeline.serving` is the flavor: MLflow's Keras format plus the code of our layers, loadable
-    and servable by MLflow in a process that never imported the project.
-    """
-    import mlflow
+def log_model(model_file: Path, x_example: Any, registered_name: str | None, alias: str | None = None) -> None:
+    """The saved model as a logged model of the active run (see `pipeline.serving`), with its input
+    example (kept beside it as `input_example.npy`); registered under `registered_name`, with
+    `alias` pointing at the new version, when given."""
     import numpy as np
-    from mlflow.models import Model, infer_signature
 
-    from pipeline import serving
-
-    if mlflow.active_run() is None:
+    if _outbox is None:
         return
-    signature = infer_signature(x_example, np.asarray(model(x_example, training=False)))
-    info = Model.log(
-        None,  # artifact_path: deprecated in MLflow 3 for name
-        name=MODEL_NAME,
-        flavor=serving,
-        flavor_name="keras",
-        registered_model_name=registered_name,
-        model=model,
-        signature=signature,
-        input_example=x_example,
+    example = Path(model_file).with_name("input_example.npy")
+    np.save(example, np.asarray(x_example), allow_pickle=False)
+    send(
+        {
+            "op": "model",
+            "file": str(Path(model_file).resolve()),
+            "example": str(example.resolve()),
+            "registered_name": registered_name,
+            "alias": alias,
+        }
     )
-    if registered_name and alias:
-        version = info.registered_model_version
-        mlflow.MlflowClient().set_registered_model_alias(registered_name, alias, version)
-        log.info("Registered %s version %s as @%s", registered_name, version, alias)
 
 
 def load_logged_model(run_id: str) -> Any:
@@ -128,7 +100,7 @@ def load_logged_model(run_id: str) -> Any:
     from pipeline import serving
 
     serving.register_custom_objects()
-    return mlflow.keras.load_model(f"runs:/{run_id}/{MODEL_NAME}")
+    return mlflow.keras.load_model(f"runs:/{run_id}/{serving.MODEL_NAME}")
 
 
 def load_logged_text(uri: str, run_id: str, path: str) -> str:
@@ -142,71 +114,6 @@ def load_logged_text(uri: str, run_id: str, path: str) -> str:
 def tracking_uri(cfg: DictConfig) -> str:
     """`tracking.uri`, else $MLFLOW_TRACKING_URI, else a SQLite file where the user runs."""
     return cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
-
-
-def probe(uri: str, timeout_s: float) -> None:
-    """Fail fast, before training, when the store is unreachable (MLflow itself retries for minutes)."""
-    if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s):
-                pass
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", error)
-            raise TrackingUnavailableError(
-                f"MLflow tracking server {uri} did not answer within {timeout_s:g} s ({reason}); "
-                "start it (`mlflow server`) or set tracking.uri to a reachable one."
-            ) from None
-        _probe_credentials(uri)
-    if uri.startswith("sqlite:///"):
-        folder = Path(uri.removeprefix("sqlite:///")).expanduser().resolve().parent
-        if not (folder.is_dir() and os.access(folder, os.W_OK)):
-            raise TrackingUnavailableError(
-                f"Cannot write the MLflow store {uri}: {folder} is not a writable directory."
-            )
-    if uri.split(":", 1)[0].split("+", 1)[0] in DATABASE_EXTRAS:
-        _probe_database(uri, timeout_s)
-
-
-def _probe_credentials(uri: str) -> None:
-    """One authenticated read from a server that answers: a server with users (basic auth) refuses
-    missing or wrong credentials at once, and MLflow's client does not retry that."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mlflow.MlflowClient(uri).search_experiments(max_results=1)
-    except MlflowException as error:
-        if error.error_code not in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-            raise
-        raise TrackingUnavailableError(
-            f"MLflow tracking server {uri} refused these credentials ({error.error_code}): set "
-            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
-        ) from None
-
-
-def _probe_database(uri: str, timeout_s: float) -> None:
-    """Connect once to a database store (PostgreSQL): its driver is installed, the server answers
-    within `timeout_s`, the database exists and lets the user in."""
-    import sqlalchemy
-
-    url = sqlalchemy.engine.make_url(uri)
-    shown = url.render_as_string(hide_password=True)
-    try:
-        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": max(1, round(timeout_s))})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except ModuleNotFoundError as error:
-        extra = DATABASE_EXTRAS[url.get_backend_name()]
-        raise TrackingUnavailableError(
-            f"tracking.uri {shown} needs the database driver {error.name!r}: pip install -e '.[{extra}]'"
-        ) from None
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
-        raise TrackingUnavailableError(
-            f"MLflow database {shown} refused the connection or did not answer within {timeout_s:g} s "
-            f"({reason}); start it, create the database, or set tracking.uri to a reachable one."
-        ) from None
 
 
 def experiment_id(name: str) -> str:
@@ -275,14 +182,48 @@ def _terminate_as_exception() -> Iterator[list[str]]:
 
 def _end_interrupted(error: BaseException, received: list[str]) -> None:
     """Close the active run after `error`: KILLED when a signal or Ctrl-C caused it, else FAILED."""
+    if received or isinstance(error, (KeyboardInterrupt, _Killed)):
+        send({"op": "tag", "key": "error", "value": received[0] if received else str(error) or "interrupted"})
+        _end("KILLED")
+    else:
+        send({"op": "tag", "key": "error", "value": f"{type(error).__name__}: {error}"[:5000]})
+        _end("FAILED")
+
+
+def _end(status: str) -> None:
+    """The run's final status through the outbox (a last delivery of what waits is tried first);
+    the run is then no longer active in this process, delivered or not."""
     import mlflow
 
-    if received or isinstance(error, (KeyboardInterrupt, _Killed)):
-        mlflow.set_tag("error", received[0] if received else str(error) or "interrupted")
-        mlflow.end_run("KILLED")
-    else:
-        mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:5000])
-        mlflow.end_run("FAILED")
+    global _outbox
+    if _outbox.pending:
+        _outbox.flush(probe_timeout_s=5.0)
+    _outbox.send({"op": "end", "status": status})
+    if _outbox.pending:
+        log.warning(
+            "MLflow run %s: %d records could not be delivered; they wait in %s. Deliver them with "
+            "`python -m pipeline.sync %s` once %s answers.",
+            _outbox.run_id,
+            _outbox.pending,
+            _outbox.path,
+            _outbox.path.parent,
+            _outbox.uri,
+        )
+    _outbox = None
+    _forget_active_run(mlflow)
+
+
+def _forget_active_run(mlflow: Any) -> None:
+    """Drop the fluent API's active run without asking the store (its status went through the
+    outbox), and stop its system-metrics sampler. MLflow has no public call for this."""
+    from mlflow.tracking import fluent
+
+    stack = fluent._active_run_stack.get()
+    run = stack.pop() if stack else None
+    monitor = fluent.run_id_to_system_metrics_monitor.pop(run.info.run_id, None) if run else None
+    if monitor is not None:
+        with contextlib.suppress(*tracker_errors()):
+            monitor.finish()
 
 
 @contextlib.contextmanager
@@ -322,14 +263,16 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
             log_system_metrics=bool(interval),
         )
         run_id_file.write_text(run.info.run_id)
+        global _outbox
+        _outbox = Outbox(uri, run.info.run_id, output_dir)
         try:
             if not resumed:
-                mlflow.log_params(flatten(OmegaConf.to_container(cfg, resolve=True)))
+                send({"op": "params", "params": flatten(OmegaConf.to_container(cfg, resolve=True))})
             yield run
         except BaseException as error:
             _end_interrupted(error, received)
             raise
-        mlflow.end_run("FINISHED")
+        _end("FINISHED")
     log.info("MLflow run %s (%s) in %s. To look: %s", run.info.run_id, name, uri, ui_link(uri, experiment))
 
 

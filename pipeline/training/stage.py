@@ -175,4 +175,9 @@ def publish(context: StageContext, model: keras.Model, history: list, data: Data
     report.publish(context.run_dir, STAGE, panels, results)
     if cfg.tracking.log_model:
         x_example = sample_test_split(cfg, 4)[0]
-        tracking.log_model(model, x_example, cfg.tracking.registered_model_name, cfg.tracking.registered_model_alias)
+        tracking.log_model(
+            context.run_dir / MODEL_FILE,
+            x_example,
+            cfg.tracking.registered_model_name,
+            cfg.tracking.registered_model_alias,
+        )

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from pipeline.server import tracking_server
-from pipeline.tracking import TrackingUnavailableError, probe
+from pipeline.store_probe import TrackingUnavailableError, probe
 
 HOST = "127.0.0.1:5432"
 
