@@ -51,7 +51,8 @@ def _probe_credentials(uri: str) -> None:
         mlflow.MlflowClient(uri).search_experiments(max_results=1)
     except MlflowException as error:
         if error.error_code not in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-            raise
+            reason = str(error).strip().splitlines()[0][:300]
+            raise TrackingUnavailableError(f"MLflow tracking server {uri} failed a first read ({reason})") from None
         raise TrackingUnavailableError(
             f"MLflow tracking server {uri} refused these credentials ({error.error_code}): set "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."

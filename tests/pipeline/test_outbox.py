@@ -114,7 +114,7 @@ def test_a_server_down_longer_than_the_retries_loses_nothing(tmp_path, tfds_dir)
     epoch, the figures, the model and the final status to the same run."""
     port, backend, artifacts = free_port(), f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "served"
     uri = f"http://127.0.0.1:{port}"
-    quick_failures = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
+    quick_failures = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
     overrides = ["stages=[train]", "trainer.epochs=20", "tracking.log_model=true", f"tracking.uri={uri}"]
     with tracking_server(backend, artifacts, port=port):
         training = subprocess.Popen(
