@@ -131,5 +131,32 @@ def tracking_server(
         yield uri
 
 
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"  # this project's machines: trust auth
+
+
+@contextlib.contextmanager
+def scratch_database(server: str = LOCAL_POSTGRES, prefix: str = "scratch") -> Iterator[str]:
+    """A new PostgreSQL database on `server` for one test or benchmark: yields its URI, drops it
+    after. TrackingUnavailableError when the driver is missing or no server answers."""
+    import uuid
+
+    try:
+        import psycopg
+    except ImportError:
+        raise TrackingUnavailableError("no PostgreSQL driver: pip install -e '.[postgres]'") from None
+    try:
+        admin = psycopg.connect(f"{server}/postgres", connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise TrackingUnavailableError(f"no PostgreSQL server answers at {server} ({reason})") from None
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 if __name__ == "__main__":
     main()

@@ -21,20 +21,19 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.server import tracking_server
+from pipeline.server import scratch_database, tracking_server
+from pipeline.store_probe import TrackingUnavailableError
 
 log = logging.getLogger("bench_tracking")
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time_s")
 EPOCH_METRICS += ("examples_per_s",)
 EXPERIMENT = "bench_tracking"
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 STORES = ("sqlite", "server", "postgres")
 
 
@@ -131,26 +130,6 @@ def count(store: str, uri: str, wall: float, latencies: list[float], jobs: int, 
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database's URI, dropped afterwards; None where no PostgreSQL answers."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3, autocommit=True)
-    except Exception as error:
-        log.warning("postgres: skipped, no PostgreSQL at %s (%s)", POSTGRES, str(error).strip().splitlines()[0])
-        yield None
-        return
-    name = f"bench_tracking_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-@contextlib.contextmanager
 def store_uri(store: str, scratch: Path) -> Iterator[str | None]:
     """The tracking URI of `store`, with its server running while in use."""
     if store == "sqlite":
@@ -159,8 +138,10 @@ def store_uri(store: str, scratch: Path) -> Iterator[str | None]:
     with contextlib.ExitStack() as stack:
         backend = f"sqlite:///{scratch / 'server.db'}"
         if store == "postgres":
-            backend = stack.enter_context(postgres_database())
-            if backend is None:
+            try:
+                backend = stack.enter_context(scratch_database(prefix="bench_tracking"))
+            except TrackingUnavailableError as error:
+                log.warning("postgres: skipped, %s", error)
                 yield None
                 return
         yield stack.enter_context(tracking_server(backend, scratch / "artifacts", cwd=scratch))

@@ -6,16 +6,18 @@ import sys
 
 import pytest
 
+from pipeline.server import scratch_database
+from pipeline.store_probe import TrackingUnavailableError
 from tests.pipeline.conftest import REPO, cli_env
 
 
 @pytest.mark.slow
 def test_a_sweep_through_the_server_on_postgresql_loses_nothing(tmp_path):
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     try:
-        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
-    except psycopg.OperationalError as error:
-        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({str(error).strip().splitlines()[0]})")
+        with scratch_database():
+            pass
+    except TrackingUnavailableError as error:
+        pytest.skip(str(error))
     command = [sys.executable, "scripts/bench_tracking.py", "--jobs", "8", "--parallel", "4", "--epochs", "2"]
     done = subprocess.run(
         [*command, "--stores", "postgres"],

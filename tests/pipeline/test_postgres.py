@@ -2,30 +2,19 @@
 cannot be reached. Each test creates and drops its own database; without a PostgreSQL server at
 127.0.0.1:5432 (a laptop) they skip and say so."""
 
-import uuid
-
 import pytest
 
-from pipeline.server import tracking_server
+from pipeline.server import scratch_database, tracking_server
 from pipeline.store_probe import TrackingUnavailableError, probe
-
-HOST = "127.0.0.1:5432"
 
 
 @pytest.fixture
 def database():
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     try:
-        admin = psycopg.connect(f"postgresql://postgres@{HOST}/postgres", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"no PostgreSQL server answers at {HOST} ({str(error).strip().splitlines()[0]})")
-    name = f"convnet_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@{HOST}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        with scratch_database(prefix="convnet_test") as uri:
+            yield uri
+    except TrackingUnavailableError as error:
+        pytest.skip(str(error))
 
 
 def test_a_run_is_recorded_in_postgresql(database, cli):
