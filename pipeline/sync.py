@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        if not args.run_dir.is_dir():
+            raise TrackingUnavailableError(f"{args.run_dir} is not a run directory (outputs/<name>/<time>)")
         if not (args.run_dir / OUTBOX_FILE).exists():
             log.info("%s: nothing waits for delivery", args.run_dir)
             return

@@ -94,6 +94,13 @@ def test_sync_delivers_what_a_finished_run_left_behind(store, tmp_path, monkeypa
     assert not (tmp_path / OUTBOX_FILE).exists()
 
 
+def test_sync_of_a_directory_that_does_not_exist_says_so(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        sync.main([str(tmp_path / "missing")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'missing'} is not a run directory (outputs/<name>/<time>)"
+
+
 def test_sync_says_in_one_line_when_the_store_still_does_not_answer(tmp_path):
     (tmp_path / "mlflow_run_id").write_text("0123")
     uri = f"http://127.0.0.1:{free_port()}"
