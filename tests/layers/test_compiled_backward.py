@@ -17,8 +17,20 @@ def _ties(rng, shape):
     return np.maximum(np.round(rng.standard_normal(shape), 1), 0).astype(np.float32)
 
 
+def _tensorflow_routes_3d_ties_to_one_maximum() -> bool:
+    """TensorFlow's MaxPool3DGrad on some CPUs (oneDNN builds) gives the gradient to every tied
+    maximum, not the first: its result is then not a subgradient, and no match is expected."""
+    x = tf.zeros((1, 2, 1, 1, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.max_pool3d(x, (2, 1, 1), (2, 1, 1), "VALID")
+    return float(tf.reduce_sum(tape.gradient(y, x))) == 1.0
+
+
 @pytest.mark.parametrize("config", (pool_configs("max", 13) + pool_configs("avg", 14))[::10])
 def test_compiled_pooling_gradients_match_keras_with_ties(config):
+    if config["kind"] == "max" and config["rank"] == 3 and not _tensorflow_routes_3d_ties_to_one_maximum():
+        pytest.skip("TensorFlow's MaxPool3DGrad on this CPU gives a tie's gradient to every tied maximum")
     ours_cls, keras_cls = POOL[(config["kind"], config["rank"])]
     kw = dict(pool_size=config["pool"], strides=config["strides"], padding=config["padding"])
     rng = np.random.default_rng(0)
