@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run ui server test test-slow lint format bench clean
+.PHONY: help install run ui server reap test test-slow lint format bench clean
 
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -14,7 +14,7 @@ help: ## show this help
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,pretrained,postgres,auth]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,pretrained,postgres,auth,sweeps]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev extras
@@ -27,6 +27,9 @@ ui: $(STAMP) ## open the MLflow UI on this directory's store at http://127.0.0.1
 
 server: $(STAMP) ## an MLflow server on 127.0.0.1:5000 for a team: runs in $$MLFLOW_BACKEND_STORE_URI (PostgreSQL; default a SQLite file), artifacts uploaded through it
 	$(BIN)/python -m pipeline.server $(ARGS)
+
+reap: $(STAMP) ## mark KILLED the runs left RUNNING by a dead process (kill -9, a lost node) in $$MLFLOW_TRACKING_URI or ./mlflow.db
+	$(BIN)/python -m pipeline.reap $(ARGS)
 
 test: $(STAMP) ## run the tests not marked slow (under 10 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" $(PYTEST_ARGS)

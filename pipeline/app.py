@@ -17,6 +17,7 @@ log = logging.getLogger("pipeline")
 
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
+HEADLINE = ("test_", "median_")  # the results the closing log line shows
 
 
 def main(cfg: DictConfig) -> float | None:
@@ -24,17 +25,25 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     hydra_cfg = HydraConfig.get()
-    return run(cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
+    sweep = hydra_cfg.mode.name == "MULTIRUN"
+    return run(cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task), sweep=sweep)
 
 
-def run(cfg: DictConfig, output_dir: Path, overrides: list[str]) -> float | None:
-    """Run the configured stages; returns the test accuracy (the sweep objective)."""
+def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = False) -> float | None:
+    """Run the configured stages; returns `optimized_metric` (the sweep objective)."""
     logging.getLogger("absl").setLevel(logging.WARNING)  # TFDS's and TensorFlow's chatter
     # Plain values from here on: enums as their strings, interpolations resolved.
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     try:
         check(cfg)
         folder = run_dir(cfg, output_dir)
+        if cfg.sweep_resume:
+            from pipeline.sweeps import finished_job_metrics
+
+            done = finished_job_metrics(cfg, folder)
+            if done is not None:
+                log.info("sweep_resume=true: this job FINISHED before (%s); skipped", folder)
+                return objective(cfg, done, sweep)
         from pipeline import tracking, training  # heavy: TensorFlow, MLflow
 
         strategy = training.make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
@@ -52,12 +61,14 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str]) -> float | None
             for name, stage in STAGES.items():
                 if name in cfg.stages and (chief or stage.every_worker):
                     results |= stage.run(context)
+        value = objective(cfg, results, sweep)
     except Exception as error:
         if not isinstance(error, (ValueError, UserError)):
             raise
         log.error("%s", error)
         sys.exit(2)
-    log.info("Done: %s. Outputs in %s", "  ".join(f"{k} {v:.4f}" for k, v in results.items()), folder)
+    headline = {k: v for k, v in results.items() if k.startswith(HEADLINE) or k == cfg.optimized_metric}
+    log.info("Done: %s. Outputs in %s", "  ".join(f"{k} {v:.4f}" for k, v in headline.items()), folder)
     if cfg.trainer.strategy == "multi_worker":
         # A MultiWorkerMirroredStrategy process does not exit once done (TensorFlow's collective
         # runtime keeps non-daemon threads alive); everything is written, so leave now.
@@ -67,7 +78,19 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str]) -> float | None
         sys.stdout.flush()
         restore_stderr()
         os._exit(0)
-    return results.get("test_accuracy")
+    return value
+
+
+def objective(cfg: DictConfig, results: dict[str, float], sweep: bool) -> float | None:
+    """`optimized_metric` among the run's results; a sweep that optimises a number the run does
+    not measure is a user error."""
+    name = cfg.optimized_metric
+    if name in results:
+        return float(results[name])
+    if sweep:
+        known = ", ".join(sorted(results)) or "none"
+        raise UserError(f"optimized_metric={name} is not a number this run measures (it measures: {known})")
+    return None
 
 
 def check(cfg: DictConfig) -> None:
@@ -222,6 +245,7 @@ def _comparable(cfg: DictConfig) -> dict:
     plain = OmegaConf.to_container(cfg, resolve=True)
     for key in RESUME_KEYS:
         plain["trainer"].pop(key, None)
+    plain.pop("sweep_resume", None)
     return plain
 
 

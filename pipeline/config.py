@@ -98,6 +98,7 @@ class TrackingConfig:
     registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at its version
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
     system_metrics_interval_s: Optional[float] = 5.0  # CPU, memory (GPU where present); null: off
+    heartbeat_stale_s: float = 3600.0  # a RUNNING run of another host silent this long is dead (pipeline.reap)
 
 
 @dataclass
@@ -154,6 +155,8 @@ class Config:
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     stages: List[str] = field(default_factory=lambda: list(STAGES))
+    optimized_metric: str = "test_accuracy"  # what a job returns to the sweeper (Optuna's objective)
+    sweep_resume: bool = False  # -m ... sweep_resume=true: continue the newest sweep of the same command
 
 
 def register() -> None:

@@ -2,27 +2,26 @@
 
 A run is opened by `tracked_run` and closed by it whatever happens: an exception marks it FAILED
 with the message as a tag, SIGINT or SIGTERM marks it KILLED. A resumed run reopens the MLflow
-run its directory recorded. In a multirun, `SweepCallback` opens one parent run before the jobs
-fan out and each job's run is its child.
+run its directory recorded. In a multirun (`pipeline.sweeps`), each job's run is the child of
+the sweep's parent run.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
 import shlex
 import signal
-import socket
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline import reap
 from pipeline.outbox import Outbox, tracker_errors
 from pipeline.store_probe import probe
 
@@ -53,6 +52,11 @@ def log_series(series: Mapping[str, Mapping[int, float]]) -> None:
     for name, points in series.items():
         for step, value in points.items():
             log_metrics({name: value}, step=step)
+
+
+def heartbeat() -> None:
+    """The active run is alive (`pipeline.reap` tells dead runs by a stale heartbeat)."""
+    send({"op": "tag", "key": "heartbeat", "value": repr(time.time())})
 
 
 def log_dataset(name: str, split: str, num_examples: int, digest: str, source: Mapping[str, Any]) -> None:
@@ -244,7 +248,7 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     run_id_file = output_dir / RUN_ID_FILE
     resumed = run_id_file.read_text().strip() if run_id_file.exists() else None
     commit = git_commit()
-    tags = {"git_commit": commit, "overrides": " ".join(overrides) or "(none)", "host": socket.gethostname()}
+    tags = {"git_commit": commit, "overrides": " ".join(overrides) or "(none)", **reap.liveness_tags(output_dir)}
     tags["mlflow.note.content"] = reproduce_note(commit, overrides)  # the run's description in the UI
     parent = _parent_run_id()
     if parent:
@@ -254,6 +258,7 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     if interval:
         mlflow.system_metrics.set_system_metrics_sampling_interval(interval)
         mlflow.system_metrics.set_system_metrics_samples_before_logging(1)
+    reap.reap_quietly(uri, experiment, cfg.tracking.heartbeat_stale_s)  # runs whose process died
     with _terminate_as_exception() as received:
         run = mlflow.start_run(
             run_id=resumed,
@@ -263,6 +268,8 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
             log_system_metrics=bool(interval),
         )
         run_id_file.write_text(run.info.run_id)
+        if resumed:
+            clear_error(mlflow.MlflowClient(), resumed)
         global _outbox
         _outbox = Outbox(uri, run.info.run_id, output_dir)
         try:
@@ -274,6 +281,13 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
             raise
         _end("FINISHED")
     log.info("MLflow run %s (%s) in %s. To look: %s", run.info.run_id, name, uri, ui_link(uri, experiment))
+
+
+def clear_error(client: Any, run_id: str) -> None:
+    """A reopened run drops the `error` tag of how it ended before."""
+    with contextlib.suppress(*tracker_errors()):
+        if "error" in client.get_run(run_id).data.tags:
+            client.delete_tag(run_id, "error")
 
 
 def reproduce_note(commit: str, overrides: list[str]) -> str:
@@ -294,68 +308,3 @@ def _parent_run_id() -> str | None:
         return None
     parent_file = Path(hydra_cfg.sweep.dir) / PARENT_ID_FILE
     return parent_file.read_text().strip() if parent_file.exists() else None
-
-
-def _close_if_running(uri: str, run_id: str) -> None:
-    import mlflow
-
-    client = mlflow.MlflowClient(uri)
-    if client.get_run(run_id).info.status == "RUNNING":
-        client.set_tag(run_id, "error", "the sweep ended before all jobs finished")
-        client.set_terminated(run_id, "FAILED")
-
-
-def _check_writable(folder: str) -> None:
-    """Exit with one line (code 2) when an output folder cannot be created or written."""
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        probe_file = Path(folder) / ".write_test"
-        probe_file.write_text("")
-        probe_file.unlink()
-    except OSError as error:
-        logging.getLogger("pipeline").error("Cannot write the output directory %s: %s", folder, error.strerror or error)
-        raise SystemExit(2) from None
-
-
-class SweepCallback(Callback):
-    """Hydra callback: checks the output folder before Hydra uses it; one MLflow parent run around
-    a multirun, whose jobs become its children."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _check_writable(config.hydra.run.dir)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        import mlflow
-
-        _check_writable(config.hydra.sweep.dir)
-
-        uri = tracking_uri(config)
-        probe(uri, config.tracking.probe_timeout_s)
-        mlflow.set_tracking_uri(uri)
-        client = mlflow.MlflowClient()
-        # Created before the jobs fan out: concurrent jobs then never race to create it.
-        run = client.create_run(
-            experiment_id(config.tracking.experiment),
-            run_name=f"sweep-{Path(config.hydra.sweep.dir).name}",
-            tags={"sweep": "true", "git_commit": git_commit(), "overrides": " ".join(config.hydra.overrides.task)},
-        )
-        sweep_dir = Path(config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / PARENT_ID_FILE).write_text(run.info.run_id)
-        # A failing job ends the sweep without on_multirun_end; never leave the parent RUNNING.
-        atexit.register(_close_if_running, uri, run.info.run_id)
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        import mlflow
-
-        parent_file = Path(config.hydra.sweep.dir) / PARENT_ID_FILE
-        if not parent_file.exists():
-            return
-        mlflow.set_tracking_uri(tracking_uri(config))
-        client = mlflow.MlflowClient()
-        parent = parent_file.read_text().strip()
-        children = client.search_runs(
-            [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
-        )
-        failed = [c for c in children if c.info.status != "FINISHED"]
-        client.set_terminated(parent, "FAILED" if failed or not children else "FINISHED")

@@ -64,6 +64,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
         history.append({"epoch": epoch + 1, **metrics})
         log.info("  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
         tracking.log_metrics(metrics, step=epoch + 1)
+        tracking.heartbeat()
         checkpoints.save(epoch + 1, history)
         if loop.early_stop(history, t.early_stopping_patience):
             log.info("Early stopping: no better validation loss for %d epochs", t.early_stopping_patience)
@@ -73,7 +74,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
     model.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
         publish(context, model, history, data, results)
-    return results
+    final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
+    return results | final  # the last epoch's validation numbers too: sweeps may optimise them
 
 
 def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizers.Optimizer]:

@@ -19,7 +19,11 @@ def test_unknown_name_lists_the_known_ones():
 @pytest.mark.parametrize(
     "name, options, message",
     [
-        ("lenet5", {"filters": 8}, r"Unknown option\(s\) \['filters'\] for 'lenet5'. Its options: \['activation'\]"),
+        (
+            "lenet5",
+            {"filters": 8},
+            r"Unknown option\(s\) \['filters'\] for 'lenet5'. Its options: \['activation', 'width'\]",
+        ),
         ("vgg16", {"depth": 11}, r"Unknown option\(s\) \['depth'\] for 'vgg16'"),
         ("pattern", {"pooling": "median"}, "Invalid value for option `pooling`. .* Received: pooling='median'"),
         ("pattern", {"activation": "swish"}, "Received: activation='swish'"),

@@ -1,8 +1,15 @@
-"""A joblib multirun: one MLflow parent run for the sweep, a FINISHED child per job."""
+"""Multiruns: one MLflow parent run for the sweep, a FINISHED child per job; a sweep killed halfway
+resumes into the same runs."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from tests.pipeline.conftest import all_runs
+from tests.pipeline.conftest import all_runs, cli_env, store
 
 
 @pytest.mark.slow
@@ -23,3 +30,50 @@ def test_joblib_multirun_has_a_parent_and_two_children(cli, tmp_path):
     assert parent.info.status == "FINISHED"
     assert sorted(c.data.params["model.name"] for c in children) == ["lenet5", "linear"]
     assert all(c.info.status == "FINISHED" for c in children)
+
+
+SWEEP = ("-m", "model=lenet5,linear", "debug=tiny", "trainer.epochs=40", "stages=[train]")
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds_dir):
+    """kill -9 during the second job; the same command plus sweep_resume=true skips the FINISHED
+    job, resumes the other from its checkpoint into its own run, and closes the same parent."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *SWEEP],
+        cwd=tmp_path,
+        env=cli_env(tfds_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 400
+    while not list(tmp_path.glob("multirun/*/1-*/checkpoints/ckpt-2.index")):
+        assert process.poll() is None and time.monotonic() < deadline, "the second job never reached epoch 2"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    [sweep_dir] = tmp_path.glob("multirun/*")
+    before = {r.info.run_id: r for r in all_runs(tmp_path)}
+    [parent_id] = [i for i, r in before.items() if r.data.tags.get("sweep") == "true"]
+    first, second = (sweep_dir / f"{n}-{m}-digits-custom" / "mlflow_run_id" for n, m in ((0, "lenet5"), (1, "linear")))
+    first, second = first.read_text(), second.read_text()
+    assert before[first].info.status == "FINISHED"
+    assert before[second].info.status == before[parent_id].info.status == "RUNNING"  # kill -9: nobody closed them
+    epochs_done = len(json.loads((sweep_dir / "1-linear-digits-custom" / "history.json").read_text()))
+    assert 2 <= epochs_done < 40
+
+    time.sleep(1)  # a new sweep directory would get a new name
+    done = cli(*SWEEP, "sweep_resume=true", timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert f"continuing the sweep in multirun/{sweep_dir.name}" in done.stdout
+    assert "FINISHED before" in done.stdout and f"after epoch {epochs_done}" in done.stdout
+    assert "marked KILLED" in done.stdout  # the dead runs were reaped before they were reopened
+    after = {r.info.run_id: r for r in all_runs(tmp_path)}
+    assert set(after) == set(before)  # no new parent, no new child
+    assert [p.name for p in tmp_path.glob("multirun/*")] == [sweep_dir.name]
+    assert after[parent_id].info.status == "FINISHED" and "error" not in after[parent_id].data.tags
+    assert after[second].info.status == "FINISHED" and "error" not in after[second].data.tags
+    assert after[first].info.end_time == before[first].info.end_time  # not run again
+    client = store(tmp_path)
+    steps = [m.step for m in client.get_metric_history(second, "val_loss")]
+    assert sorted(steps) == list(range(1, 41))  # every epoch once: the resumed run went on from its checkpoint
