@@ -53,3 +53,10 @@ def all_runs(tmp_path: Path) -> list:
     client = store(tmp_path)
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(experiments) if experiments else []
+
+
+def sweep_runs(tmp_path: Path) -> tuple:
+    """The scratch store's one sweep parent run and its children."""
+    runs = all_runs(tmp_path)
+    [parent] = [r for r in runs if r.data.tags.get("sweep") == "true"]
+    return parent, [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]

@@ -1,5 +1,6 @@
-"""The SLURM launcher config renders the sbatch script it promises; the same submitit launcher runs
-a sweep with its local executor; the Optuna sweeper optimises `optimized_metric`."""
+"""The SLURM launcher config renders the sbatch script it promises (test_sweep.py runs a sweep
+through the same submitit launcher with local processes); the Optuna sweeper optimises
+`optimized_metric`; sweep_resume is refused where it cannot mean anything."""
 
 import os
 import re
@@ -7,7 +8,7 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from tests.pipeline.conftest import REPO, all_runs
+from tests.pipeline.conftest import REPO, all_runs, sweep_runs
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the sweeps extra: pip install -e '.[sweeps]'")
 
@@ -61,28 +62,6 @@ def test_the_slurm_config_asks_for_a_gpu_node_with_requeue_warning(tmp_path, mon
 
 
 @pytest.mark.slow
-def test_submitit_runs_the_sweep_as_children_of_one_parent(cli, tmp_path):
-    done = cli(
-        "-m",
-        "hydra/launcher=submitit_local",
-        "hydra.launcher.cpus_per_task=1",
-        "model=lenet5,linear",
-        "debug=tiny",
-        "stages=[train]",
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:]
-    runs = all_runs(tmp_path)
-    [parent] = [r for r in runs if r.data.tags.get("sweep") == "true"]
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert parent.info.status == "FINISHED"
-    assert sorted(c.data.params["model.name"] for c in children) == ["lenet5", "linear"]
-    assert all(c.info.status == "FINISHED" for c in children)
-    assert len({c.data.tags["pid"] for c in children}) == 2  # each job in its own submitit process
-    assert all(c.data.tags["pid"] != parent.data.tags["pid"] for c in children)
-
-
-@pytest.mark.slow
 def test_optuna_searches_lr_and_width_against_the_optimized_metric(cli, tmp_path):
     done = cli(
         "-m",
@@ -94,9 +73,7 @@ def test_optuna_searches_lr_and_width_against_the_optimized_metric(cli, tmp_path
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:]
-    runs = all_runs(tmp_path)
-    [parent] = [r for r in runs if r.data.tags.get("sweep") == "true"]
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent, children = sweep_runs(tmp_path)
     assert len(children) == 3 and parent.info.status == "FINISHED"
     widths = {c.data.params["model.options.width"] for c in children}
     assert widths <= {"0.5", "1.0", "2.0"}

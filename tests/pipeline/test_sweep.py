@@ -9,27 +9,28 @@ import time
 
 import pytest
 
-from tests.pipeline.conftest import all_runs, cli_env, store
+from tests.pipeline.conftest import all_runs, cli_env, store, sweep_runs
 
 
 @pytest.mark.slow
-def test_joblib_multirun_has_a_parent_and_two_children(cli, tmp_path):
-    done = cli(
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "model=lenet5,linear",
-        "debug=tiny",
-        "stages=[train]",
-        timeout=600,
-    )
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+        # The submitit launcher of hydra/launcher=slurm, with local processes for SLURM tasks.
+        ("hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1"),
+    ],
+    ids=["joblib", "submitit"],
+)
+def test_a_multirun_has_a_parent_and_a_child_per_job(cli, tmp_path, launcher):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the sweeps extra: pip install -e '.[sweeps]'")
+    done = cli("-m", *launcher, "model=lenet5,linear", "debug=tiny", "stages=[train]", timeout=600)
     assert done.returncode == 0, done.stdout[-4000:]
-    runs = all_runs(tmp_path)
-    [parent] = [r for r in runs if r.data.tags.get("sweep") == "true"]
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    parent, children = sweep_runs(tmp_path)
     assert parent.info.status == "FINISHED"
     assert sorted(c.data.params["model.name"] for c in children) == ["lenet5", "linear"]
     assert all(c.info.status == "FINISHED" for c in children)
+    assert all(c.data.tags["pid"] != parent.data.tags["pid"] for c in children)  # jobs in processes of their own
 
 
 SWEEP = ("-m", "model=lenet5,linear", "debug=tiny", "trainer.epochs=40", "stages=[train]")
