@@ -132,13 +132,29 @@ def feature_interpolation(
     )
 
 
+# The pixels' gradients here are 1e-5 to 1e-3: with Adam's usual 1e-7, a pixel whose gradient is
+# round-off takes as large a step as one that matters, and the image fills with noise.
+ADAM_EPSILON = 1e-4
+
+
+def warmed_up(learning_rate: float, steps: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """A linear warm-up over the first fifth of the steps, then a cosine decay to 1% of the rate.
+    Adam's first steps move every pixel by the full rate whatever its gradient's size (its moment
+    estimates hold one sample), which throws the image off its features; the decay lets the last
+    steps settle instead of oscillating at the full rate."""
+    warmup = max(steps // 5, 1)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, max(steps - warmup, 1), alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup
+    )
+
+
 def _reconstruct(probe, z0, shifts, scales, steps, tv_weight, learning_rate) -> tuple[np.ndarray, np.ndarray]:
     """Minimise the distance of the scaled features to phi(z0) / k + shift, plus
     tv_weight * TV(z - z0), from z0; returns the images and the per-image objective at each step,
     (steps, N). phi(z0) is computed by the same graph as phi(z), so a zero shift is a zero
     gradient (Adam would otherwise blow round-off up to full-size steps)."""
     z = tf.Variable(z0)
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = keras.optimizers.Adam(warmed_up(learning_rate, max(capped(steps), 1)), epsilon=ADAM_EPSILON)
 
     @tf.function
     def features(image):

@@ -67,11 +67,6 @@ def test_strength_zero_leaves_the_image_as_it_is(vgg, triangles):
     np.testing.assert_allclose(r.moved, 0.0, atol=1e-4)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: the first step overshoots (loss 0.08 -> 0.45 at strength 1), and on this "
-    "machine's CPU 40 or 80 steps do not always bring it back below the start",
-)
 def test_edits_move_towards_the_triangle_set_and_the_loss_falls(vgg, triangles):
     model, layers = vgg
     without, with_ = triangles
@@ -79,6 +74,7 @@ def test_edits_move_towards_the_triangle_set_and_the_loss_falls(vgg, triangles):
     r = feature_interpolation(model, without[32:], a, strengths=[1.0, 4.0], steps=40)
     assert r.images.shape == (2, 2, 64, 64, 3) and r.images.min() >= 0 and r.images.max() <= 1
     assert np.all(r.loss[-1] < r.loss[0]) and r.loss[-1, 1] < 0.8 * r.loss[0, 1], r.loss[[0, -1]]
+    assert np.all(r.loss.max(axis=0) < 1.3 * r.loss[0]), r.loss  # no overshoot at the start (it was 5x)
     # Along the attribute axis, each edit moved towards the target set, the stronger further.
     assert np.all(r.moved[0] > 0.1) and np.all(r.moved[1] > 2 * r.moved[0]), r.moved
     assert np.all(r.after[1] > r.before), (r.before, r.after)
