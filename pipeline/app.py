@@ -68,7 +68,8 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
         log.error("%s", error)
         sys.exit(2)
     headline = {k: v for k, v in results.items() if k.startswith(HEADLINE) or k == cfg.optimized_metric}
-    log.info("Done: %s. Outputs in %s", "  ".join(f"{k} {v:.4f}" for k, v in headline.items()), folder)
+    numbers = "  ".join(f"{k} {v:.4f}" for k, v in headline.items())
+    log.info("Done%s. Outputs in %s", f": {numbers}" if numbers else "", folder)
     if cfg.trainer.strategy == "multi_worker":
         # A MultiWorkerMirroredStrategy process does not exit once done (TensorFlow's collective
         # runtime keeps non-daemon threads alive); everything is written, so leave now.

@@ -9,12 +9,13 @@ import keras
 import tensorflow as tf
 
 from pipeline.registry import Registry
+from pipeline.training.fused_adam import FusedAdam
 from pipeline.training.schedules import Scaled, learning_rate
 
 OPTIMIZERS = Registry(
     "optimizer.name",
     {
-        "adam": keras.optimizers.Adam,
+        "adam": FusedAdam,  # keras.optimizers.Adam, one fused kernel per variable's update
         "adamw": keras.optimizers.AdamW,
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
