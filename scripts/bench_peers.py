@@ -7,7 +7,9 @@ the progress bar, the NaN check and the epoch's metrics; validation apart), a pl
 max-pooling), the same digits train split as arrays, batch, Adam and learning rate, reshuffled
 every epoch, on as many threads as TensorFlow uses here. The pipeline rows do the same work
 (`SAME_WORK`: no augmentation, Adam at a constant 1e-3); one more row shows the default
-experiment as `make run` trains it. Target: pipeline (custom) / PyTorch <= 1.0.
+experiment as `make run` trains it. Target: pipeline (custom) / PyTorch <= 1.0. A second table
+times one training step with Keras's Adam, SGD and no update at all, interleaved
+(the epochs above run one after the other, so this machine's drift shows in them).
 
 PyTorch is a benchmark-only extra: `pip install -e ".[bench]"` (torch==2.13.0, the CPU build).
 
@@ -88,6 +90,47 @@ def torch_epoch_times(epochs: int, threads: int) -> list[float]:
     return times
 
 
+def update_costs(rounds: int = 30, steps: int = 20) -> dict[str, float]:
+    """Milliseconds per LeNet-5 training step (batch 64, in a compiled loop of `steps`), for each
+    way of updating the weights, the variants interleaved round by round: what the optimizer's
+    update costs beyond the forward and backward pass."""
+    import keras
+    import tensorflow as tf
+
+    from pipeline.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("lenet5", (32, 32, 1), 10, impl="custom")
+    x, y = tf.random.normal((BATCH, 32, 32, 1)), tf.random.uniform((BATCH,), 0, 10, tf.int32)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizers = {"keras Adam": keras.optimizers.Adam(LR), "SGD (the simplest update)": keras.optimizers.SGD(LR)}
+    optimizers["no update"] = None
+
+    def loop(optimizer):
+        @tf.function
+        def run():
+            for _ in tf.range(steps):
+                with tf.GradientTape() as tape:
+                    value = loss(y, model(x, training=True))
+                grads = tape.gradient(value, model.trainable_variables)
+                if optimizer is None:  # the gradients are still used, so they are still computed
+                    value += 0.0 * tf.add_n([tf.reduce_sum(g) for g in grads])
+                else:
+                    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return value
+
+        run()
+        return run
+
+    loops, times = {k: loop(o) for k, o in optimizers.items()}, {k: [] for k in optimizers}
+    for _ in range(rounds):
+        for name, run in loops.items():
+            started = time.perf_counter()
+            run().numpy()
+            times[name].append((time.perf_counter() - started) / steps * 1000)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
@@ -121,6 +164,10 @@ def main() -> None:
     for name, seconds in medians.items():
         log.info("| %s | %.3f s | %.2f |", name, seconds, seconds / torch_time)
     log.info("target: pipeline (our layers) / PyTorch <= 1.00")
+    costs = update_costs()
+    log.info("\n| one LeNet-5 step, batch %d (interleaved) | ms | / keras Adam |\n|---|---|---|", BATCH)
+    for name, ms in costs.items():
+        log.info("| %s | %.2f | %.2f |", name, ms, ms / costs["keras Adam"])
 
 
 if __name__ == "__main__":

@@ -9,13 +9,12 @@ import keras
 import tensorflow as tf
 
 from pipeline.registry import Registry
-from pipeline.training.fused_adam import FusedAdam
 from pipeline.training.schedules import Scaled, learning_rate
 
 OPTIMIZERS = Registry(
     "optimizer.name",
     {
-        "adam": FusedAdam,  # keras.optimizers.Adam, one fused kernel per variable's update
+        "adam": keras.optimizers.Adam,
         "adamw": keras.optimizers.AdamW,
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
