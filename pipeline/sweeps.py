@@ -21,17 +21,19 @@ from omegaconf import DictConfig, OmegaConf, read_write
 
 from pipeline.errors import UserError
 from pipeline.store_probe import probe
-from pipeline.tracking import PARENT_ID_FILE, RUN_ID_FILE, clear_error, experiment_id, git_commit, tracking_uri
+from pipeline.tracking import (
+    PARENT_ID_FILE,
+    RUN_ID_FILE,
+    clear_error,
+    experiment_id,
+    git_commit,
+    same_command,
+    tracking_uri,
+)
 
 log = logging.getLogger("pipeline")
 
-RESUME_KEY = "sweep_resume"
 SWEEP_CONFIG = "multirun.yaml"  # Hydra's record of a sweep, in its directory
-
-
-def same_command(overrides: list[str]) -> list[str]:
-    """The overrides that identify a sweep: all but `sweep_resume`."""
-    return [o for o in overrides if o.split("=")[0].lstrip("+~") != RESUME_KEY]
 
 
 def earlier_sweep(fresh_dir: Path, overrides: list[str]) -> Path | None:

@@ -290,9 +290,15 @@ def clear_error(client: Any, run_id: str) -> None:
             client.delete_tag(run_id, "error")
 
 
+def same_command(overrides: list[str]) -> list[str]:
+    """The overrides that say what a run or a sweep computes: all but `sweep_resume`, which only
+    says how a crashed sweep was continued."""
+    return [o for o in overrides if o.split("=")[0].lstrip("+~") != "sweep_resume"]
+
+
 def reproduce_note(commit: str, overrides: list[str]) -> str:
     """The run's description: the command that trains it again, at the code it ran."""
-    command = " ".join(["python -m pipeline", *(shlex.quote(o) for o in overrides)])
+    command = " ".join(["python -m pipeline", *(shlex.quote(o) for o in same_command(overrides))])
     return f"Reproduce (in a checkout of the project):\n\n    git checkout {commit}\n    {command}\n"
 
 

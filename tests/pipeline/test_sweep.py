@@ -74,6 +74,7 @@ def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds
     assert [p.name for p in tmp_path.glob("multirun/*")] == [sweep_dir.name]
     assert after[parent_id].info.status == "FINISHED" and "error" not in after[parent_id].data.tags
     assert after[second].info.status == "FINISHED" and "error" not in after[second].data.tags
+    assert "sweep_resume" not in after[second].data.tags["mlflow.note.content"]  # the description reruns the job
     assert after[first].info.end_time == before[first].info.end_time  # not run again
     client = store(tmp_path)
     steps = [m.step for m in client.get_metric_history(second, "val_loss")]
