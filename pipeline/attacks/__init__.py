@@ -11,6 +11,7 @@ import inspect
 
 import keras
 
+from pipeline.attacks.apgd import APGD
 from pipeline.attacks.base import Attack
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import accuracy, robust_accuracy
@@ -22,11 +23,13 @@ from pipeline.attacks.stage import run_stage
 from pipeline.registry import Registry
 
 ATTACKS: Registry[type[Attack]] = Registry(
-    "attack", {"fgsm": FGSM, "gradient_step": GradientStep, "bim": BIM, "pgd": PGD, "deepfool": DeepFool}
+    "attack",
+    {"fgsm": FGSM, "gradient_step": GradientStep, "bim": BIM, "pgd": PGD, "apgd": APGD, "deepfool": DeepFool},
 )
-# The attacks adversarial training can use: those with an L-inf `eps` budget.
+# The attacks adversarial training can use: an L-inf `eps` budget, callable inside the training step.
 TRAINING_ATTACKS: Registry[type[Attack]] = Registry(
-    "trainer.adversarial.attack", {name: cls for name, cls in ATTACKS.items() if cls.budget_name == "eps"}
+    "trainer.adversarial.attack",
+    {name: cls for name, cls in ATTACKS.items() if cls.budget_name == "eps" and cls.in_graph},
 )
 
 
@@ -39,6 +42,7 @@ def make_attack(name: str, model: keras.Model, **settings) -> Attack:
 
 
 __all__ = [
+    "APGD",
     "ATTACKS",
     "BIM",
     "FGSM",

@@ -25,6 +25,9 @@ class Attack:
     # The constructor argument that sets the attack's budget (`robust_accuracy` sweeps it); None:
     # the attack has no budget to sweep.
     budget_name: str | None = "eps"
+    # Whether a call can run inside a traced function (adversarial training's step); attacks that
+    # choose which examples to attack again between runs (APGD) run eagerly.
+    in_graph: bool = True
 
     def __init__(
         self,

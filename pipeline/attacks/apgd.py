@@ -1,0 +1,218 @@
+"""APGD, auto-PGD (Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble
+of diverse parameter-free attacks", ICML 2020): PGD with momentum whose step size needs no tuning.
+
+From a random start it steps from 2 eps with momentum 0.75. At checkpoints w_j, where
+p_0 = 0, p_1 = 0.22 and p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06) of the iterations, it halves
+the step of every example whose loss rose in fewer than rho = 75% of the steps since the last
+checkpoint, or whose step was not halved there and whose best loss has not improved since. A
+halved example restarts from its best point. Each restart and each target class runs only on
+the examples still classified correctly (the early stop), and an example keeps its first
+adversarial point.
+
+Losses: `ce` (cross-entropy) and `dlr`, the difference of logits ratio, which a rescaling of the
+logits cannot flatten: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), the pi the classes by
+decreasing logit (3 classes at least). `targeted=True` is APGD-T: for each of the `target_classes`
+classes ranked highest after the true one (9 in the paper, fewer when the model has fewer), the
+targeted loss, DLR's -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2) (4 classes at least) or
+-CE(t), towards that class; `y` stays the true labels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipeline.attacks.base import Attack
+from pipeline.attacks.norms import norm as norm_named
+
+MOMENTUM = 0.75  # alpha: the weight of the new step against the previous move
+RHO = 0.75  # a step is kept while the loss rose in at least this share of the steps between checkpoints
+LOSSES = ("ce", "dlr")
+
+
+class _State(NamedTuple):
+    """One run's per-example state ((N, ...) like x, or (N,); `step` is (N, 1, ..., 1))."""
+
+    x: tf.Tensor
+    previous: tf.Tensor  # x one iteration ago: the momentum term
+    grad: tf.Tensor
+    step: tf.Tensor
+    value: tf.Tensor
+    best_value: tf.Tensor
+    best_x: tf.Tensor
+    best_grad: tf.Tensor
+    first: tf.Tensor  # the first adversarial point (x itself until one is found)
+    fooled: tf.Tensor
+    rises: tf.Tensor  # steps since the last checkpoint where the loss rose
+    halved_last: tf.Tensor  # the step was halved at the last checkpoint
+    best_at_last: tf.Tensor  # the best loss at the last checkpoint
+
+
+def checkpoints(steps: int) -> list[int]:
+    """The iterations w_j after which APGD may halve its step: ceil(p_j * steps), p_j < 1."""
+    p = [0.0, 0.22]
+    while p[-1] < 1:
+        p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
+    return sorted({math.ceil(round(q * steps, 6)) for q in p if q < 1})
+
+
+def dlr(logits: tf.Tensor, y: tf.Tensor, target: tf.Tensor | None = None) -> tf.Tensor:
+    """The difference of logits ratio, per example; with `target`, its targeted form."""
+    ranked = tf.sort(logits, axis=1, direction="DESCENDING")
+    z_y = tf.gather(logits, y, axis=1, batch_dims=1)
+    if target is not None:
+        z_t = tf.gather(logits, target, axis=1, batch_dims=1)
+        return -(z_y - z_t) / (ranked[:, 0] - (ranked[:, 2] + ranked[:, 3]) / 2 + 1e-12)
+    best_other = tf.where(ranked[:, 0] == z_y, ranked[:, 1], ranked[:, 0])
+    return -(z_y - best_other) / (ranked[:, 0] - ranked[:, 2] + 1e-12)
+
+
+class APGD(Attack):
+    """`steps` iterations of auto-PGD in the `norm` ball of radius `eps`, `restarts` random starts;
+    `loss` "ce" or "dlr"; `targeted`: APGD-T over `target_classes` classes (see the module)."""
+
+    in_graph = False  # restarts and targets run only on the examples still standing
+
+    def __init__(
+        self,
+        model: keras.Model,
+        eps: float = 8 / 255,
+        norm: str = "inf",
+        steps: int = 100,
+        loss: str = "ce",
+        targeted: bool = False,
+        restarts: int = 1,
+        seed: int | None = None,
+        target_classes: int = 9,
+        **kwargs,
+    ):
+        super().__init__(model, seed=seed, **kwargs)  # y holds the true labels, targeted or not
+        if loss not in LOSSES:
+            raise ValueError(f"Invalid value for argument `loss`. Expected one of {LOSSES}. Received: loss={loss!r}")
+        if steps < 1 or restarts < 1 or target_classes < 1:
+            raise ValueError(
+                f"APGD needs steps, restarts and target_classes >= 1, got {steps}, {restarts}, {target_classes}"
+            )
+        self.eps, self.norm, self.steps, self.loss_name = eps, norm_named(norm), int(steps), loss
+        self.apgd_targeted, self.restarts, self.target_classes = targeted, int(restarts), int(target_classes)
+        marks = np.zeros(self.steps + 1, bool)
+        marks[[w for w in checkpoints(self.steps) if w > 0]] = True
+        self._checkpoint, self._since = tf.constant(marks), tf.constant(_spans(self.steps), tf.float32)
+
+    def budget(self, x: tf.Tensor) -> tuple:
+        return (self.per_example(self.eps, x),)
+
+    def __call__(self, x, y, seed=None) -> tf.Tensor:
+        """The adversarial batch: each example's first adversarial point, else the example itself."""
+        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        (eps,) = self.budget(x)
+        logits = self.logits(x)
+        self._check_classes(int(logits.shape[-1]))
+        seeds = self._stream.make_seeds(len(self._schedule(logits))) if seed is None else None
+        adversarial, robust = x, tf.argmax(logits, axis=1, output_type=tf.int32) == y
+        ranked = tf.argsort(logits, axis=1, direction="DESCENDING", stable=True)
+        for run, target_rank in enumerate(self._schedule(logits)):
+            left = tf.where(robust)[:, 0]
+            if tf.size(left) == 0:
+                break
+            target = tf.gather(ranked[:, target_rank], left) if target_rank else tf.gather(y, left)
+            run_seed = seeds[:, run] if seed is None else tf.cast(seed, tf.int64) + run
+            found, fooled = self._compiled(
+                tf.gather(x, left), tf.gather(y, left), run_seed, tf.gather(eps, left), target
+            )
+            hit = tf.boolean_mask(left, fooled)
+            adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, fooled))
+            robust = tf.tensor_scatter_nd_update(robust, hit[:, None], tf.zeros_like(hit, tf.bool))
+        return adversarial
+
+    def _schedule(self, logits: tf.Tensor) -> list[int]:
+        """The target rank of each run, restarts included: 0 is untargeted; APGD-T's targets are
+        the classes ranked 1, 2, ... by the clean logits (only correctly classified examples are
+        attacked, so rank 0 is the true class)."""
+        ranks = range(1, min(self.target_classes, int(logits.shape[-1]) - 1) + 1) if self.apgd_targeted else [0]
+        return [rank for rank in ranks for _ in range(self.restarts)]
+
+    def _check_classes(self, classes: int) -> None:
+        needed = (4 if self.apgd_targeted else 3) if self.loss_name == "dlr" else 2
+        if classes < needed:
+            kind = "targeted DLR" if self.apgd_targeted else "DLR"
+            raise ValueError(f"{kind} needs at least {needed} classes; this model has {classes}: use loss='ce'")
+
+    def objective(self, x: tf.Tensor, y: tf.Tensor, target: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The per-example loss APGD ascends, and the logits."""
+        logits = self.logits(x)
+        if self.loss_name == "dlr":
+            value = dlr(logits, y, target if self.apgd_targeted else None)
+        elif self.apgd_targeted:
+            value = -tf.nn.sparse_softmax_cross_entropy_with_logits(target, logits)
+        else:
+            value = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+        return value, logits
+
+    def _value_and_gradient(self, x, y, target):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            value, logits = self.objective(x, y, target)
+            total = tf.reduce_sum(value)
+        return value, logits, tape.gradient(total, x)
+
+    def perturb(self, x, y, seed, eps, target):
+        """One run: (each example's first adversarial point, whether it was found)."""
+        norm, project = self.norm, lambda z: self.clip_to_range(x + self.norm.project(z - x, eps))
+        start = project(x + norm.random(x, eps, seed))
+        value, logits, grad = self._value_and_gradient(start, y, target)
+        fooled = tf.argmax(logits, axis=1, output_type=tf.int32) != y
+        first = tf.where(_rows(fooled, x), start, x)
+        no = tf.zeros_like(fooled)
+        state = _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, no, value)
+        for k in tf.range(self.steps):
+            state = self._iterate(state, k, x, y, target, project)
+        return state.first, state.fooled
+
+    def _iterate(self, s: _State, k, x, y, target, project) -> _State:
+        z = project(s.x + s.step * self.norm.direction(s.grad))
+        alpha = tf.where(k > 0, MOMENTUM, 1.0)
+        moved = project(s.x + alpha * (z - s.x) + (1 - alpha) * (s.x - s.previous))
+        value, logits, grad = self._value_and_gradient(moved, y, target)
+        fooled_now = tf.argmax(logits, axis=1, output_type=tf.int32) != y
+        first = tf.where(_rows(fooled_now & ~s.fooled, x), moved, s.first)
+        better = value > s.best_value
+        s = s._replace(
+            x=moved, previous=s.x, grad=grad, rises=s.rises + tf.cast(value > s.value, tf.float32), value=value,
+            best_x=tf.where(_rows(better, x), moved, s.best_x), best_grad=tf.where(_rows(better, x), grad, s.best_grad),
+            best_value=tf.maximum(value, s.best_value), first=first, fooled=s.fooled | fooled_now,
+        )  # fmt: skip
+        return tf.cond(self._checkpoint[k + 1], lambda: self._check(s, k, x), lambda: s)
+
+    def _check(self, s: _State, k, x) -> _State:
+        """At a checkpoint: halve the step (and restart from the best point) where the loss stalled."""
+        oscillating = s.rises <= RHO * self._since[k + 1]
+        stalled = ~s.halved_last & (s.best_value <= s.best_at_last)
+        halve = oscillating | stalled
+        rows = _rows(halve, x)
+        return s._replace(
+            step=tf.where(rows, s.step / 2, s.step),
+            x=tf.where(rows, s.best_x, s.x),
+            previous=tf.where(rows, s.best_x, s.previous),
+            grad=tf.where(rows, s.best_grad, s.grad),
+            rises=tf.zeros_like(s.rises),
+            halved_last=halve,
+            best_at_last=s.best_value,
+        )
+
+
+def _rows(mask: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+    """A per-example mask, shaped to select whole examples of x."""
+    return tf.reshape(mask, [-1] + [1] * (x.shape.rank - 1))
+
+
+def _spans(steps: int) -> np.ndarray:
+    """At each checkpoint w_j, w_j - w_{j-1}: the steps its rule counts over."""
+    spans, last = np.zeros(steps + 1, np.float32), 0
+    for w in checkpoints(steps)[1:]:
+        spans[w], last = w - last, w
+    return spans
