@@ -19,6 +19,7 @@ from pipeline.attacks.fgsm import FGSM
 from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import BIM, PGD
+from pipeline.attacks.square import Square
 from pipeline.attacks.stage import run_stage
 from pipeline.registry import Registry
 
@@ -47,6 +48,7 @@ __all__ = [
     "BIM",
     "FGSM",
     "PGD",
+    "Square",
     "TRAINING_ATTACKS",
     "Attack",
     "DeepFool",

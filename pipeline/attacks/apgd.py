@@ -158,7 +158,7 @@ class APGD(Attack):
             tape.watch(x)
             value, logits = self.objective(x, y, target)
             total = tf.reduce_sum(value)
-        return value, logits, tape.gradient(total, x)
+        return value, logits, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
     def perturb(self, x, y, seed, eps, target):
         """One run: (each example's first adversarial point, whether it was found)."""

@@ -81,11 +81,11 @@ class Attack:
         return -ce if self.targeted else ce
 
     def gradient(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        """d loss / d x, (N, ...) float32."""
+        """d loss / d x, (N, ...) float32; zero where the model passes no gradient (masking)."""
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)
             total = tf.reduce_sum(self.loss(x, y))
-        return tape.gradient(total, x)
+        return tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
     def clip_to_range(self, x: tf.Tensor) -> tf.Tensor:
         return tf.clip_by_value(x, *self.clip)

@@ -40,6 +40,10 @@ class Checkpoints:
         return done, history[:done]
 
     def save(self, epoch: int, history: list[dict]) -> None:
+        """The history first (whole or not at all), then the checkpoint: a process killed between
+        the two leaves a history one epoch ahead, which `restore` cuts to the checkpoint's."""
+        staged = self.directory / f"{HISTORY_FILE}.tmp"
+        staged.write_text(json.dumps(history, indent=1))
+        staged.replace(self.directory / HISTORY_FILE)
         self.epoch.assign(epoch)
         self.manager.save(checkpoint_number=epoch)
-        (self.directory / HISTORY_FILE).write_text(json.dumps(history, indent=1))

@@ -2,6 +2,7 @@
 resumes into the same runs."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,13 @@ def test_a_multirun_has_a_parent_and_a_child_per_job(cli, tmp_path, launcher):
     assert all(c.data.tags["pid"] != parent.data.tags["pid"] for c in children)  # jobs in processes of their own
 
 
+def checkpointed(tmp_path) -> int:
+    """The last epoch the sweep's second job checkpointed (TensorFlow's state file names it last)."""
+    state = list(tmp_path.glob("multirun/*/1-*/checkpoints/checkpoint"))
+    found = re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state[0].read_text()) if state else None
+    return int(found.group(1)) if found else 0
+
+
 SWEEP = ("-m", "model=lenet5,linear", "debug=tiny", "trainer.epochs=40", "stages=[train]")
 
 
@@ -48,7 +56,7 @@ def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 400
-    while not list(tmp_path.glob("multirun/*/1-*/checkpoints/ckpt-2.index")):
+    while checkpointed(tmp_path) < 2:
         assert process.poll() is None and time.monotonic() < deadline, "the second job never reached epoch 2"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -60,8 +68,9 @@ def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds
     first, second = first.read_text(), second.read_text()
     assert before[first].info.status == "FINISHED"
     assert before[second].info.status == before[parent_id].info.status == "RUNNING"  # kill -9: nobody closed them
-    epochs_done = len(json.loads((sweep_dir / "1-linear-digits-custom" / "history.json").read_text()))
-    assert 2 <= epochs_done < 40
+    epochs_done = checkpointed(tmp_path)
+    history = json.loads((sweep_dir / "1-linear-digits-custom" / "history.json").read_text())
+    assert 2 <= epochs_done < 40 and len(history) in (epochs_done, epochs_done + 1)
 
     time.sleep(1)  # a new sweep directory would get a new name
     done = cli(*SWEEP, "sweep_resume=true", timeout=600)
@@ -78,4 +87,7 @@ def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds
     assert after[first].info.end_time == before[first].info.end_time  # not run again
     client = store(tmp_path)
     steps = [m.step for m in client.get_metric_history(second, "val_loss")]
-    assert sorted(steps) == list(range(1, 41))  # every epoch once: the resumed run went on from its checkpoint
+    # Every epoch: the resumed run went on from its checkpoint. Only the epoch in flight at the
+    # kill (logged, not yet checkpointed) may be there twice.
+    assert sorted(set(steps)) == list(range(1, 41))
+    assert {step for step in steps if steps.count(step) > 1} <= {epochs_done + 1}

@@ -1,0 +1,62 @@
+"""Square (Andriushchenko et al. 2020): its square-size schedule, the budget of queries, the ball
+and the data range, and the reason it exists: a model whose gradients are masked fools PGD, not
+Square."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline.attacks import PGD
+from pipeline.attacks.square import Square, margin, square_share
+from tests.attacks.conftest import predictions
+
+
+def test_the_square_share_halves_on_the_papers_schedule():
+    shares = [float(square_share(q, 10000)) for q in (1, 10, 11, 50, 51, 200, 201, 9000, 9999)]
+    assert shares == pytest.approx([0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.05 / 8, 0.05 / 512, 0.05 / 512])
+    assert float(square_share(21, 1000)) == pytest.approx(0.05 / 8)  # 2.1% of the budget: past 10, 50 and 200
+
+
+def test_margin_on_hand_made_logits():
+    logits = tf.constant([[3.0, 1.0, 2.0], [0.0, 5.0, 1.0]])
+    np.testing.assert_allclose(margin(logits, tf.constant([0, 0])), [1.0, -5.0])
+
+
+class Counting(keras.Model):
+    """The model, counting its forward passes (one per query of every example still attacked)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner, self.calls = model, tf.Variable(0, trainable=False)
+
+    def call(self, x, training=False):
+        self.calls.assign_add(1)
+        return self.inner(x, training=training)
+
+
+def test_square_keeps_to_its_queries_the_ball_and_the_range(trained):
+    model, x, y = trained
+    counting = Counting(model)
+    x_adv = Square(counting, eps=0.3, queries=300, seed=0)(x, y).numpy()
+    assert 0 < int(counting.calls.numpy()) <= 300
+    assert np.abs(x_adv - x).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    clean = np.mean(predictions(model, x) == y)
+    assert np.mean(predictions(model, x_adv) == y) < clean - 0.2  # it breaks many at MNIST's eps 0.3
+
+
+class Quantised(keras.layers.Layer):
+    """Rounds the input to 4 levels with no gradient: the textbook gradient masking."""
+
+    def call(self, x):
+        return tf.stop_gradient(tf.round(x * 3) / 3)
+
+
+def test_square_breaks_a_masked_model_that_pgd_cannot(trained):
+    model, x, y = trained
+    masked = keras.Sequential([keras.Input(x.shape[1:]), Quantised(), model])
+    clean = np.mean(predictions(masked, x) == y)
+    pgd = np.mean(predictions(masked, PGD(masked, eps=0.3, steps=10, random_start=False)(x, y)) == y)
+    square = np.mean(predictions(masked, Square(masked, eps=0.3, queries=500, seed=0)(x, y)) == y)
+    assert pgd == clean  # the gradient is zero everywhere: PGD does not move
+    assert square < pgd - 0.2, (clean, pgd, square)
