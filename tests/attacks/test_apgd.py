@@ -40,6 +40,7 @@ def test_apgd_stays_in_the_ball_and_the_range(trained, norm, eps, loss):
     assert np.all(x_adv[~fooled] == x[~fooled])  # examples it could not break come back unchanged
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss, targeted", [("ce", False), ("dlr", False), ("dlr", True)])
 def test_apgd_is_at_least_as_strong_as_pgd(trained, loss, targeted):
     model, x, y = trained
@@ -51,6 +52,7 @@ def test_apgd_is_at_least_as_strong_as_pgd(trained, loss, targeted):
     assert robust < np.mean(predictions(model, x) == y)  # it breaks something at this budget
 
 
+@pytest.mark.slow
 def test_restarts_and_seeds(trained):
     model, x, y = trained
     one = APGD(model, eps=0.05, steps=10, seed=3)

@@ -52,6 +52,7 @@ class Quantised(keras.layers.Layer):
         return tf.stop_gradient(tf.round(x * 3) / 3)
 
 
+@pytest.mark.slow
 def test_square_breaks_a_masked_model_that_pgd_cannot(trained):
     model, x, y = trained
     masked = keras.Sequential([keras.Input(x.shape[1:]), Quantised(), model])
