@@ -17,7 +17,7 @@ log = logging.getLogger("pipeline")
 
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
-HEADLINE = ("test_", "median_")  # the results the closing log line shows
+HEADLINE = ("test_", "median_", "autoattack_robust_accuracy")  # the results the closing log line shows
 
 
 def main(cfg: DictConfig) -> float | None:
@@ -147,6 +147,7 @@ def check(cfg: DictConfig) -> None:
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
         *transfer_problems(cfg.model, t.epochs),
         *interpolation_problems(cfg.visualize.interpolation),
+        *autoattack_problems(cfg),
     ]
     for bad, message in problems:
         if bad:
@@ -191,9 +192,23 @@ def interpolation_problems(s: DictConfig) -> list[tuple[bool, str]]:
     ]
 
 
+def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """adversarial.autoattack settings that cannot run: an unknown norm, no budget for it."""
+    a = cfg.adversarial.autoattack
+    return [
+        (a.norm not in ("inf", "2"), f"adversarial.autoattack.norm must be inf or 2, got {a.norm}"),
+        (
+            a.eps is None and a.norm not in cfg.dataset.budgets,
+            f"dataset.budgets names no budget for norm {a.norm}: set adversarial.autoattack.eps",
+        ),
+        (a.eps is not None and a.eps <= 0, f"adversarial.autoattack.eps must be > 0 or null, got {a.eps}"),
+        (a.num_examples < 1, f"adversarial.autoattack.num_examples must be >= 1, got {a.num_examples}"),
+    ]
+
+
 def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
-    from pipeline.attacks import TRAINING_ATTACKS
+    from pipeline.attacks import AUTOATTACK_VERSIONS, TRAINING_ATTACKS
     from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
     from pipeline.training import OPTIMIZERS, SCHEDULES, STRATEGIES
     from pipeline.visualize import METHODS
@@ -204,6 +219,8 @@ def check_names(cfg: DictConfig) -> None:
     SCHEDULES.check(cfg.optimizer.schedule)
     STRATEGIES.check(cfg.trainer.strategy)
     METHODS.check(cfg.visualize.methods or [])
+    if cfg.adversarial.autoattack.version:
+        AUTOATTACK_VERSIONS.check(cfg.adversarial.autoattack.version)
     if cfg.trainer.adversarial.attack:
         TRAINING_ATTACKS.check(cfg.trainer.adversarial.attack)
     if cfg.model.pretrained:

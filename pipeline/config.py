@@ -31,6 +31,8 @@ class DatasetConfig:
     target: str = "label"
     download: bool = True
     options: Dict[str, Any] = field(default_factory=dict)  # offline generators' parameters
+    # the standard attack budgets per norm ("inf", "2"), in pixel units of the [0, 1] input
+    budgets: Dict[str, float] = field(default_factory=lambda: {"inf": 8 / 255, "2": 0.5})
 
 
 @dataclass
@@ -130,6 +132,25 @@ class VisualizeConfig:
 
 
 @dataclass
+class AutoAttackConfig:
+    version: Optional[str] = "fast"  # fast | standard (pipeline.attacks.autoattack.VERSIONS) | null: off
+    norm: str = "inf"  # inf | 2
+    eps: Optional[float] = None  # null: the dataset's standard budget, dataset.budgets[norm]
+    num_examples: int = 256  # test examples the ensemble attacks
+
+
+@dataclass
+class SanityConfig:  # thresholds of pipeline.attacks.sanity's checks (a value above one fails)
+    examples: int = 64  # examples the unbounded and more-iterations checks attack
+    steps: int = 20  # APGD steps of those checks
+    eps_rise: float = 0.02
+    unbounded: float = 0.01
+    black_box: float = 0.02
+    more_iterations: float = 0.02
+    deterministic: float = 1e-5
+
+
+@dataclass
 class AdversarialConfig:
     num_examples: int = 256  # test examples attacked for the robustness curves
     epsilons: List[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])  # L-inf budgets
@@ -142,6 +163,8 @@ class AdversarialConfig:
         None  # [source, target] classes of the targeted example; null: 3 -> 8 when they exist
     )
     seed: int = 0
+    autoattack: AutoAttackConfig = field(default_factory=AutoAttackConfig)
+    sanity: SanityConfig = field(default_factory=SanityConfig)
 
 
 @dataclass

@@ -59,6 +59,7 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
 img{max-width:100%;border:1px solid #eee}p.caption{color:#555}
+p.warning{background:#fff3cd;border-left:4px solid #e0a800;padding:6px 10px}
 table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}"""
 
 
@@ -96,17 +97,19 @@ def publish(
     panels: Sequence[Panel],
     metrics: Mapping[str, float],
     series: Mapping[str, Mapping[int, float]] | None = None,
+    warnings: Sequence[str] = (),
 ) -> Path:
     """Save a stage's figures and manifest under `run_dir/stage`, log them, the metrics and the
-    metric `series` ({name: {step: value}}) to the active MLflow run, and (re)write the report.
-    Returns the report's path."""
+    metric `series` ({name: {step: value}}) to the active MLflow run, and (re)write the report,
+    `warnings` (one line each) at its top. Returns the report's path."""
     STAGES.check(stage)
     folder = run_dir / stage
     folder.mkdir(exist_ok=True)
     for panel in panels:
         panel.save(folder)
     entries = [{"name": p.name, "caption": p.caption} for p in panels]
-    (folder / MANIFEST).write_text(json.dumps({"panels": entries, "metrics": dict(metrics)}, indent=1))
+    manifest = {"panels": entries, "metrics": dict(metrics), "warnings": list(warnings)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
     report = build(run_dir)
     tracking.log_artifacts(folder, stage)
     tracking.log_metrics(metrics)
@@ -119,13 +122,19 @@ def publish(
 def build(run_dir: Path) -> Path:
     """The report from the manifest of every stage that has published, in the stages' order."""
     manifests = {s: run_dir / s / MANIFEST for s in STAGES if (run_dir / s / MANIFEST).exists()}
-    sections, numbers = [], {}
+    sections, numbers, warnings = [], {}, []
     for stage, manifest in manifests.items():
         content = json.loads(manifest.read_text())
+        warnings += [f"{stage}: {line}" for line in content.get("warnings", [])]
         sections += [
             section(p["name"].replace("_", " "), p["caption"], run_dir / stage / f"{p['name']}.png")
             for p in content["panels"]
         ]
         numbers |= content["metrics"]
     intro = f"Run {run_dir.name}: {', '.join(manifests)}."
-    return write(run_dir / REPORT_FILE, "Inside the network", intro, sections, numbers)
+    return write(run_dir / REPORT_FILE, "Inside the network", intro, warning_lines(warnings) + sections, numbers)
+
+
+def warning_lines(warnings: Sequence[str]) -> list[str]:
+    """The stages' warnings as one highlighted paragraph each (none: nothing)."""
+    return [f"<p class='warning'>Warning: {html.escape(line)}</p>" for line in warnings]

@@ -54,9 +54,15 @@ def log_series(series: Mapping[str, Mapping[int, float]]) -> None:
             log_metrics({name: value}, step=step)
 
 
+def set_tags(tags: Mapping[str, str]) -> None:
+    """Tags on the active run."""
+    for key, value in tags.items():
+        send({"op": "tag", "key": key, "value": str(value)})
+
+
 def heartbeat() -> None:
     """The active run is alive (`pipeline.reap` tells dead runs by a stale heartbeat)."""
-    send({"op": "tag", "key": "heartbeat", "value": repr(time.time())})
+    set_tags({"heartbeat": repr(time.time())})
 
 
 def log_dataset(name: str, split: str, num_examples: int, digest: str, source: Mapping[str, Any]) -> None:

@@ -12,6 +12,8 @@ import inspect
 import keras
 
 from pipeline.attacks.apgd import APGD
+from pipeline.attacks.autoattack import VERSIONS as AUTOATTACK_VERSIONS
+from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
 from pipeline.attacks.base import Attack
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import accuracy, robust_accuracy
@@ -45,12 +47,15 @@ def make_attack(name: str, model: keras.Model, **settings) -> Attack:
 __all__ = [
     "APGD",
     "ATTACKS",
+    "AUTOATTACK_VERSIONS",
     "BIM",
     "FGSM",
     "PGD",
     "Square",
     "TRAINING_ATTACKS",
     "Attack",
+    "AutoAttack",
+    "AutoAttackResult",
     "DeepFool",
     "GradientStep",
     "MinimalPerturbation",

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.attacks import randomness
 from pipeline.attacks.base import Attack
 from pipeline.attacks.norms import norm as norm_named
 
@@ -106,13 +107,12 @@ class APGD(Attack):
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
-    def __call__(self, x, y, seed=None) -> tf.Tensor:
+    def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch: each example's first adversarial point, else the example itself."""
         x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
-        (eps,) = self.budget(x)
+        (eps,), keys = self.budget(x), self.keys(x, seed, keys)
         logits = self.logits(x)
         self._check_classes(int(logits.shape[-1]))
-        seeds = self._stream.make_seeds(len(self._schedule(logits))) if seed is None else None
         adversarial, robust = x, tf.argmax(logits, axis=1, output_type=tf.int32) == y
         ranked = tf.argsort(logits, axis=1, direction="DESCENDING", stable=True)
         for run, target_rank in enumerate(self._schedule(logits)):
@@ -120,9 +120,9 @@ class APGD(Attack):
             if tf.size(left) == 0:
                 break
             target = tf.gather(ranked[:, target_rank], left) if target_rank else tf.gather(y, left)
-            run_seed = seeds[:, run] if seed is None else tf.cast(seed, tf.int64) + run
+            run_keys = randomness.derive(tf.gather(keys, left), run)
             found, fooled = self._compiled(
-                tf.gather(x, left), tf.gather(y, left), run_seed, tf.gather(eps, left), target
+                tf.gather(x, left), tf.gather(y, left), run_keys, tf.gather(eps, left), target
             )
             hit = tf.boolean_mask(left, fooled)
             adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, fooled))
@@ -160,16 +160,18 @@ class APGD(Attack):
             total = tf.reduce_sum(value)
         return value, logits, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-    def perturb(self, x, y, seed, eps, target):
+    def perturb(self, x, y, keys, eps, target):
         """One run: (each example's first adversarial point, whether it was found)."""
         norm, project = self.norm, lambda z: self.clip_to_range(x + self.norm.project(z - x, eps))
-        start = project(x + norm.random(x, eps, seed))
+        start = project(x + norm.random(x, eps, keys))
         value, logits, grad = self._value_and_gradient(start, y, target)
         fooled = tf.argmax(logits, axis=1, output_type=tf.int32) != y
         first = tf.where(_rows(fooled, x), start, x)
         no = tf.zeros_like(fooled)
         state = _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, no, value)
         for k in tf.range(self.steps):
+            if tf.reduce_all(state.fooled):  # every example has its first adversarial point
+                break
             state = self._iterate(state, k, x, y, target, project)
         return state.first, state.fooled
 

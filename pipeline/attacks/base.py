@@ -8,10 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.attacks import randomness
+
 
 class Attack:
     """Base: `attack(x, y, seed=None) -> x_adv` on a batch. Subclasses write `budget(x)` and
-    `perturb(x, y, seed, *budget)` (traced once for every batch size and budget).
+    `perturb(x, y, keys, *budget)` (traced once for every batch size and budget).
 
     Args:
         model: a Keras model emitting logits.
@@ -50,20 +52,28 @@ class Attack:
             self.perturb, reduce_retracing=True, jit_compile=jit_compile
         )  # one graph for every batch size
 
-    def __call__(self, x, y, seed=None) -> tf.Tensor:
+    def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random
         draws; None takes the next from the attack's stream. Pass it inside a traced function
-        (a training step), where the stream would otherwise be read at tracing only once."""
+        (a training step), where the stream would otherwise be read at tracing only once.
+        `keys`: instead, one uint32 key per example (`randomness.content_keys`), so that each
+        example's draws do not depend on its batch."""
         x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        return self._compiled(x, y, self.keys(x, seed, keys), *self.budget(x))
+
+    def keys(self, x: tf.Tensor, seed=None, keys=None) -> tf.Tensor:
+        """(N,) uint32: the per-example keys of the random draws (`randomness`)."""
+        if keys is not None:
+            return tf.cast(tf.convert_to_tensor(keys), tf.uint32)
         seed = self._stream.make_seeds(1)[:, 0] if seed is None else tf.cast(seed, tf.int64)
-        return self._compiled(x, y, seed, *self.budget(x))
+        return randomness.batch_keys(seed, tf.shape(x)[0])
 
     def budget(self, x: tf.Tensor) -> tuple:
-        """The budget as tensors, one value per example, passed to `perturb` after (x, y, seed),
+        """The budget as tensors, one value per example, passed to `perturb` after (x, y, keys),
         so that a new budget (`attack.eps = ...`) reuses the compiled graph."""
         return ()
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, *budget: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError
 
     def per_example(self, value, x: tf.Tensor) -> tf.Tensor:

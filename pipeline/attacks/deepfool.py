@@ -47,7 +47,7 @@ class DeepFool(Attack):
         scale = (tf.abs(f_l) + 1e-4) / tf.square(tf.gather(w_norm, nearest, axis=1, batch_dims=1))
         return self.per_example(scale, x_adv) * w_l
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
         logits = self.logits(x)
         classes = tf.math.top_k(logits, min(self.candidates, logits.shape[-1])).indices  # [:, 0] is the prediction
         total = tf.zeros_like(x)

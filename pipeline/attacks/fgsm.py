@@ -19,5 +19,5 @@ class FGSM(Attack):
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
         return self.clip_to_range(x + eps * tf.sign(self.gradient(x, y)))

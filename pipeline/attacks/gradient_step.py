@@ -21,5 +21,5 @@ class GradientStep(Attack):
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.step_size, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
         return self.clip_to_range(x + step_size * self.gradient(x, y))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from pipeline.attacks import randomness
+
 
 def _norm2(v: tf.Tensor) -> tf.Tensor:
     """Per-example L2 norm, shaped to broadcast over v."""
@@ -22,8 +24,9 @@ class LinfNorm:
         return tf.clip_by_value(delta, -eps, eps)
 
     @staticmethod
-    def random(x: tf.Tensor, eps: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        return tf.random.stateless_uniform(tf.shape(x), seed, -1.0, 1.0) * eps
+    def random(x: tf.Tensor, eps: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        """Uniform in the ball, drawn per example from its key (`randomness`)."""
+        return randomness.uniform(keys, tf.shape(x)[1:], 0, -1.0, 1.0) * eps
 
     @staticmethod
     def size(delta: tf.Tensor) -> tf.Tensor:
@@ -40,11 +43,11 @@ class L2Norm:
         return delta * tf.minimum(1.0, eps / _norm2(delta))
 
     @staticmethod
-    def random(x: tf.Tensor, eps: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """Uniform in the ball: a Gaussian direction, radius eps * u^(1/d)."""
-        direction = tf.random.stateless_normal(tf.shape(x), seed)
+    def random(x: tf.Tensor, eps: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        """Uniform in the ball: a Gaussian direction, radius eps * u^(1/d), per example from its key."""
+        direction = randomness.normal(keys, tf.shape(x)[1:], 0)
         dims = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), tf.float32)
-        radius = tf.random.stateless_uniform(tf.shape(eps), seed + 1) ** (1.0 / dims)
+        radius = randomness.uniform(keys, tf.shape(eps)[1:], 1) ** (1.0 / dims)
         return direction / _norm2(direction) * radius * eps
 
     @staticmethod

@@ -43,8 +43,8 @@ class PGD(Attack):
         step = np.asarray(self.eps, np.float32) * 2.5 / self.steps if self.step_size is None else self.step_size
         return self.per_example(self.eps, x), self.per_example(step, x)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, eps: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
-        delta = self.norm.random(x, eps, seed) if self.random_start else tf.zeros_like(x)
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor, step_size: tf.Tensor) -> tf.Tensor:
+        delta = self.norm.random(x, eps, keys) if self.random_start else tf.zeros_like(x)
         x_adv = self.clip_to_range(x + delta)
         for _ in tf.range(self.steps):
             x_adv = x_adv + step_size * self.norm.direction(self.gradient(x_adv, y))

@@ -84,3 +84,30 @@ def saliency_pairs_figure(
         axes[i, 3].set_title("saliency", fontsize=7)
     fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.6, label="|gradient|")
     return fig
+
+
+def autoattack_figure(counts: dict[str, int], checks: Sequence[tuple[str, bool, str]], title: str) -> plt.Figure:
+    """Where each example ended (wrong before any attack, broken first by each attack, robust),
+    and the sanity checks passed (green) or failed (red) beside it."""
+    fig, (bars, notes) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.3, 1]})
+    names = list(counts)
+    colours = ["#999999"] + ["#d62728"] * (len(names) - 2) + ["#2ca02c"]
+    bars.barh(names[::-1], [counts[n] for n in names][::-1], color=colours[::-1])
+    for row, name in enumerate(names[::-1]):
+        bars.text(counts[name], row, f" {counts[name]}", va="center", fontsize=8)
+    bars.set_xlabel("test examples")
+    bars.set_title(title, fontsize=9)
+    notes.axis("off")
+    for row, (name, passed, value) in enumerate(checks):
+        notes.text(
+            0,
+            1 - 0.15 * row,
+            f"{'pass' if passed else 'FAIL'}  {name}: {value}",
+            color="#2ca02c" if passed else "#d62728",
+            fontsize=9,
+            transform=notes.transAxes,
+            va="top",
+        )
+    notes.set_title("sanity checks", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.attacks import randomness
 from pipeline.attacks.base import Attack
 
 P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity
@@ -52,10 +53,10 @@ class Square(Attack):
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
+    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
         shape = tf.shape(x)
-        n, height, width, channels = shape[0], shape[1], shape[2], x.shape[-1]
-        stripes = tf.sign(tf.random.stateless_uniform([n, 1, width, channels], seed, -1.0, 1.0))
+        height, width, channels = shape[1], shape[2], x.shape[-1]
+        stripes = tf.where(randomness.uniform(keys, [1, width, channels], 0) < 0.5, -1.0, 1.0)
         best = self.clip_to_range(x + eps * stripes)
         best_margin = margin(self.logits(best), y)
         rows, cols = tf.range(height)[None, :, None], tf.range(width)[None, None, :]
@@ -63,7 +64,7 @@ class Square(Attack):
             active = best_margin >= 0  # not fooled yet: these examples query again
             if not tf.reduce_any(active):
                 break
-            draw = tf.random.stateless_uniform([n, 3 + channels], seed + tf.cast(query, tf.int64) * [1, 7919])
+            draw = randomness.uniform(keys, [3 + channels], query)
             side = tf.cast(
                 tf.round(tf.sqrt(square_share(query, self.queries) * tf.cast(height * width, tf.float32))), tf.int32
             )

@@ -1,4 +1,5 @@
-"""The adversarial stage: robustness curves (FGSM, PGD), the distribution of the smallest
+"""The adversarial stage: robustness curves (FGSM, PGD), the AutoAttack worst case with its sanity
+checks, the distribution of the smallest
 perturbations that flip a prediction (bisection, DeepFool), galleries, a targeted example and
 saliency before/after, into the run's MLflow record and the HTML report."""
 
@@ -21,6 +22,7 @@ from pipeline.attacks.fgsm import FGSM
 from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import PGD
+from pipeline.attacks.worst_case import worst_case
 from pipeline.inference import predicted_classes, probabilities
 from pipeline.report import Panel
 from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
@@ -191,15 +193,20 @@ def run_stage(context: StageContext) -> dict[str, float]:
         log.info("adversarial: skipped, it attacks image classifiers (this model outputs %s)", model.output_shape)
         return {}
     s = cfg.adversarial
-    x, y, info = sample_test_split(cfg, max(s.num_examples, s.minimal_examples), s.seed)
+    x, y, info = sample_test_split(cfg, max(s.num_examples, s.minimal_examples, s.autoattack.num_examples), s.seed)
     y = labels_or_predictions(model, x, y)
-    examples, metrics, series = Examples(model, x, y, class_names(info, model)), {}, {}
+    examples, metrics, series, warnings = Examples(model, x, y, class_names(info, model)), {}, {}, []
     panels = [timed("robustness curves", curves_panel, examples, s, metrics, series)]
+    if s.autoattack.version:
+        curve = {step / 1000: accuracy for step, accuracy in series["robust_accuracy_pgd"].items()}
+        worst = timed("AutoAttack and its sanity checks", worst_case, model, x, y, cfg, curve)
+        panels, warnings = panels + [worst.panel], worst.warnings
+        metrics |= worst.metrics
     found = timed("minimal perturbations (search, DeepFool)", closest_failures, examples, s)
     panels.append(sizes_panel(examples, s, found, metrics))
     panels += timed("galleries", gallery_panels, examples, s, found)
     panels += [p for p in [timed("targeted example", targeted_panel, examples, s)] if p]
-    report.publish(context.run_dir, STAGE, panels, metrics, series)
+    report.publish(context.run_dir, STAGE, panels, metrics, series, warnings)
     return metrics
 
 

@@ -49,6 +49,7 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
         "train/confusion_matrix.png",
         "visualize/saliency.png",
         "adversarial/robustness.png",
+        "adversarial/autoattack.png",
     ):
         assert (run_dir / path).exists(), path
     [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
@@ -58,7 +59,16 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
         run.data.params["trainer.seed"] == "0"
         and run.data.params["visualize.methods"] == "['saliency', 'receptive_field']"
     )
+    metrics, tags = run.data.metrics, run.data.tags
+    broken = sum(metrics[f"autoattack_broken_by_{name}"] for name in ("apgd_ce", "apgd_t", "square"))
+    assert metrics["autoattack_examples"] == 16 and metrics["autoattack_eps"] == pytest.approx(0.1)  # digits' budget
+    assert metrics["autoattack_robust_accuracy"] * 16 == pytest.approx(metrics["autoattack_clean_accuracy"] * 16 - broken)
+    assert metrics["autoattack_robust_accuracy_low"] <= metrics["autoattack_robust_accuracy"] <= metrics["autoattack_robust_accuracy_high"]
+    assert tags["autoattack"] == "fast Linf eps 0.1" and "sanity_failed" in tags
+    failed = [name for name in tags["sanity_failed"].split(",") if name != "none"]
+    assert all(metrics[f"sanity_{name}"] > cfg.adversarial.sanity[name] for name in failed)
     report = (run_dir / "report.html").read_text()
+    assert all(f"sanity check {name} FAILED" in report for name in failed)
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
 
 
@@ -83,6 +93,22 @@ def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
     with pytest.raises(SystemExit) as exited:
         app.run(cfg, tmp_path / "run", overrides)
     assert exited.value.code == 2 and not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"adversarial.autoattack.norm": "1"}, "adversarial.autoattack.norm must be inf or 2, got 1"),
+        ({"adversarial.autoattack.version": "full"}, "unknown adversarial.autoattack.version 'full'"),
+        ({"dataset.budgets": {"inf": 0.1}, "adversarial.autoattack.norm": "2"}, "names no budget for norm 2"),
+    ],
+)
+def test_bad_autoattack_settings_are_refused_in_one_line(tiny_cfg, override, message):
+    cfg, _ = tiny_cfg
+    for key, value in override.items():
+        OmegaConf.update(cfg, key, value, merge=False)
+    with pytest.raises(ValueError, match=message):
+        app.check(cfg)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,116 @@
+"""Sanity checks of a robustness evaluation (Carlini et al. 2019, "On evaluating adversarial
+robustness", and AutoAttack's own): each a number, its threshold and whether it passed. A failed
+check says the robust accuracy next to it is probably too high (gradient masking, a weak attack,
+a random model), not that the model is robust.
+
+- `eps_rise`: robust accuracy must not rise with the budget (the largest rise along a curve);
+- `unbounded`: with the whole data range as the budget, an attack must reach ~0%;
+- `black_box`: the gradient-free Square must not break many examples the gradient attacks left
+  standing (the share of the attacked examples it broke first): masking;
+- `more_iterations`: twice the steps and two restarts must not do worse (how much worse);
+- `deterministic`: two inference passes give the same logits (the largest difference).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from pipeline.attacks.apgd import APGD
+from pipeline.attacks.autoattack import AutoAttackResult
+from pipeline.inference import predicted_classes
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = {  # the defaults of the config's adversarial.sanity
+    "eps_rise": 0.02,
+    "unbounded": 0.01,
+    "black_box": 0.02,
+    "more_iterations": 0.02,
+    "deterministic": 1e-5,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float
+    threshold: float
+    meaning: str  # what a failure suggests
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.value <= self.threshold)
+
+    def line(self) -> str:
+        if self.passed:
+            return f"sanity check {self.name} passed: {self.value:.4g} <= {self.threshold:g}"
+        return f"sanity check {self.name} FAILED: {self.value:.4g} > {self.threshold:g}; {self.meaning}"
+
+
+def eps_rise(curve: Mapping[float, float], threshold: float) -> Check:
+    accuracies = [curve[eps] for eps in sorted(curve)]
+    rise = max([b - a for a, b in zip(accuracies, accuracies[1:], strict=False)], default=0.0)
+    return Check("eps_rise", float(max(rise, 0.0)), threshold, "robust accuracy rose with the budget")
+
+
+def unbounded(model: keras.Model, x, y, norm: str, threshold: float, steps: int = 20, seed: int = 0) -> Check:
+    """APGD-CE with a budget covering the whole [0, 1] range (L-inf 1, L2 sqrt(dimensions))."""
+    eps = 1.0 if norm == "inf" else float(np.sqrt(np.prod(np.shape(x)[1:])))
+    x_adv = APGD(model, eps, norm, steps=steps, seed=seed)(x, y)
+    accuracy = float(np.mean(predicted_classes(model, np.asarray(x_adv)) == np.asarray(y)))
+    return Check(
+        "unbounded", accuracy, threshold, "an unbounded attack left examples standing: gradients may be masked"
+    )
+
+
+def black_box(result: AutoAttackResult, threshold: float) -> Check:
+    share = result.broken_by.get("square", 0) / max(int(result.clean.sum()), 1)
+    return Check("black_box", share, threshold, "Square broke examples the gradient attacks missed: gradient masking")
+
+
+def more_iterations(
+    model: keras.Model, x, y, eps: float, norm: str, steps: int, threshold: float, seed: int = 0
+) -> Check:
+    """APGD-CE with `steps` against 2 x `steps` and 2 restarts: how much weaker the longer run is."""
+    short = APGD(model, eps, norm, steps=steps, seed=seed)(x, y)
+    long = APGD(model, eps, norm, steps=2 * steps, restarts=2, seed=seed + 1)(x, y)
+    accuracy = [float(np.mean(predicted_classes(model, np.asarray(a)) == np.asarray(y))) for a in (short, long)]
+    return Check("more_iterations", max(accuracy[1] - accuracy[0], 0.0), threshold, "more steps and restarts did worse")
+
+
+def deterministic(model: keras.Model, x, threshold: float) -> Check:
+    first, second = (np.asarray(model(x, training=False), np.float32) for _ in range(2))
+    return Check(
+        "deterministic", float(np.max(np.abs(first - second))), threshold, "inference is random: attacks see noise"
+    )
+
+
+def run_checks(
+    model: keras.Model,
+    x,
+    y,
+    eps: float,
+    norm: str,
+    result: AutoAttackResult,
+    curve: Mapping[float, float],
+    thresholds: Mapping[str, float],
+    steps: int = 20,
+    seed: int = 0,
+) -> list[Check]:
+    """Every check on (x, y) (a few dozen examples suffice), each logged; a failure as a warning."""
+    limits = THRESHOLDS | dict(thresholds)
+    checks = [
+        eps_rise(curve, limits["eps_rise"]),
+        unbounded(model, x, y, norm, limits["unbounded"], steps, seed),
+        black_box(result, limits["black_box"]),
+        more_iterations(model, x, y, eps, norm, steps, limits["more_iterations"], seed),
+        deterministic(model, x, limits["deterministic"]),
+    ]
+    for check in checks:
+        (log.info if check.passed else log.warning)("adversarial: %s", check.line())
+    return checks
