@@ -194,6 +194,8 @@ def interpolation_problems(s: DictConfig) -> list[tuple[bool, str]]:
 
 def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
     """adversarial.autoattack settings that cannot run: an unknown norm, no budget for it."""
+    from pipeline.attacks.autoattack import MEMBERS
+
     a = cfg.adversarial.autoattack
     return [
         (a.norm not in ("inf", "2"), f"adversarial.autoattack.norm must be inf or 2, got {a.norm}"),
@@ -203,6 +205,11 @@ def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
         ),
         (a.eps is not None and a.eps <= 0, f"adversarial.autoattack.eps must be > 0 or null, got {a.eps}"),
         (a.num_examples < 1, f"adversarial.autoattack.num_examples must be >= 1, got {a.num_examples}"),
+        (
+            not set(a.settings) <= set(MEMBERS),
+            f"adversarial.autoattack.settings names {sorted(set(a.settings) - set(MEMBERS))}; "
+            f"known: {', '.join(MEMBERS)}",
+        ),
     ]
 
 

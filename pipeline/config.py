@@ -137,12 +137,12 @@ class AutoAttackConfig:
     norm: str = "inf"  # inf | 2
     eps: Optional[float] = None  # null: the dataset's standard budget, dataset.budgets[norm]
     num_examples: int = 256  # test examples the ensemble attacks
+    settings: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # per member, over the version's
 
 
 @dataclass
 class SanityConfig:  # thresholds of pipeline.attacks.sanity's checks (a value above one fails)
     examples: int = 64  # examples the unbounded and more-iterations checks attack
-    steps: int = 20  # APGD steps of those checks
     eps_rise: float = 0.02
     unbounded: float = 0.01
     black_box: float = 0.02

@@ -98,7 +98,13 @@ class APGD(Attack):
             raise ValueError(
                 f"APGD needs steps, restarts and target_classes >= 1, got {steps}, {restarts}, {target_classes}"
             )
-        self.eps, self.norm, self.steps, self.loss_name = eps, norm_named(norm), int(steps), loss
+        self.eps, self.norm, self.norm_name, self.steps, self.loss_name = (
+            eps,
+            norm_named(norm),
+            str(norm),
+            int(steps),
+            loss,
+        )
         self.apgd_targeted, self.restarts, self.target_classes = targeted, int(restarts), int(target_classes)
         marks = np.zeros(self.steps + 1, bool)
         marks[[w for w in checkpoints(self.steps) if w > 0]] = True

@@ -38,6 +38,7 @@ from pipeline.registry import Registry
 
 log = logging.getLogger(__name__)
 
+MEMBERS = ("apgd-ce", "apgd-t", "square")  # in the order they run
 VERSIONS: Registry[dict[str, dict]] = Registry(
     "adversarial.autoattack.version",
     {
@@ -108,7 +109,7 @@ class AutoAttack:
     ):
         self.model, self.eps, self.norm, self.version = model, float(eps), str(norm), version
         self.seed, self.batch_size = int(seed), int(batch_size)
-        chosen = {name: dict(s) | dict((settings or {}).get(name, {})) for name, s in VERSIONS[version].items()}
+        chosen = {name: dict(s) | dict((settings or {}).get(name) or {}) for name, s in VERSIONS[version].items()}
         self.attacks = self._members(chosen, int(model.output_shape[-1]))
 
     def _members(self, chosen: dict[str, dict], classes: int) -> dict[str, Attack]:

@@ -7,7 +7,7 @@ a random model), not that the model is robust.
 - `unbounded`: with the whole data range as the budget, an attack must reach ~0%;
 - `black_box`: the gradient-free Square must not break many examples the gradient attacks left
   standing (the share of the attacked examples it broke first): masking;
-- `more_iterations`: twice the steps and two restarts must not do worse (how much worse);
+- `more_iterations`: APGD-CE with twice the steps and two restarts must not do worse (how much);
 - `deterministic`: two inference passes give the same logits (the largest difference).
 """
 
@@ -21,7 +21,8 @@ import keras
 import numpy as np
 
 from pipeline.attacks.apgd import APGD
-from pipeline.attacks.autoattack import AutoAttackResult
+from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
+from pipeline.attacks.norms import LinfNorm
 from pipeline.inference import predicted_classes
 
 log = logging.getLogger(__name__)
@@ -58,11 +59,14 @@ def eps_rise(curve: Mapping[float, float], threshold: float) -> Check:
     return Check("eps_rise", float(max(rise, 0.0)), threshold, "robust accuracy rose with the budget")
 
 
-def unbounded(model: keras.Model, x, y, norm: str, threshold: float, steps: int = 20, seed: int = 0) -> Check:
-    """APGD-CE with a budget covering the whole [0, 1] range (L-inf 1, L2 sqrt(dimensions))."""
-    eps = 1.0 if norm == "inf" else float(np.sqrt(np.prod(np.shape(x)[1:])))
-    x_adv = APGD(model, eps, norm, steps=steps, seed=seed)(x, y)
-    accuracy = float(np.mean(predicted_classes(model, np.asarray(x_adv)) == np.asarray(y)))
+def unbounded(attack: APGD, x, y, threshold: float) -> Check:
+    """`attack` with a budget covering the whole [0, 1] range (L-inf 1, L2 sqrt(dimensions))."""
+    eps = attack.eps
+    attack.eps = 1.0 if attack.norm is LinfNorm else float(np.sqrt(np.prod(np.shape(x)[1:])))
+    try:
+        accuracy = _accuracy(attack, x, y)
+    finally:
+        attack.eps = eps
     return Check(
         "unbounded", accuracy, threshold, "an unbounded attack left examples standing: gradients may be masked"
     )
@@ -73,14 +77,15 @@ def black_box(result: AutoAttackResult, threshold: float) -> Check:
     return Check("black_box", share, threshold, "Square broke examples the gradient attacks missed: gradient masking")
 
 
-def more_iterations(
-    model: keras.Model, x, y, eps: float, norm: str, steps: int, threshold: float, seed: int = 0
-) -> Check:
-    """APGD-CE with `steps` against 2 x `steps` and 2 restarts: how much weaker the longer run is."""
-    short = APGD(model, eps, norm, steps=steps, seed=seed)(x, y)
-    long = APGD(model, eps, norm, steps=2 * steps, restarts=2, seed=seed + 1)(x, y)
-    accuracy = [float(np.mean(predicted_classes(model, np.asarray(a)) == np.asarray(y))) for a in (short, long)]
-    return Check("more_iterations", max(accuracy[1] - accuracy[0], 0.0), threshold, "more steps and restarts did worse")
+def more_iterations(attack: APGD, x, y, threshold: float) -> Check:
+    """`attack` against itself with twice the steps and two restarts: how much weaker the longer run is."""
+    longer = APGD(attack.model, attack.eps, attack.norm_name, 2 * attack.steps, attack.loss_name, restarts=2, seed=1)
+    rise = _accuracy(longer, x, y) - _accuracy(attack, x, y)
+    return Check("more_iterations", max(rise, 0.0), threshold, "more steps and restarts did worse")
+
+
+def _accuracy(attack: APGD, x, y) -> float:
+    return float(np.mean(predicted_classes(attack.model, np.asarray(attack(x, y))) == np.asarray(y)))
 
 
 def deterministic(model: keras.Model, x, threshold: float) -> Check:
@@ -91,25 +96,17 @@ def deterministic(model: keras.Model, x, threshold: float) -> Check:
 
 
 def run_checks(
-    model: keras.Model,
-    x,
-    y,
-    eps: float,
-    norm: str,
-    result: AutoAttackResult,
-    curve: Mapping[float, float],
-    thresholds: Mapping[str, float],
-    steps: int = 20,
-    seed: int = 0,
+    attack: AutoAttack, x, y, result: AutoAttackResult, curve: Mapping[float, float], thresholds: Mapping[str, float]
 ) -> list[Check]:
-    """Every check on (x, y) (a few dozen examples suffice), each logged; a failure as a warning."""
-    limits = THRESHOLDS | dict(thresholds)
+    """Every check of the evaluation `attack` gave as `result`, on (x, y) (a few dozen examples
+    suffice; the gradient checks reuse its APGD-CE), each logged, a failure as a warning."""
+    limits, apgd = THRESHOLDS | dict(thresholds), attack.attacks["apgd-ce"]
     checks = [
         eps_rise(curve, limits["eps_rise"]),
-        unbounded(model, x, y, norm, limits["unbounded"], steps, seed),
+        unbounded(apgd, x, y, limits["unbounded"]),
         black_box(result, limits["black_box"]),
-        more_iterations(model, x, y, eps, norm, steps, limits["more_iterations"], seed),
-        deterministic(model, x, limits["deterministic"]),
+        more_iterations(apgd, x, y, limits["more_iterations"]),
+        deterministic(attack.model, x, limits["deterministic"]),
     ]
     for check in checks:
         (log.info if check.passed else log.warning)("adversarial: %s", check.line())

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from pipeline import tracking
 from pipeline.attacks import plots
 from pipeline.attacks.autoattack import AutoAttack
-from pipeline.attacks.sanity import run_checks
+from pipeline.attacks.sanity import THRESHOLDS, run_checks
 from pipeline.report import Panel
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,10 @@ def worst_case(
     the stage's PGD robust accuracy per budget (the monotonicity check reads it)."""
     a, s, eps = cfg.adversarial.autoattack, cfg.adversarial.sanity, budget(cfg)
     x, y = x[: a.num_examples], y[: a.num_examples]
-    result = AutoAttack(model, eps, a.norm, a.version, seed=cfg.adversarial.seed).evaluate(x, y)
-    thresholds = {k: s[k] for k in ("eps_rise", "unbounded", "black_box", "more_iterations", "deterministic")}
-    checks = run_checks(
-        model, x[: s.examples], y[: s.examples], eps, a.norm, result, curve, thresholds, s.steps, cfg.adversarial.seed
-    )
+    attack = AutoAttack(model, eps, a.norm, a.version, seed=cfg.adversarial.seed, settings=a.settings)
+    result = attack.evaluate(x, y)
+    thresholds = {k: s[k] for k in THRESHOLDS}
+    checks = run_checks(attack, x[: s.examples], y[: s.examples], result, curve, thresholds)
     failed = [c.name for c in checks if not c.passed]
     low, high = result.interval()
     tracking.set_tags({"autoattack": f"{a.version} L{a.norm} eps {eps:g}", "sanity_failed": ",".join(failed) or "none"})

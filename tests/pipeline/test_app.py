@@ -62,8 +62,14 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     metrics, tags = run.data.metrics, run.data.tags
     broken = sum(metrics[f"autoattack_broken_by_{name}"] for name in ("apgd_ce", "apgd_t", "square"))
     assert metrics["autoattack_examples"] == 16 and metrics["autoattack_eps"] == pytest.approx(0.1)  # digits' budget
-    assert metrics["autoattack_robust_accuracy"] * 16 == pytest.approx(metrics["autoattack_clean_accuracy"] * 16 - broken)
-    assert metrics["autoattack_robust_accuracy_low"] <= metrics["autoattack_robust_accuracy"] <= metrics["autoattack_robust_accuracy_high"]
+    assert metrics["autoattack_robust_accuracy"] * 16 == pytest.approx(
+        metrics["autoattack_clean_accuracy"] * 16 - broken
+    )
+    assert (
+        metrics["autoattack_robust_accuracy_low"]
+        <= metrics["autoattack_robust_accuracy"]
+        <= metrics["autoattack_robust_accuracy_high"]
+    )
     assert tags["autoattack"] == "fast Linf eps 0.1" and "sanity_failed" in tags
     failed = [name for name in tags["sanity_failed"].split(",") if name != "none"]
     assert all(metrics[f"sanity_{name}"] > cfg.adversarial.sanity[name] for name in failed)
@@ -101,6 +107,7 @@ def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
         ({"adversarial.autoattack.norm": "1"}, "adversarial.autoattack.norm must be inf or 2, got 1"),
         ({"adversarial.autoattack.version": "full"}, "unknown adversarial.autoattack.version 'full'"),
         ({"dataset.budgets": {"inf": 0.1}, "adversarial.autoattack.norm": "2"}, "names no budget for norm 2"),
+        ({"adversarial.autoattack.settings": {"fab-t": {"steps": 2}}}, r"settings names \['fab-t'\]; known: apgd-ce"),
     ],
 )
 def test_bad_autoattack_settings_are_refused_in_one_line(tiny_cfg, override, message):
