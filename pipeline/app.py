@@ -194,7 +194,7 @@ def interpolation_problems(s: DictConfig) -> list[tuple[bool, str]]:
 
 def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
     """adversarial.autoattack settings that cannot run: an unknown norm, no budget for it."""
-    from pipeline.attacks.autoattack import MEMBERS
+    from pipeline.attacks import AUTOATTACK_MEMBERS as MEMBERS
 
     a = cfg.adversarial.autoattack
     return [

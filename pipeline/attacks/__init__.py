@@ -12,6 +12,7 @@ import inspect
 import keras
 
 from pipeline.attacks.apgd import APGD
+from pipeline.attacks.autoattack import MEMBERS as AUTOATTACK_MEMBERS
 from pipeline.attacks.autoattack import VERSIONS as AUTOATTACK_VERSIONS
 from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
 from pipeline.attacks.base import Attack
@@ -47,6 +48,7 @@ def make_attack(name: str, model: keras.Model, **settings) -> Attack:
 __all__ = [
     "APGD",
     "ATTACKS",
+    "AUTOATTACK_MEMBERS",
     "AUTOATTACK_VERSIONS",
     "BIM",
     "FGSM",

@@ -1,8 +1,10 @@
 """The app in process, on a composed and shrunken config (the template's habit): every stage runs
 and the run is recorded, without a subprocess; then the checks that guard it."""
 
+import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -14,6 +16,8 @@ from tests.pipeline.conftest import store
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 register()
+sys.path.insert(0, str(CONF.parent / "scripts"))
+import leaderboard  # noqa: E402
 
 
 @pytest.fixture
@@ -75,6 +79,16 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     assert all(metrics[f"sanity_{name}"] > cfg.adversarial.sanity[name] for name in failed)
     report = (run_dir / "report.html").read_text()
     assert all(f"sanity check {name} FAILED" in report for name in failed)
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    [row] = leaderboard.table(mlflow.search_runs(experiment_names=["in_process"])).to_dict("records")
+    assert (row["dataset"], row["norm"], row["eps"], row["model"], row["layers"]) == (
+        "digits",
+        "inf",
+        0.1,
+        "lenet5",
+        "custom",
+    )
+    assert row["robust"] == metrics["autoattack_robust_accuracy"] and row["adversarial_training"] == "none"
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
 
 

@@ -1,9 +1,12 @@
 """The command line end to end: a short run recorded completely in MLflow, the model reloadable
 in a fresh process, identical metrics for identical seeds, and one-line errors for bad input."""
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,13 +20,36 @@ TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, tfds_dir):
     """One short run of every stage through the command line, shared by the tests below (each
-    checks one part of the record, so one early failure does not hide the others)."""
-    folder = tmp_path_factory.mktemp("cli")
+    checks one part of the record, so one early failure does not hide the others), and by both
+    xdist workers: the first to arrive runs it, the other reads what it left."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    folder = tmp_path_factory.getbasetemp().parent / "cli" if worker else tmp_path_factory.mktemp("cli")
+    folder.mkdir(exist_ok=True)
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done.json").exists():
+            (folder / "done.json").write_text(json.dumps(first_run(folder, tfds_dir)))
+    saved = json.loads((folder / "done.json").read_text())
+    client = store(folder) if saved["run_id"] else None
+    return SimpleNamespace(
+        done=SimpleNamespace(returncode=saved["returncode"], stdout=saved["stdout"]),
+        folder=folder,
+        output_dir=Path(saved["output_dir"]) if saved["output_dir"] else None,
+        run=client.get_run(saved["run_id"]) if client else None,
+        client=client,
+    )
+
+
+def first_run(folder: Path, tfds_dir: str) -> dict:
     done = run_cli(folder, tfds_dir, *TINY)
     runs = all_runs(folder) if (folder / "mlflow.db").exists() else []
-    return SimpleNamespace(
-        done=done, folder=folder, run=runs[0] if len(runs) == 1 else None, client=store(folder) if runs else None
-    )
+    outputs = list(folder.glob("outputs/*/*/report.html"))
+    return {
+        "returncode": done.returncode,
+        "stdout": done.stdout,
+        "run_id": runs[0].info.run_id if len(runs) == 1 else None,
+        "output_dir": str(outputs[0].parent) if len(outputs) == 1 else None,
+    }
 
 
 def artifacts(recorded, path=None) -> set[str]:
@@ -107,7 +133,7 @@ def test_the_logged_model_loads_in_a_process_that_never_imported_the_project(rec
 
     import pipeline.models  # noqa: F401  (registers our layers in this process)
 
-    local = keras.saving.load_model(next(recorded.folder.glob("outputs/*/*/model.keras")))
+    local = keras.saving.load_model(recorded.output_dir / "model.keras")
     expected = np.asarray(local(np.random.default_rng(0).random((3, 32, 32, 1)).astype("float32")))
     np.testing.assert_allclose(pyfunc_out, expected, atol=1e-5)
     np.testing.assert_allclose(keras_out, expected, atol=1e-5)
@@ -166,6 +192,7 @@ def test_the_adversarial_stage_is_recorded(recorded):
         "gallery_deepfool",
         "gallery_minimal",
         "saliency_clean_vs_adversarial",
+        "autoattack",
     ):
         assert f"adversarial/{name}.png" in attacked, name
     metrics = recorded.run.data.metrics
@@ -177,7 +204,7 @@ def test_the_adversarial_stage_is_recorded(recorded):
 
 
 def test_one_report_holds_every_stage(recorded):
-    report = next(recorded.folder.glob("outputs/*/*/report.html")).read_text()
+    report = (recorded.output_dir / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 20 and "gallery pgd" in report
     assert "training curves" in report and "robust_accuracy_pgd_eps_0.1" in report
 
@@ -191,8 +218,8 @@ def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     )
     again = run_cli(recorded.folder, tfds_dir, *overrides)
     assert again.returncode == 0, again.stdout[-3000:]
-    later = [r for r in all_runs(recorded.folder) if r.info.run_id != recorded.run.info.run_id][0]
-    assert later.info.status == "FINISHED" and later.data.params["model.from_run"] == recorded.run.info.run_id
+    [later] = [r for r in all_runs(recorded.folder) if r.data.params.get("model.from_run") == recorded.run.info.run_id]
+    assert later.info.status == "FINISHED"
     assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {
         "visualize/saliency.png"
     }
