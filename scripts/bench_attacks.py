@@ -30,13 +30,26 @@ log = logging.getLogger("bench_attacks")
 EPS, STEP, STEPS = 0.1, 0.01, 20  # PGD-20 in L-inf on [0, 1] digits
 
 
-def trained_lenet(impl: str) -> keras.Model:
+def trained_lenet(impl: str, dataset: str = "digits") -> keras.Model:
     keras.utils.set_random_seed(0)
-    train, _ = load("digits", "train", batch_size=64)
-    model = build_model("lenet5", (32, 32, 1), 10, impl=impl)
+    train, info = load(dataset, "train", batch_size=64)
+    model = build_model("lenet5", info.input_shape, info.num_classes, impl=impl)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(train, epochs=5, verbose=0, shuffle=False)
     return model
+
+
+def art_classifier(model: keras.Model):
+    """ART's view of a Keras model emitting logits on [0, 1] images (benchmarks only)."""
+    from art.estimators.classification import TensorFlowV2Classifier
+
+    return TensorFlowV2Classifier(
+        model=model,
+        nb_classes=int(model.output_shape[-1]),
+        input_shape=tuple(model.input_shape[1:]),
+        clip_values=(0.0, 1.0),
+        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True),
+    )
 
 
 def ours(model: keras.Model, batch: int):
@@ -48,17 +61,9 @@ def ours(model: keras.Model, batch: int):
 
 def art_pgd(model: keras.Model, batch: int):
     from art.attacks.evasion import ProjectedGradientDescent
-    from art.estimators.classification import TensorFlowV2Classifier
 
-    classifier = TensorFlowV2Classifier(
-        model=model,
-        nb_classes=10,
-        input_shape=(32, 32, 1),
-        clip_values=(0.0, 1.0),
-        loss_object=keras.losses.CategoricalCrossentropy(from_logits=True),
-    )
     attack = ProjectedGradientDescent(
-        classifier,
+        art_classifier(model),
         norm=np.inf,
         eps=EPS,
         eps_step=STEP,

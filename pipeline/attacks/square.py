@@ -19,7 +19,7 @@ import tensorflow as tf
 from pipeline.attacks import randomness
 from pipeline.attacks.base import Attack
 
-P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity
+P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity (ImageNet; AutoAttack uses 0.8)
 HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 queries
 
 
@@ -41,14 +41,23 @@ class Square(Attack):
     """L-infinity Square attack within `eps`, at most `queries` forward passes per example."""
 
     def __init__(
-        self, model: keras.Model, eps: float = 8 / 255, norm: str = "inf", queries: int = 5000, seed=None, **kw
+        self,
+        model: keras.Model,
+        eps: float = 8 / 255,
+        norm: str = "inf",
+        queries: int = 5000,
+        seed=None,
+        p_init: float = P_INIT,
+        **kw,
     ):
         super().__init__(model, seed=seed, **kw)
         if str(norm) != "inf":
             raise ValueError(f"Square is implemented for norm='inf'; received norm={norm!r}")
         if queries < 1:
             raise ValueError(f"Invalid value for argument `queries`. Expected >= 1. Received: queries={queries}")
-        self.eps, self.queries = eps, int(queries)
+        if not 0 < p_init <= 1:
+            raise ValueError(f"Invalid value for argument `p_init`. Expected (0, 1]. Received: p_init={p_init}")
+        self.eps, self.queries, self.p_init = eps, int(queries), float(p_init)
 
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
@@ -66,7 +75,7 @@ class Square(Attack):
                 break
             draw = randomness.uniform(keys, [3 + channels], query)
             side = tf.cast(
-                tf.round(tf.sqrt(square_share(query, self.queries) * tf.cast(height * width, tf.float32))), tf.int32
+                tf.round(tf.sqrt(square_share(query, self.queries, self.p_init) * tf.cast(height * width, tf.float32))), tf.int32
             )
             side = tf.clip_by_value(side, 1, tf.minimum(height, width) - 1)
             top = tf.cast(draw[:, 0] * tf.cast(height - side + 1, tf.float32), tf.int32)[:, None, None]

@@ -18,6 +18,12 @@ def test_the_square_share_halves_on_the_papers_schedule():
     assert float(square_share(21, 1000)) == pytest.approx(0.05 / 8)  # 2.1% of the budget: past 10, 50 and 200
 
 
+def test_p_init_scales_the_schedule_and_is_checked(trained):
+    assert float(square_share(21, 1000, 0.8)) == pytest.approx(0.1)  # AutoAttack's 0.8, after 3 halvings
+    with pytest.raises(ValueError, match="p_init"):
+        Square(trained[0], 0.1, p_init=0.0)
+
+
 def test_margin_on_hand_made_logits():
     logits = tf.constant([[3.0, 1.0, 2.0], [0.0, 5.0, 1.0]])
     np.testing.assert_allclose(margin(logits, tf.constant([0, 0])), [1.0, -5.0])

@@ -1,0 +1,124 @@
+"""The AutoAttack family against the Adversarial Robustness Toolbox (ART) on the same Keras model,
+in one run: APGD-CE against `AutoProjectedGradientDescent`, Square against `SquareAttack`, and
+the whole ensemble against ART's `AutoAttack`, on the 360 `digits` and 1,000 `bars` test images
+at each dataset's standard L-inf budget (`conf/dataset/*.yaml`). Robust accuracy side by side
+(target: within 1 point) and examples/s (target: at least 5x ART's).
+
+Settings match where ART offers them: APGD 100 iterations, one random start, step from 2 eps;
+Square 5,000 queries, p_init 0.8, one restart. ART's AutoAttack runs the same APGD-CE and Square
+with APGD-DLR (untargeted) between them: it has no APGD-T over the top classes (its `targeted=True`
+runs every attack against every class). Ours is the `standard` version (APGD-CE, APGD-T, Square).
+LeNet-5 (`keras.layers`, since ART differentiates the model itself) after 5 epochs.
+ART is a benchmark-only extra: `pip install -e ".[bench]"`.
+
+    python scripts/bench_autoattack.py [--datasets digits bars] [--only apgd square autoattack]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+from bench_attacks import art_classifier, throughput, trained_lenet
+from omegaconf import OmegaConf
+
+from pipeline.attacks import APGD, AutoAttack, Square, accuracy
+from pipeline.data import load
+
+log = logging.getLogger("bench_autoattack")
+CONF = Path(__file__).resolve().parents[1] / "conf" / "dataset"
+EXAMPLES = {"digits": 360, "bars": 1000}
+STEPS, QUERIES, P_INIT, BATCH = 100, 5000, 0.8, 128
+
+
+def batched(attack, batch: int = BATCH):
+    return lambda x, y: np.concatenate(
+        [np.asarray(attack(x[s : s + batch], y[s : s + batch])) for s in range(0, len(x), batch)]
+    )
+
+
+def art_apgd(model: keras.Model, eps: float, loss: str = "cross_entropy"):
+    from art.attacks.evasion import AutoProjectedGradientDescent
+
+    return AutoProjectedGradientDescent(
+        art_classifier(model), norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=STEPS, nb_random_init=1,
+        batch_size=BATCH, loss_type=loss, verbose=False,
+    )  # fmt: skip
+
+
+def art_square(model: keras.Model, eps: float):
+    from art.attacks.evasion import SquareAttack
+
+    return SquareAttack(
+        art_classifier(model), norm=np.inf, max_iter=QUERIES, eps=eps, p_init=P_INIT, nb_restarts=1,
+        batch_size=BATCH, verbose=False,
+    )  # fmt: skip
+
+
+def art_autoattack(model: keras.Model, eps: float):
+    from art.attacks.evasion import AutoAttack as ArtAutoAttack
+
+    members = [art_apgd(model, eps), art_apgd(model, eps, "difference_logits_ratio"), art_square(model, eps)]
+    return ArtAutoAttack(
+        art_classifier(model), norm=np.inf, eps=eps, eps_step=2 * eps, attacks=members, batch_size=BATCH
+    )
+
+
+def pairs(model: keras.Model, eps: float) -> dict[str, tuple]:
+    """name -> (ART's attack, ours), each as (x, y) -> x_adv."""
+    classes = int(model.output_shape[-1])
+
+    def art(attack):
+        return lambda x, y: attack.generate(x, np.eye(classes, dtype=np.float32)[y])
+
+    ours = AutoAttack(model, eps, version="standard", batch_size=BATCH)
+    return {
+        "apgd": (art(art_apgd(model, eps)), batched(APGD(model, eps, steps=STEPS, seed=0))),
+        "square": (art(art_square(model, eps)), batched(Square(model, eps, queries=QUERIES, p_init=P_INIT, seed=0))),
+        "autoattack": (art(art_autoattack(model, eps)), ours),
+    }
+
+
+def bench(dataset: str, only: list[str], repeats: int) -> None:
+    test, _ = load(dataset, "test", batch_size=EXAMPLES[dataset])
+    x, y = (t.numpy() for t in next(iter(test)))
+    eps = float(OmegaConf.load(CONF / f"{dataset}.yaml").budgets["inf"])
+    model = trained_lenet("keras", dataset)
+    log.info(
+        "\n%s: %d test images, LeNet-5 clean accuracy %.4f, L-inf eps %g", dataset, len(x), accuracy(model, x, y), eps
+    )
+    log.info("| attack | ART robust acc. | ours | ART examples/s | ours | ours / ART |\n|---|---|---|---|---|---|")
+    for name, (art, ours) in pairs(model, eps).items():
+        if name not in only:
+            continue
+        rate_art, adv_art = throughput(art, x, y, repeats)
+        rate_ours, adv_ours = throughput(ours, x, y, repeats)
+        log.info(
+            "| %s | %.4f | %.4f | %.1f | %.1f | %.1f |",
+            *(
+                name,
+                accuracy(model, adv_art, y),
+                accuracy(model, adv_ours, y),
+                rate_art,
+                rate_ours,
+                rate_ours / rate_art,
+            ),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=list(EXAMPLES), choices=list(EXAMPLES))
+    parser.add_argument("--only", nargs="+", default=["apgd", "square", "autoattack"])
+    parser.add_argument("--repeats", type=int, default=1, help="timed calls after an untimed one")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for dataset in args.datasets:
+        bench(dataset, args.only, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
