@@ -52,6 +52,7 @@ bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipe
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_peers.py
 	$(BIN)/python scripts/bench_attacks.py
+	$(BIN)/python scripts/bench_autoattack.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info
