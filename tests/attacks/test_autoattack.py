@@ -86,7 +86,7 @@ def test_unknown_versions_are_named_and_three_classes_fall_back_to_ce(trained):
     small = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
     attack = AutoAttack(small, EPS, version="fast")
     assert attack.attacks["apgd-t"].loss_name == "ce" and attack.attacks["apgd-ce"].loss_name == "ce"
-    assert list(AutoAttack(small, EPS, norm="2").attacks) == ["apgd-ce", "apgd-t"]  # Square is L-inf only
+    assert list(AutoAttack(small, EPS, norm="2").attacks) == ["apgd-ce", "apgd-t", "square"]
 
 
 def masked(model: keras.Model) -> keras.Model:

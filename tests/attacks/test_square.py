@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from pipeline.attacks import PGD
 from pipeline.attacks.square import Square, margin, square_share
+from pipeline.attacks.square_l2 import block, bump
 from tests.attacks.conftest import predictions
 
 
@@ -41,14 +42,31 @@ class Counting(keras.Model):
         return self.inner(x, training=training)
 
 
-def test_square_keeps_to_its_queries_the_ball_and_the_range(trained):
+@pytest.mark.parametrize("norm, eps", [("inf", 0.3), ("2", 3.0)])
+def test_square_keeps_to_its_queries_the_ball_and_the_range(trained, norm, eps):
     model, x, y = trained
     counting = Counting(model)
-    x_adv = Square(counting, eps=0.3, queries=300, seed=0)(x, y).numpy()
+    x_adv = Square(counting, eps=eps, norm=norm, queries=300, seed=0)(x, y).numpy()
     assert 0 < int(counting.calls.numpy()) <= 300
-    assert np.abs(x_adv - x).max() <= 0.3 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    size = (
+        np.abs(x_adv - x).reshape(len(x), -1).max(1)
+        if norm == "inf"
+        else np.linalg.norm((x_adv - x).reshape(len(x), -1), axis=1)
+    )
+    assert size.max() <= eps * (1 + 1e-5) and x_adv.min() >= 0 and x_adv.max() <= 1
     clean = np.mean(predictions(model, x) == y)
-    assert np.mean(predictions(model, x_adv) == y) < clean - 0.2  # it breaks many at MNIST's eps 0.3
+    assert np.mean(predictions(model, x_adv) == y) < clean - 0.2  # it breaks many at MNIST-like budgets
+
+
+def test_the_l2_blocks_are_the_papers_pseudo_gaussians():
+    """The reference construction by hand: concentric squares of weight 1/(k + 1)^2 around the centre."""
+    np.testing.assert_allclose(
+        np.asarray(bump(3, 3)) / float(bump(3, 3)[0, 0]), [[1, 1, 1], [1, 5, 1], [1, 1, 1]], rtol=1e-6
+    )
+    ring, centre = [4, 13, 13, 13, 4], [4, 13, 49, 13, 4]  # x 1/36: 1/9; 1/9 + 1/4; 1/9 + 1/4 + 1
+    upper, lower = np.array([ring, centre]) / 36, np.array([ring, centre, ring]) / 36  # centres (1, 2)
+    expected = np.concatenate([upper / np.linalg.norm(upper), -lower / np.linalg.norm(lower)]) / np.sqrt(2)
+    np.testing.assert_allclose(np.asarray(block(5)), expected, atol=1e-6)
 
 
 class Quantised(keras.layers.Layer):
@@ -67,3 +85,5 @@ def test_square_breaks_a_masked_model_that_pgd_cannot(trained):
     square = np.mean(predictions(masked, Square(masked, eps=0.3, queries=500, seed=0)(x, y)) == y)
     assert pgd == clean  # the gradient is zero everywhere: PGD does not move
     assert square < pgd - 0.2, (clean, pgd, square)
+    square_l2 = np.mean(predictions(masked, Square(masked, eps=3.0, norm="2", queries=500, seed=0)(x, y)) == y)
+    assert square_l2 < pgd - 0.2, (clean, pgd, square_l2)
