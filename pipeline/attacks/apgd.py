@@ -98,13 +98,8 @@ class APGD(Attack):
             raise ValueError(
                 f"APGD needs steps, restarts and target_classes >= 1, got {steps}, {restarts}, {target_classes}"
             )
-        self.eps, self.norm, self.norm_name, self.steps, self.loss_name = (
-            eps,
-            norm_named(norm),
-            str(norm),
-            int(steps),
-            loss,
-        )
+        self.eps, self.steps, self.loss_name = eps, int(steps), loss
+        self.norm, self.norm_name = norm_named(norm), str(norm)
         self.apgd_targeted, self.restarts, self.target_classes = targeted, int(restarts), int(target_classes)
         marks = np.zeros(self.steps + 1, bool)
         marks[[w for w in checkpoints(self.steps) if w > 0]] = True

@@ -1,7 +1,7 @@
 """The adversarial stage: robustness curves (FGSM, PGD), the AutoAttack worst case with its sanity
-checks, the distribution of the smallest
-perturbations that flip a prediction (bisection, DeepFool), galleries, a targeted example and
-saliency before/after, into the run's MLflow record and the HTML report."""
+checks, the distribution of the smallest perturbations that flip a prediction (bisection,
+DeepFool), galleries, a targeted example and saliency before/after, into the run's MLflow record
+and the HTML report."""
 
 from __future__ import annotations
 

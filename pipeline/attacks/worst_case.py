@@ -4,7 +4,6 @@ that say whether to believe it: metrics, tags on the run, warnings in the log an
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import keras
@@ -16,8 +15,6 @@ from pipeline.attacks import plots
 from pipeline.attacks.autoattack import AutoAttack
 from pipeline.attacks.sanity import THRESHOLDS, run_checks
 from pipeline.report import Panel
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,7 +53,9 @@ def worst_case(
         f"[{low:.3f}, {high:.3f}] on {len(y)}"
     )
     figure = plots.autoattack_figure(
-        counts, [(c.name, c.passed, f"{c.value:.3g} <= {c.threshold:g}") for c in checks], title
+        counts,
+        [(c.name, c.passed, f"{c.value:.3g} {'<=' if c.passed else '>'} {c.threshold:g}") for c in checks],
+        title,
     )
     caption = (
         "Each test example's fate under the ensemble: each attack runs only on the examples still standing, so the "
