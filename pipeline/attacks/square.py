@@ -23,6 +23,7 @@ from pipeline.attacks.base import Attack
 
 P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity (ImageNet; AutoAttack uses 0.8)
 HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 queries
+SEGMENT = 100  # queries per compiled call (the fooled examples leave the batch between calls)
 
 
 def square_share(query: tf.Tensor, queries: int, p_init: float = P_INIT) -> tf.Tensor:
@@ -42,6 +43,8 @@ def margin(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
 class Square(Attack):
     """Square attack within the `norm` ("inf" or "2") ball of radius `eps`, at most `queries`
     forward passes per example (L2's proposals: `square_l2`)."""
+
+    in_graph = False  # between segments of queries, only the examples still standing go on
 
     def __init__(
         self,
@@ -65,11 +68,29 @@ class Square(Attack):
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
-    def perturb(self, x: tf.Tensor, y: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
-        height, width = tf.shape(x)[1], tf.shape(x)[2]
+    def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
+        """The adversarial batch. Queries run `SEGMENT` at a time in the compiled graph; between
+        segments the examples already fooled leave the batch, so late queries cost only what is
+        still standing."""
+        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        (eps,), keys = self.budget(x), self.keys(x, seed, keys)
         best = self.clip_to_range(self._start(x, keys, eps))
         best_margin = margin(self.logits(best), y)
-        for query in tf.range(1, self.queries):
+        for first in range(1, self.queries, SEGMENT):
+            left = tf.where(best_margin >= 0)[:, 0]
+            if tf.size(left) == 0:
+                break
+            rows = [tf.gather(t, left) for t in (x, y, keys, eps, best, best_margin)]
+            last = tf.constant(min(first + SEGMENT, self.queries))
+            found, found_margin = self._compiled(*rows, tf.constant(first), last)
+            best = tf.tensor_scatter_nd_update(best, left[:, None], found)
+            best_margin = tf.tensor_scatter_nd_update(best_margin, left[:, None], found_margin)
+        return best
+
+    def perturb(self, x, y, keys, eps, best, best_margin, first, last) -> tuple[tf.Tensor, tf.Tensor]:
+        """Queries first ... last - 1 from `best`: (the best images, their margins)."""
+        height, width = tf.shape(x)[1], tf.shape(x)[2]
+        for query in tf.range(first, last):
             active = best_margin >= 0  # not fooled yet: these examples query again
             if not tf.reduce_any(active):
                 break
@@ -79,7 +100,7 @@ class Square(Attack):
             better = active & (candidate_margin < best_margin)
             best = tf.where(better[:, None, None, None], candidate, best)
             best_margin = tf.where(better, candidate_margin, best_margin)
-        return best
+        return best, best_margin
 
     def _side(self, area: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
         """The window's side for a share of the image's area: at least 1 pixel in L-inf; in L2 an
