@@ -48,7 +48,10 @@ def test_apgd_is_at_least_as_strong_as_pgd(trained, loss, targeted):
     pgd = np.mean(predictions(model, PGD(model, eps=eps, steps=20, seed=0)(x, y)) == y)
     apgd = APGD(model, eps=eps, steps=20, loss=loss, targeted=targeted, target_classes=3, seed=0)
     robust = np.mean(predictions(model, apgd(x, y)) == y)
-    assert robust <= pgd + 1 / len(x), (robust, pgd)
+    # On CE, PGD's own loss, APGD is at least as strong; DLR ascends another loss, which the
+    # AutoAttack paper finds close to CE but not always below it (why the ensemble runs both).
+    slack = 1 if loss == "ce" else 3
+    assert robust <= pgd + slack / len(x), (robust, pgd)
     assert robust < np.mean(predictions(model, x) == y)  # it breaks something at this budget
 
 
