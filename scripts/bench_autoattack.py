@@ -34,12 +34,6 @@ EXAMPLES = {"digits": 360, "bars": 1000}
 STEPS, QUERIES, P_INIT, BATCH = 100, 5000, 0.8, 128
 
 
-def batched(attack, batch: int = BATCH):
-    return lambda x, y: np.concatenate(
-        [np.asarray(attack(x[s : s + batch], y[s : s + batch])) for s in range(0, len(x), batch)]
-    )
-
-
 def art_apgd(model: keras.Model, eps: float, loss: str = "cross_entropy"):
     from art.attacks.evasion import AutoProjectedGradientDescent
 
@@ -74,11 +68,16 @@ def pairs(model: keras.Model, eps: float) -> dict[str, tuple]:
     def art(attack):
         return lambda x, y: attack.generate(x, np.eye(classes, dtype=np.float32)[y])
 
-    ours = AutoAttack(model, eps, version="standard", batch_size=BATCH)
+    def ours(attack):
+        return lambda x, y: np.asarray(attack(x, y))
+
     return {
-        "apgd": (art(art_apgd(model, eps)), batched(APGD(model, eps, steps=STEPS, seed=0))),
-        "square": (art(art_square(model, eps)), batched(Square(model, eps, queries=QUERIES, p_init=P_INIT, seed=0))),
-        "autoattack": (art(art_autoattack(model, eps)), ours),
+        "apgd": (art(art_apgd(model, eps)), ours(APGD(model, eps, steps=STEPS, seed=0, batch_size=BATCH))),
+        "square": (
+            art(art_square(model, eps)),
+            ours(Square(model, eps, queries=QUERIES, p_init=P_INIT, seed=0, batch_size=BATCH)),
+        ),
+        "autoattack": (art(art_autoattack(model, eps)), AutoAttack(model, eps, version="standard", batch_size=BATCH)),
     }
 
 

@@ -104,15 +104,16 @@ class APGD(Attack):
         marks = np.zeros(self.steps + 1, bool)
         marks[[w for w in checkpoints(self.steps) if w > 0]] = True
         self._checkpoint, self._since = tf.constant(marks), tf.constant(_spans(self.steps), tf.float32)
+        self._start = self.compile(self.start)
 
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
 
     def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch: each example's first adversarial point, else the example itself."""
-        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        x, y = self.inputs(x, y)
         (eps,), keys = self.budget(x), self.keys(x, seed, keys)
-        logits = self.logits(x)
+        logits = self.in_batches(self.logits, x)
         self._check_classes(int(logits.shape[-1]))
         adversarial, robust = x, tf.argmax(logits, axis=1, output_type=tf.int32) == y
         ranked = tf.argsort(logits, axis=1, direction="DESCENDING", stable=True)
@@ -121,14 +122,22 @@ class APGD(Attack):
             if tf.size(left) == 0:
                 break
             target = tf.gather(ranked[:, target_rank], left) if target_rank else tf.gather(y, left)
-            run_keys = randomness.derive(tf.gather(keys, left), run)
-            found, fooled = self._compiled(
-                tf.gather(x, left), tf.gather(y, left), run_keys, tf.gather(eps, left), target
+            rows = (tf.gather(x, left), tf.gather(y, left), tf.gather(eps, left), target)
+            start = self.in_batches(self._start, *rows, randomness.derive(tf.gather(keys, left), run))
+            found, fooled = self.until_done(
+                self._compiled, rows, start, self.spans(), lambda s: s.fooled, lambda s: (s.first, s.fooled)
             )
             hit = tf.boolean_mask(left, fooled)
             adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, fooled))
             robust = tf.tensor_scatter_nd_update(robust, hit[:, None], tf.zeros_like(hit, tf.bool))
         return adversarial
+
+    def spans(self) -> list[int]:
+        """Where a run pauses to let its fooled examples go: after 1, 2, 4, ... steps up to the
+        first checkpoint (most examples fall early), then at each checkpoint."""
+        marks = checkpoints(self.steps)
+        early = [2**i for i in range(self.steps.bit_length()) if 2**i < (marks[1] if len(marks) > 1 else self.steps)]
+        return sorted(set(marks) | set(early) | {0, self.steps})
 
     def _schedule(self, logits: tf.Tensor) -> list[int]:
         """The target rank of each run, restarts included: 0 is untargeted; APGD-T's targets are
@@ -161,20 +170,26 @@ class APGD(Attack):
             total = tf.reduce_sum(value)
         return value, logits, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-    def perturb(self, x, y, keys, eps, target):
-        """One run: (each example's first adversarial point, whether it was found)."""
-        norm, project = self.norm, lambda z: self.clip_to_range(x + self.norm.project(z - x, eps))
-        start = project(x + norm.random(x, eps, keys))
+    def start(self, x, y, eps, target, keys) -> _State:
+        """A run's random start, within the ball and the data range, as the state of step 0."""
+        start = self._project(x, eps, x + self.norm.random(x, eps, keys))
         value, logits, grad = self._value_and_gradient(start, y, target)
         fooled = tf.argmax(logits, axis=1, output_type=tf.int32) != y
         first = tf.where(_rows(fooled, x), start, x)
         no = tf.zeros_like(fooled)
-        state = _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, no, value)
-        for k in tf.range(self.steps):
+        return _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, no, value)
+
+    def perturb(self, x, y, eps, target, state: _State, first, last) -> _State:
+        """Steps first ... last - 1 of a run from `state` (an example stops once it is fooled:
+        `state.first` holds its first adversarial point)."""
+        for k in tf.range(first, last):
             if tf.reduce_all(state.fooled):  # every example has its first adversarial point
                 break
-            state = self._iterate(state, k, x, y, target, project)
-        return state.first, state.fooled
+            state = self._iterate(state, k, x, y, target, lambda z: self._project(x, eps, z))
+        return state
+
+    def _project(self, x, eps, z):
+        return self.clip_to_range(x + self.norm.project(z - x, eps))
 
     def _iterate(self, s: _State, k, x, y, target, project) -> _State:
         z = project(s.x + s.step * self.norm.direction(s.grad))

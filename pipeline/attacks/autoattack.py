@@ -38,7 +38,6 @@ from pipeline.registry import Registry
 
 log = logging.getLogger(__name__)
 
-MEMBERS = ("apgd-ce", "apgd-t", "square")  # in the order they run
 VERSIONS: Registry[dict[str, dict]] = Registry(
     "adversarial.autoattack.version",
     {
@@ -54,6 +53,7 @@ VERSIONS: Registry[dict[str, dict]] = Registry(
         },
     },
 )
+MEMBERS = tuple(VERSIONS["standard"])  # in the order they run; every version names them all
 
 
 @dataclass
@@ -113,21 +113,24 @@ class AutoAttack:
         self.attacks = self._members(chosen, int(model.output_shape[-1]))
 
     def _members(self, chosen: dict[str, dict], classes: int) -> dict[str, Attack]:
-        targeted_loss = "dlr" if classes >= 4 else "ce"
+        targeted_loss, batch = ("dlr" if classes >= 4 else "ce"), self.batch_size
         if targeted_loss == "ce":
             log.info("autoattack: %d classes, so APGD-T descends the targeted cross-entropy (DLR needs 4)", classes)
         members = {
-            "apgd-ce": APGD(self.model, self.eps, self.norm, loss="ce", **chosen["apgd-ce"]),
-            "apgd-t": APGD(self.model, self.eps, self.norm, loss=targeted_loss, targeted=True, **chosen["apgd-t"]),
+            "apgd-ce": APGD(self.model, self.eps, self.norm, loss="ce", batch_size=batch, **chosen["apgd-ce"]),
+            "apgd-t": APGD(
+                self.model, self.eps, self.norm, loss=targeted_loss, targeted=True, batch_size=batch, **chosen["apgd-t"]
+            ),
         }
-        members["square"] = Square(self.model, self.eps, self.norm, **chosen["square"])
+        members["square"] = Square(self.model, self.eps, self.norm, batch_size=batch, **chosen["square"])
         return members
 
-    def member_keys(self, x: np.ndarray, name: str) -> np.ndarray:
+    def member_keys(self, x: np.ndarray, name: str, content: np.ndarray | None = None) -> np.ndarray:
         """The per-example keys member `name` draws from (a run of it alone on these keys attacks
-        each example exactly as the cascade does)."""
-        stream = list(self.attacks).index(name)
-        return np.asarray(randomness.derive(randomness.content_keys(self.seed, x), stream))
+        each example exactly as the cascade does); `content`: x's `randomness.content_keys`
+        under the ensemble's seed, if already made."""
+        content = randomness.content_keys(self.seed, x) if content is None else content
+        return np.asarray(randomness.derive(content, list(self.attacks).index(name)))
 
     def __call__(self, x, y) -> np.ndarray:
         return self.evaluate(x, y).x_adv
@@ -136,24 +139,16 @@ class AutoAttack:
         x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
         x_adv, seconds = x.copy(), {}
         robust = predicted_classes(self.model, x, self.batch_size) == y
-        clean, broken_by = robust.copy(), {}
+        clean, broken_by, content = robust.copy(), {}, randomness.content_keys(self.seed, x)
         for name, attack in self.attacks.items():
             started, left = time.perf_counter(), np.flatnonzero(robust)
             if not len(left):
                 broken_by[name] = 0
                 continue
-            keys = self.member_keys(x[left], name)
-            found = self._run(attack, x[left], y[left], keys)
+            keys = self.member_keys(x[left], name, content[left])
+            found = np.asarray(attack(x[left], y[left], keys=keys))
             hit = predicted_classes(self.model, found, self.batch_size) != y[left]
             x_adv[left[hit]], robust[left[hit]] = found[hit], False
             broken_by[name], seconds[name] = int(hit.sum()), time.perf_counter() - started
             log.info("autoattack: %s broke %d of %d, %.1f s", name, hit.sum(), len(left), seconds[name])
         return AutoAttackResult(x_adv, clean, robust, broken_by, seconds)
-
-    def _run(self, attack: Attack, x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        batches = range(0, len(x), self.batch_size)
-        parts = [
-            attack(x[s : s + self.batch_size], y[s : s + self.batch_size], keys=keys[s : s + self.batch_size])
-            for s in batches
-        ]
-        return np.concatenate([np.asarray(p) for p in parts]) if parts else x

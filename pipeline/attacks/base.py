@@ -22,6 +22,8 @@ class Attack:
         jit_compile: compile the attack's graph with XLA.
         seed: seeds the attack's random stream (random starts), so that a sequence of calls is
             reproducible; None draws the stream's seed from NumPy's global generator.
+        batch_size: the most examples the model sees at once; a larger call runs in batches
+            (None: the whole call is one batch).
     """
 
     # The constructor argument that sets the attack's budget (`robust_accuracy` sweeps it); None:
@@ -38,7 +40,12 @@ class Attack:
         targeted: bool = False,
         jit_compile: bool = False,
         seed: int | None = None,
+        batch_size: int | None = None,
     ):
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(
+                f"Invalid value for argument `batch_size`. Expected >= 1. Received: batch_size={batch_size}"
+            )
         if clip[0] >= clip[1]:
             raise ValueError(
                 f"Invalid value for argument `clip`. Expected (low, high) with low < high. Received: clip={clip}"
@@ -46,11 +53,15 @@ class Attack:
         self.model = model
         self.clip = (float(clip[0]), float(clip[1]))
         self.targeted = targeted
+        self.batch_size = batch_size
         # An unseeded attack draws its stream's seed from NumPy (seeded by keras.utils.set_random_seed).
         self._stream = tf.random.Generator.from_seed(np.random.randint(2**31) if seed is None else seed)
-        self._compiled = tf.function(
-            self.perturb, reduce_retracing=True, jit_compile=jit_compile
-        )  # one graph for every batch size
+        self.jit_compile = jit_compile
+        self._compiled = self.compile(self.perturb)
+
+    def compile(self, fn):
+        """`fn` as the attack's compiled function: one graph for every batch size and budget."""
+        return tf.function(fn, reduce_retracing=True, jit_compile=self.jit_compile)
 
     def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random
@@ -58,8 +69,44 @@ class Attack:
         (a training step), where the stream would otherwise be read at tracing only once.
         `keys`: instead, one uint32 key per example (`randomness.content_keys`), so that each
         example's draws do not depend on its batch."""
-        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
-        return self._compiled(x, y, self.keys(x, seed, keys), *self.budget(x))
+        x, y = self.inputs(x, y)
+        return self.in_batches(self._compiled, x, y, self.keys(x, seed, keys), *self.budget(x))
+
+    @staticmethod
+    def inputs(x, y) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+
+    def in_batches(self, fn, *rows: tf.Tensor):
+        """`fn(*rows)` on slices of at most `batch_size` rows, its outputs (a tensor or a structure
+        of them) concatenated."""
+        n = rows[0].shape[0]
+        if self.batch_size is None or n is None or n <= self.batch_size:
+            return fn(*rows)
+        parts = [fn(*(r[s : s + self.batch_size] for r in rows)) for s in range(0, n, self.batch_size)]
+        return tf.nest.map_structure(lambda *p: tf.concat(p, axis=0), *parts)
+
+    def until_done(self, segment, inputs: tuple, state, bounds: list[int], done, result):
+        """Run `segment(*inputs, state, first, last) -> state` over each span of `bounds` on the examples
+        not `done(state)` yet (the others leave the batch between spans); per example, `result`
+        of its last state."""
+        rows = tf.range(tf.shape(inputs[0])[0])
+        out = result(state)
+        for first, last in zip(bounds, bounds[1:], strict=False):
+            keep = tf.where(~done(state))[:, 0]
+            if tf.size(keep) == 0:
+                break
+            inputs, state, rows = _gather((inputs, state, rows), keep)
+            state = self._span(segment, inputs, state, first, last)
+            out = _scatter(out, rows, result(state))
+        return out
+
+    def _span(self, segment, inputs: tuple, state, first: int, last: int):
+        span, n = (tf.constant(first), tf.constant(last)), len(inputs)
+
+        def run(*rows):
+            return segment(*rows[:n], tf.nest.pack_sequence_as(state, list(rows[n:])), *span)
+
+        return self.in_batches(run, *inputs, *tf.nest.flatten(state))
 
     def keys(self, x: tf.Tensor, seed=None, keys=None) -> tf.Tensor:
         """(N,) uint32: the per-example keys of the random draws (`randomness`)."""
@@ -99,3 +146,12 @@ class Attack:
 
     def clip_to_range(self, x: tf.Tensor) -> tf.Tensor:
         return tf.clip_by_value(x, *self.clip)
+
+
+def _gather(structure, index: tf.Tensor):
+    return tf.nest.map_structure(lambda t: tf.gather(t, index), structure)
+
+
+def _scatter(out, rows: tf.Tensor, new):
+    """`out` with its rows `rows` replaced by `new` (matching structures)."""
+    return tf.nest.map_structure(lambda o, r: tf.tensor_scatter_nd_update(o, rows[:, None], r), out, new)

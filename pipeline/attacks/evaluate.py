@@ -25,12 +25,10 @@ def robust_accuracy(
     if budget is None:
         raise ValueError(f"{attack_cls.__name__} has no budget to sweep; robust_accuracy needs one (e.g. PGD's eps).")
     x, y = np.asarray(x, np.float32), np.asarray(y)
-    attack = attack_cls(model, **{budget: float(epsilons[0]) if len(epsilons) else 0.0}, **kwargs)
+    first = float(epsilons[0]) if len(epsilons) else 0.0
+    attack = attack_cls(model, **{budget: first}, batch_size=batch_size, **kwargs)
     results = {}
     for eps in epsilons:
         setattr(attack, budget, float(eps))
-        adversarial = np.concatenate(
-            [np.asarray(attack(x[s : s + batch_size], y[s : s + batch_size])) for s in range(0, len(x), batch_size)]
-        )
-        results[float(eps)] = accuracy(model, adversarial, y, batch_size)
+        results[float(eps)] = accuracy(model, attack(x, y), y, batch_size)
     return results

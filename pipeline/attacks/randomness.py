@@ -56,13 +56,15 @@ def content_keys(seed: int, x: np.ndarray) -> np.ndarray:
 
 
 def uniform(keys: tf.Tensor, shape, counter=0, low: float = 0.0, high: float = 1.0) -> tf.Tensor:
-    """(N, *shape) float32, uniform in [low, high): element i of example n hashes (keys[n], counter, i)."""
+    """(N, *shape) float32, uniform in [low, high): element i of example n hashes (keys[n], counter, i).
+    `keys` and `counter` broadcast: keys (1, N) and counters (S, 1) give (S, N, *shape), row s
+    the draws of counter s."""
     shape = tf.convert_to_tensor(shape, tf.int32)
     size = tf.reduce_prod(shape)
-    streams = derive(keys, counter)[:, None]
-    bits = mix(tf.bitwise.bitwise_xor(streams, mix(_u32(tf.range(size)) + tf.constant(_M2, tf.uint32))))
+    streams = derive(keys, counter)
+    bits = mix(tf.bitwise.bitwise_xor(streams[..., None], mix(_u32(tf.range(size)) + tf.constant(_M2, tf.uint32))))
     unit = tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float32) * (1.0 / 2**24)
-    return tf.reshape(low + (high - low) * unit, tf.concat([tf.shape(keys), shape], 0))
+    return tf.reshape(low + (high - low) * unit, tf.concat([tf.shape(streams), shape], 0))
 
 
 def normal(keys: tf.Tensor, shape, counter=0) -> tf.Tensor:

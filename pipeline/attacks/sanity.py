@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import keras
 import numpy as np
@@ -23,16 +23,13 @@ import numpy as np
 from pipeline.attacks.apgd import APGD
 from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
 from pipeline.attacks.norms import LinfNorm
+from pipeline.config import SanityConfig
 from pipeline.inference import predicted_classes
 
 log = logging.getLogger(__name__)
 
-THRESHOLDS = {  # the defaults of the config's adversarial.sanity
-    "eps_rise": 0.02,
-    "unbounded": 0.01,
-    "black_box": 0.02,
-    "more_iterations": 0.02,
-    "deterministic": 1e-5,
+THRESHOLDS = {  # the defaults of the config's adversarial.sanity (its other key: how many examples)
+    f.name: f.default for f in fields(SanityConfig) if f.name != "examples"
 }
 
 

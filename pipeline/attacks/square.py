@@ -14,11 +14,13 @@ same schedule, its window an odd side of at least 3 pixels.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.attacks import randomness, square_l2
+from pipeline.attacks import randomness, square_l2, square_windows
 from pipeline.attacks.base import Attack
 
 P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity (ImageNet; AutoAttack uses 0.8)
@@ -27,9 +29,10 @@ SEGMENT = 100  # queries per compiled call (the fooled examples leave the batch 
 
 
 def square_share(query: tf.Tensor, queries: int, p_init: float = P_INIT) -> tf.Tensor:
-    """p at this query: p_init halved once for each point of the schedule the query has passed."""
-    scaled = tf.cast(query, tf.float32) * 10000.0 / queries
-    passed = tf.reduce_sum(tf.cast(scaled > tf.constant(HALVINGS, tf.float32), tf.float32))
+    """p at each query (a scalar or a vector of them): p_init halved once for each point of the
+    schedule the query has passed."""
+    scaled = tf.cast(query, tf.float32)[..., None] * 10000.0 / queries
+    passed = tf.reduce_sum(tf.cast(scaled > tf.constant(HALVINGS, tf.float32), tf.float32), axis=-1)
     return p_init / 2.0**passed
 
 
@@ -38,6 +41,13 @@ def margin(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     z_y = tf.gather(logits, y, axis=1, batch_dims=1)
     others = tf.where(tf.one_hot(y, tf.shape(logits)[1]) > 0, -np.inf, logits)
     return z_y - tf.reduce_max(others, axis=1)
+
+
+class Best(NamedTuple):
+    """Per example, the best image so far and its margin."""
+
+    x: tf.Tensor
+    margin: tf.Tensor
 
 
 class Square(Attack):
@@ -69,38 +79,47 @@ class Square(Attack):
         return (self.per_example(self.eps, x),)
 
     def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
-        """The adversarial batch. Queries run `SEGMENT` at a time in the compiled graph; between
-        segments the examples already fooled leave the batch, so late queries cost only what is
-        still standing."""
-        x, y = tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        """The adversarial batch. Queries run in compiled segments (`spans`); between them the
+        examples already fooled leave the batch, so late queries cost only what is still standing."""
+        x, y = self.inputs(x, y)
         (eps,), keys = self.budget(x), self.keys(x, seed, keys)
-        best = self.clip_to_range(self._start(x, keys, eps))
-        best_margin = margin(self.logits(best), y)
-        for first in range(1, self.queries, SEGMENT):
-            left = tf.where(best_margin >= 0)[:, 0]
-            if tf.size(left) == 0:
-                break
-            rows = [tf.gather(t, left) for t in (x, y, keys, eps, best, best_margin)]
-            last = tf.constant(min(first + SEGMENT, self.queries))
-            found, found_margin = self._compiled(*rows, tf.constant(first), last)
-            best = tf.tensor_scatter_nd_update(best, left[:, None], found)
-            best_margin = tf.tensor_scatter_nd_update(best_margin, left[:, None], found_margin)
-        return best
+        start = self.clip_to_range(self._start(x, keys, eps))
+        best = Best(start, margin(self.in_batches(self.logits, start), y))
+        return self.until_done(
+            self._compiled, (x, y, keys, eps), best, self.spans(), lambda b: b.margin < 0, lambda b: b.x
+        )
 
-    def perturb(self, x, y, keys, eps, best, best_margin, first, last) -> tuple[tf.Tensor, tf.Tensor]:
-        """Queries first ... last - 1 from `best`: (the best images, their margins)."""
-        height, width = tf.shape(x)[1], tf.shape(x)[2]
-        for query in tf.range(first, last):
-            active = best_margin >= 0  # not fooled yet: these examples query again
+    def spans(self) -> list[int]:
+        """Where segments of queries start and end: at query 1 (the stripes were query 0), at
+        the schedule's halvings (most examples fall early), every `SEGMENT` queries and at the
+        budget."""
+        halvings = {round(h * self.queries / 10000) for h in HALVINGS}
+        return sorted(
+            {q for q in halvings | set(range(1, self.queries, SEGMENT)) if 1 <= q < self.queries} | {1, self.queries}
+        )
+
+    def perturb(self, x, y, keys, eps, best: Best, first, last) -> Best:
+        """Queries first ... last - 1 from `best`. The segment's random draws, square sides and
+        (L-inf) windows are made at once; a query then selects its row of them."""
+        height, width, channels = tf.shape(x)[1], tf.shape(x)[2], x.shape[-1]
+        queries = tf.range(first, last)
+        area = square_share(queries, self.queries, self.p_init) * tf.cast(height * width, tf.float32)
+        sides = self._side(area, height, width)
+        count = square_l2.draws(channels) if self.norm == "2" else 2 + channels
+        draws = randomness.uniform(keys[None], [count], queries[:, None])  # (S, N, count)
+        propose = self._proposals(x, eps, draws, sides, height, width)
+        for i in tf.range(last - first):
+            active = best.margin >= 0  # not fooled yet: these examples query again
             if not tf.reduce_any(active):
                 break
-            area = square_share(query, self.queries, self.p_init) * tf.cast(height * width, tf.float32)
-            candidate = self.clip_to_range(self._propose(x, best, keys, eps, query, self._side(area, height, width)))
+            candidate = propose(best.x, i)
             candidate_margin = margin(self.logits(candidate), y)
-            better = active & (candidate_margin < best_margin)
-            best = tf.where(better[:, None, None, None], candidate, best)
-            best_margin = tf.where(better, candidate_margin, best_margin)
-        return best, best_margin
+            better = active & (candidate_margin < best.margin)
+            best = Best(
+                tf.where(better[:, None, None, None], candidate, best.x),
+                tf.where(better, candidate_margin, best.margin),
+            )
+        return best
 
     def _side(self, area: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
         """The window's side for a share of the image's area: at least 1 pixel in L-inf; in L2 an
@@ -116,11 +135,14 @@ class Square(Attack):
         stripes = tf.where(randomness.uniform(keys, [1, tf.shape(x)[2], x.shape[-1]], 0) < 0.5, -1.0, 1.0)
         return x + eps * stripes  # vertical stripes of +-eps
 
-    def _propose(self, x, best, keys, eps, query, side) -> tf.Tensor:
+    def _proposals(self, x, eps, draws, sides, height, width):
+        """(best, i) -> query i's candidate, already in the data range."""
         if self.norm == "2":
-            return square_l2.propose(x, best, keys, eps, query, side)
-        height, width, channels = tf.shape(x)[1], tf.shape(x)[2], x.shape[-1]
-        draw = randomness.uniform(keys, [3 + channels], query)
-        inside, _ = square_l2.window(draw[:, 0:2], side, height, width)
-        signs = tf.where(draw[:, 3:] < 0.5, -1.0, 1.0)[:, None, None, :]
-        return tf.where(inside > 0, x + eps * signs, best)  # the square redrawn at +-eps per channel
+            return lambda best, i: self.clip_to_range(square_l2.propose(x, best, draws[i], eps, sides[i]))
+        _, rows = square_windows.lines(draws[..., 0], sides[:, None], height)  # (S, N, H)
+        _, cols = square_windows.lines(draws[..., 1], sides[:, None], width)  # (S, N, W)
+        up = draws[..., 2:] < 0.5  # (S, N, C): the square's sign per channel
+        high, low = self.clip_to_range(x + eps), self.clip_to_range(x - eps)
+        return lambda best, i: tf.where(
+            square_windows.mask(rows[i], cols[i]) > 0, tf.where(up[i][:, None, None, :], high, low), best
+        )  # the square redrawn at +-eps per channel

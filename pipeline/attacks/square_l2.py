@@ -11,6 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from pipeline.attacks import randomness
+from pipeline.attacks.square_windows import window
 
 GRID = 5  # the starting grid: blocks of a fifth of the image's side
 
@@ -55,17 +56,6 @@ def start(x: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
     return delta / (_unit(delta) + 1e-12) * eps
 
 
-def window(draw: tf.Tensor, side: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Per example, a window of `side` at a random place (two draws in [0, 1)): (mask (N, H, W, 1),
-    the window's top-left corner (N, 2))."""
-    top = tf.cast(draw[:, 0] * tf.cast(height - side + 1, tf.float32), tf.int32)
-    left = tf.cast(draw[:, 1] * tf.cast(width - side + 1, tf.float32), tf.int32)
-    rows, cols = tf.range(height)[None, :, None], tf.range(width)[None, None, :]
-    t, lft = top[:, None, None], left[:, None, None]
-    inside = (rows >= t) & (rows < t + side) & (cols >= lft) & (cols < lft + side)
-    return tf.cast(inside[..., None], tf.float32), tf.stack([top, left], axis=1)
-
-
 def placed(tile: tf.Tensor, corner: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
     """(N, H, W, 1): `tile` (side, side) put at each example's corner (zero outside the window is
     the caller's mask)."""
@@ -75,11 +65,16 @@ def placed(tile: tf.Tensor, corner: tf.Tensor, height: tf.Tensor, width: tf.Tens
     return tf.gather(tf.gather(tile, rows), cols, axis=2, batch_dims=1)[..., None]
 
 
-def propose(x: tf.Tensor, best: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor, query, side: tf.Tensor) -> tf.Tensor:
-    """A candidate image (not yet clipped to the data range) from the current best."""
+def draws(channels: int) -> int:
+    """The uniform draws a proposal takes per example: two windows, a flip, a sign per channel."""
+    return 5 + channels
+
+
+def propose(x: tf.Tensor, best: tf.Tensor, draw: tf.Tensor, eps: tf.Tensor, side: tf.Tensor) -> tf.Tensor:
+    """A candidate image (not yet clipped to the data range) from the current best; `draw`
+    (N, `draws(channels)`) in [0, 1)."""
     shape = tf.shape(x)
     height, width, channels = shape[1], shape[2], x.shape[-1]
-    draw = randomness.uniform(keys, [5 + channels], query)
     first, corner = window(draw[:, 0:2], side, height, width)
     second, _ = window(draw[:, 2:4], side, height, width)
     tile = block(side)
