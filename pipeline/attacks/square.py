@@ -25,7 +25,7 @@ from pipeline.attacks.base import Attack
 
 P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity (ImageNet; AutoAttack uses 0.8)
 HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 queries
-SEGMENT = 100  # queries per compiled call (the fooled examples leave the batch between calls)
+SEGMENT = 100  # the most queries between two pauses (where the fooled examples leave the batch)
 
 
 def square_share(query: tf.Tensor, queries: int, p_init: float = P_INIT) -> tf.Tensor:
@@ -95,7 +95,8 @@ class Square(Attack):
         budget."""
         halvings = {round(h * self.queries / 10000) for h in HALVINGS}
         return sorted(
-            {q for q in halvings | set(range(1, self.queries, SEGMENT)) if 1 <= q < self.queries} | {1, self.queries}
+            {q for q in halvings | set(range(SEGMENT, self.queries, SEGMENT)) if 1 <= q < self.queries}
+            | {1, self.queries}
         )
 
     def perturb(self, x, y, keys, eps, best: Best, first, last) -> Best:
@@ -144,5 +145,5 @@ class Square(Attack):
         up = draws[..., 2:] < 0.5  # (S, N, C): the square's sign per channel
         high, low = self.clip_to_range(x + eps), self.clip_to_range(x - eps)
         return lambda best, i: tf.where(
-            square_windows.mask(rows[i], cols[i]) > 0, tf.where(up[i][:, None, None, :], high, low), best
+            square_windows.mask(rows[i], cols[i]), tf.where(up[i][:, None, None, :], high, low), best
         )  # the square redrawn at +-eps per channel

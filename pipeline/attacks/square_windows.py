@@ -20,9 +20,9 @@ def window(draw: tf.Tensor, side: tf.Tensor, height: tf.Tensor, width: tf.Tensor
     the window's top-left corner (N, 2))."""
     top, rows = lines(draw[:, 0], side, height)
     left, cols = lines(draw[:, 1], side, width)
-    return mask(rows, cols), tf.stack([top, left], axis=1)
+    return tf.cast(mask(rows, cols), tf.float32), tf.stack([top, left], axis=1)
 
 
 def mask(rows: tf.Tensor, cols: tf.Tensor) -> tf.Tensor:
-    """(N, H, W, 1) float32 from the rows (N, H) and columns (N, W) a window covers."""
-    return tf.cast(rows[:, :, None, None] & cols[:, None, :, None], tf.float32)
+    """(N, H, W, 1) bool from the rows (N, H) and columns (N, W) a window covers."""
+    return rows[:, :, None, None] & cols[:, None, :, None]

@@ -17,6 +17,14 @@ def test_checkpoints_follow_the_paper():
     assert checkpoints(10) == [0, 3, 5, 6, 7, 8, 9, 10]  # ceil(0.87 * 10) = 9, ceil(0.93 * 10) = 10
 
 
+def test_a_run_pauses_early_and_at_each_checkpoint(trained):
+    """Where the fooled examples leave: 1, 2, 4, 8, 16 steps (before the first checkpoint), then
+    the checkpoints, then the end."""
+    spans = APGD(trained[0], steps=100).spans()
+    assert spans == [0, 1, 2, 4, 8, 16, 22, 41, 57, 70, 80, 87, 93, 99, 100]
+    assert APGD(trained[0], steps=10).spans() == [0, 1, 2, 3, 5, 6, 7, 8, 9, 10]
+
+
 def test_dlr_on_hand_made_logits():
     logits = tf.constant([[4.0, 1.0, 0.0, -1.0], [1.0, 4.0, 2.0, 0.0]])
     y = tf.constant([0, 0])

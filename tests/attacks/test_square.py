@@ -25,6 +25,13 @@ def test_p_init_scales_the_schedule_and_is_checked(trained):
         Square(trained[0], 0.1, p_init=0.0)
 
 
+def test_segments_end_at_the_halvings_and_every_hundred_queries(trained):
+    spans = Square(trained[0], queries=1000).spans()
+    # 1,000 of 10,000 queries: the halvings scaled to 1, 5, 20, 50, 100, 200, 400, 600, 800
+    assert spans == [1, 5, 20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    assert Square(trained[0], queries=5000).spans()[:6] == [1, 5, 25, 100, 200, 250]
+
+
 def test_margin_on_hand_made_logits():
     logits = tf.constant([[3.0, 1.0, 2.0], [0.0, 5.0, 1.0]])
     np.testing.assert_allclose(margin(logits, tf.constant([0, 0])), [1.0, -5.0])
