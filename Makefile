@@ -51,6 +51,7 @@ bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipe
 	$(BIN)/python scripts/bench_data.py
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_peers.py
+	$(BIN)/python scripts/bench_lenet_step.py
 	$(BIN)/python scripts/bench_attacks.py
 	$(BIN)/python scripts/bench_autoattack.py
 
