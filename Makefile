@@ -54,6 +54,7 @@ bench: $(STAMP) ## time layers vs keras.layers, input pipeline vs training, pipe
 	$(BIN)/python scripts/bench_lenet_step.py
 	$(BIN)/python scripts/bench_attacks.py
 	$(BIN)/python scripts/bench_autoattack.py
+	$(BIN)/python scripts/bench_visualize.py
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache *.egg-info

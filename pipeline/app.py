@@ -148,6 +148,7 @@ def check(cfg: DictConfig) -> None:
         *transfer_problems(cfg.model, t.epochs),
         *interpolation_problems(cfg.visualize.interpolation),
         *autoattack_problems(cfg),
+        *faithfulness_problems(cfg.visualize.faithfulness),
     ]
     for bad, message in problems:
         if bad:
@@ -213,12 +214,26 @@ def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
     ]
 
 
+def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
+    """visualize.faithfulness settings the metrics cannot use."""
+    from pipeline.visualize.faithfulness import BASELINES
+
+    prefix = "visualize.faithfulness."
+    return [
+        (f.baseline not in BASELINES, f"{prefix}baseline must be one of {', '.join(BASELINES)}, got {f.baseline}"),
+        *[(f[k] < 1, f"{prefix}{k} must be >= 1, got {f[k]}") for k in ("num_images", "steps", "grid", "batch_size")],
+        (f.randomization_images < 1, f"{prefix}randomization_images must be >= 1, got {f.randomization_images}"),
+        (f.samples < 2, f"{prefix}samples must be >= 2 (a correlation needs two), got {f.samples}"),
+        (not 0 < f.subset < 1, f"{prefix}subset must be in (0, 1), got {f.subset}"),
+    ]
+
+
 def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
     from pipeline.attacks import AUTOATTACK_VERSIONS, TRAINING_ATTACKS
     from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
     from pipeline.training import OPTIMIZERS, SCHEDULES, STRATEGIES
-    from pipeline.visualize import METHODS
+    from pipeline.visualize import ATTRIBUTIONS, METHODS
 
     STAGES.check(cfg.stages)
     IMPLEMENTATIONS.check(cfg.layers.impl)
@@ -226,6 +241,7 @@ def check_names(cfg: DictConfig) -> None:
     SCHEDULES.check(cfg.optimizer.schedule)
     STRATEGIES.check(cfg.trainer.strategy)
     METHODS.check(cfg.visualize.methods or [])
+    ATTRIBUTIONS.check(cfg.visualize.faithfulness.methods)
     if cfg.adversarial.autoattack.version:
         AUTOATTACK_VERSIONS.check(cfg.adversarial.autoattack.version)
     if cfg.trainer.adversarial.attack:

@@ -117,6 +117,24 @@ class InterpolationConfig:
 
 
 @dataclass
+class FaithfulnessConfig:  # method faithfulness: are the attribution maps about the model? (visualize.faithfulness)
+    methods: List[str] = field(
+        default_factory=lambda: [
+            "saliency", "smoothgrad", "occlusion", "grad_cam", "grad_cam_plus_plus", "score_cam", "integrated_gradients"
+        ]
+    )  # fmt: skip  # pipeline.visualize.ATTRIBUTIONS
+    num_images: int = 16  # test images scored
+    baseline: str = "blur"  # what a removed pixel becomes: blur | mean | zero
+    steps: int = 50  # points of the deletion and insertion curves
+    grid: int = 9  # MuFidelity: cells per side
+    subset: float = 0.2  # MuFidelity: share of the cells removed per subset
+    samples: int = 200  # MuFidelity: random subsets per image
+    randomization_images: int = 8  # images the randomization check explains
+    randomization_threshold: float = 0.5  # Spearman once every layer is random above this: the method is flagged
+    batch_size: int = 256  # the most perturbed images the model sees at once
+
+
+@dataclass
 class VisualizeConfig:
     methods: Optional[List[str]] = None  # pipeline.visualize.METHODS; null: all; those that do not apply are skipped
     layers: Optional[List[str]] = None  # layers to look at; null: after the first, middle and last conv
@@ -128,6 +146,7 @@ class VisualizeConfig:
     class_models: Optional[List[int]] = None  # classes whose class-model images are grown; null: the first 20
     embedding_examples: int = 500  # test images in the t-SNE
     interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
+    faithfulness: FaithfulnessConfig = field(default_factory=FaithfulnessConfig)
     seed: int = 0
 
 

@@ -7,12 +7,15 @@ class, so they work on models built from our `layers/` and from `keras.layers` a
 >>> heat = grad_cam(model, images, "conv3")         # (N, H, W) in [0, 1]
 """
 
+from pipeline.visualize import trust_panels  # noqa: F401 (registers its methods in METHODS, after panels')
 from pipeline.visualize._common import MAX_STEPS_ENV
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
+from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.autoencoder import interpolate, reconstructions
 from pipeline.visualize.deep_dream import deep_dream
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import Equivariance, equivariance
+from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
@@ -24,6 +27,7 @@ from pipeline.visualize.stage import run_stage
 
 __all__ = [
     "MAX_STEPS_ENV",
+    "ATTRIBUTIONS",
     "METHODS",
     "Equivariance",
     "ReceptiveField",
@@ -33,11 +37,13 @@ __all__ = [
     "effective_receptive_field",
     "embedding",
     "equivariance",
+    "faithfulness",
     "feature_maps",
     "filters",
     "grad_cam",
     "interpolate",
     "occlusion",
+    "random_maps",
     "reconstructions",
     "run_stage",
     "saliency",

@@ -187,3 +187,9 @@ def as_batch(x) -> tf.Tensor:
     if x.shape.rank != 4:
         raise ValueError(f"Expected a batch of images (N, H, W, C). Received: x.shape={tuple(x.shape)}")
     return x
+
+
+def unit_range(maps: np.ndarray) -> np.ndarray:
+    """Each map (axes 1 and 2 of (N, H, W, ...)) min-max scaled to [0, 1]; a flat map becomes 0."""
+    low, high = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
+    return np.where(high > low, (maps - low) / np.where(high > low, high - low, 1.0), 0.0).astype(np.float32)

@@ -11,6 +11,12 @@ from pipeline.inference import probabilities
 from pipeline.visualize._common import as_batch, class_indices
 
 
+def patch_for(side: int) -> tuple[int, int]:
+    """The patch and stride the stage uses on images of this side: a quarter of it, moved a
+    sixteenth at a time."""
+    return max(2, side // 4), max(1, side // 16)
+
+
 def _corners(size: int, patch: int, stride: int) -> list[int]:
     last = max(size - patch, 0)
     return sorted(set(range(0, last + 1, stride)) | {last})

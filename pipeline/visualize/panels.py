@@ -37,7 +37,7 @@ from pipeline.visualize.feature_interpolation import UPCHURCH_LAYERS, attribute,
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
-from pipeline.visualize.occlusion import occlusion
+from pipeline.visualize.occlusion import occlusion, patch_for
 from pipeline.visualize.receptive_field import effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
 
@@ -54,6 +54,7 @@ class Context:
     photos: dict[str, np.ndarray] = field(default_factory=dict)  # sample photographs, RGB models only
     attribute_sets: tuple[np.ndarray, np.ndarray] | None = None  # images without / with an attribute
     metrics: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # lines for the top of the report
 
     @property
     def shown(self) -> np.ndarray:
@@ -213,8 +214,8 @@ def smoothgrad_panel(c: Context) -> list[Panel]:
 
 @method("occlusion", classifier=True)
 def occlusion_panel(c: Context) -> list[Panel]:
-    side = c.x.shape[1]
-    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=max(2, side // 4), stride=max(1, side // 16))
+    patch, stride = patch_for(c.x.shape[1])
+    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=patch, stride=stride)
     title = "Occlusion: probability of the true class"
     caption = "The true class's probability while a grey square hides each region: low (red) where the evidence is."
     return heatmap_panel(c, "occlusion", maps, title, "P(true class)", caption, cmap="RdYlBu", overlay=False)

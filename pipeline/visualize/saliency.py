@@ -11,31 +11,43 @@ import tensorflow as tf
 from pipeline.visualize._common import as_batch, class_indices, float32
 
 
-def input_gradient(model: keras.Model, x, classes: np.ndarray) -> np.ndarray:
-    """d logit_{classes[i]} / d x_i for every example: (N, H, W, C)."""
+def input_gradient(model: keras.Model, x, classes: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """d logit_{classes[i]} / d x_i for every example: (N, H, W, C), `batch_size` at a time."""
     x = as_batch(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        logits = float32(model(x, training=False))
-        score = tf.reduce_sum(tf.gather(logits, classes, axis=-1, batch_dims=1))
-    return tape.gradient(score, x).numpy()
+    parts = []
+    for s in range(0, int(x.shape[0]), batch_size):
+        part = x[s : s + batch_size]
+        with tf.GradientTape() as tape:
+            tape.watch(part)
+            logits = float32(model(part, training=False))
+            score = tf.reduce_sum(tf.gather(logits, classes[s : s + batch_size], axis=-1, batch_dims=1))
+        parts.append(tape.gradient(score, part).numpy())
+    return np.concatenate(parts)
 
 
-def saliency(model: keras.Model, x, class_index=None) -> np.ndarray:
+def saliency(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
     """max over channels of |d logit_c / d x|, (N, H, W); `class_index=None`: the predicted class."""
     classes = class_indices(model, np.asarray(x), class_index)
-    return np.abs(input_gradient(model, x, classes)).max(axis=-1)
+    return np.abs(input_gradient(model, x, classes, batch_size)).max(axis=-1)
 
 
 def smoothgrad(
-    model: keras.Model, x, class_index=None, samples: int = 25, noise: float = 0.15, seed: int = 0
+    model: keras.Model,
+    x,
+    class_index=None,
+    samples: int = 25,
+    noise: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 256,
 ) -> np.ndarray:
-    """Saliency averaged over `samples` copies with Gaussian noise of std `noise` x the value range."""
+    """Saliency averaged over `samples` copies with Gaussian noise of std `noise` x the value range
+    (the noisy copies go to the model `batch_size` at a time)."""
     x = np.asarray(x, np.float32)
     classes = class_indices(model, x, class_index)
     spread = noise * float(x.max() - x.min() or 1.0)
     rng = np.random.default_rng(seed)
     total = np.zeros(x.shape, np.float32)
     for _ in range(samples):
-        total += np.abs(input_gradient(model, x + rng.normal(0.0, spread, x.shape).astype(np.float32), classes))
+        noisy = x + rng.normal(0.0, spread, x.shape).astype(np.float32)
+        total += np.abs(input_gradient(model, noisy, classes, batch_size))
     return (total / samples).max(axis=-1)

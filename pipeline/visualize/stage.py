@@ -49,5 +49,5 @@ def run_stage(context: StageContext) -> dict[str, float]:
         started = time.perf_counter()
         panels += METHODS[name].panels(c)
         log.info("visualize: %s in %.1f s", name, time.perf_counter() - started)
-    report.publish(context.run_dir, STAGE, panels, c.metrics)
+    report.publish(context.run_dir, STAGE, panels, c.metrics, warnings=c.warnings)
     return {}

@@ -122,9 +122,16 @@ def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
         ({"adversarial.autoattack.version": "full"}, "unknown adversarial.autoattack.version 'full'"),
         ({"dataset.budgets": {"inf": 0.1}, "adversarial.autoattack.norm": "2"}, "names no budget for norm 2"),
         ({"adversarial.autoattack.settings": {"fab-t": {"steps": 2}}}, r"settings names \['fab-t'\]; known: apgd-ce"),
+        ({"visualize.faithfulness.baseline": "grey"}, "baseline must be one of blur, mean, zero, got grey"),
+        ({"visualize.faithfulness.subset": 1.0}, r"subset must be in \(0, 1\), got 1.0"),
+        ({"visualize.faithfulness.samples": 1}, "samples must be >= 2"),
+        (
+            {"visualize.faithfulness.methods": ["lime"]},
+            "unknown visualize.faithfulness.methods 'lime'; known: saliency",
+        ),
     ],
 )
-def test_bad_autoattack_settings_are_refused_in_one_line(tiny_cfg, override, message):
+def test_bad_autoattack_and_faithfulness_settings_are_refused_in_one_line(tiny_cfg, override, message):
     cfg, _ = tiny_cfg
     for key, value in override.items():
         OmegaConf.update(cfg, key, value, merge=False)

@@ -44,6 +44,24 @@ def bar_image(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
+class Watching(keras.layers.Layer):
+    """Passes its input on, recording the largest batch that went through."""
+
+    largest = 0
+
+    def call(self, x):
+        if x.shape[0] is not None:
+            Watching.largest = max(Watching.largest, int(x.shape[0]))
+        return x
+
+
+def watched(model: keras.Model) -> keras.Model:
+    """`model` behind a `Watching` layer (its record reset): what batches does a method send?"""
+    inputs = keras.Input(model.input_shape[1:])
+    Watching.largest = 0
+    return keras.Model(inputs, model(Watching(name="watch")(inputs)))
+
+
 @pytest.fixture(params=["custom", "keras"])
 def impl(request) -> str:
     return request.param
