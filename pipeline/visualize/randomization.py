@@ -30,18 +30,26 @@ def randomization_check(
 ) -> list[Step]:
     """One `Step` per layer with weights, from the top down; `method` a registered attribution's
     name or any `(model, x, class_index=None, batch_size=256) -> maps` callable."""
-    explain = attribution(method)
+    return randomization_checks(model, [method], x, class_index, seed, batch_size)[0]
+
+
+def randomization_checks(
+    model: keras.Model, methods: list, x, class_index=None, seed: int = 0, batch_size: int = 256
+) -> list[list[Step]]:
+    """`randomization_check` of several methods on one randomised copy (one copy, one cascade)."""
+    explain = [attribution(m) for m in methods]
     x = np.asarray(x, np.float32)
     classes = class_indices(model, x, class_index)  # fixed first: the random model predicts others
-    before = explain(model, x, classes, batch_size=batch_size)
+    before = [e(model, x, classes, batch_size=batch_size) for e in explain]
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     rng = np.random.default_rng(seed)
-    steps = []
+    steps = [[] for _ in methods]
     for layer in reversed([layer for layer in _flat_layers(copy) if layer.weights]):
         layer.set_weights([_redrawn(w, rng) for w in layer.get_weights()])
-        after = explain(copy, x, classes, batch_size=batch_size)
-        steps.append(Step(layer.name, spearman(before, after), ssim(before, after)))
+        for e, b, found in zip(explain, before, steps, strict=True):
+            after = e(copy, x, classes, batch_size=batch_size)
+            found.append(Step(layer.name, spearman(b, after), ssim(b, after)))
     return steps
 
 

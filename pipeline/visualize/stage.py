@@ -29,7 +29,7 @@ def attribute_sets(settings, methods: list[str], input_shape) -> tuple | None:
 def run_stage(context: StageContext) -> dict[str, float]:
     """Run `visualize.methods` (all when null) and publish their figures and numbers. Returns no
     headline numbers: they are in MLflow and the report."""
-    cfg, settings = context.cfg, context.cfg.visualize
+    cfg, settings, begun = context.cfg, context.cfg.visualize, time.perf_counter()
     methods = list(settings.methods or METHODS)
     count = max(settings.num_images, settings.embedding_examples if "embedding" in methods else 0)
     x, y, info = sample_test_split(cfg, count, settings.seed)
@@ -50,4 +50,5 @@ def run_stage(context: StageContext) -> dict[str, float]:
         panels += METHODS[name].panels(c)
         log.info("visualize: %s in %.1f s", name, time.perf_counter() - started)
     report.publish(context.run_dir, STAGE, panels, c.metrics, warnings=c.warnings)
+    log.info("visualize: the stage took %.1f s", time.perf_counter() - begun)
     return {}

@@ -16,7 +16,7 @@ from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.panels import Context, heatmap_panel, method
-from pipeline.visualize.randomization import randomization_check
+from pipeline.visualize.randomization import randomization_checks
 from pipeline.visualize.top_patches import top_activating_patches
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ def faithfulness_panel(c: Context) -> list[Panel]:
 def _randomization(c: Context, methods: list[str], x: np.ndarray) -> dict:
     """The randomization check of each method, as metrics, and a warning for each that fails it."""
     f = c.settings.faithfulness
-    curves = {m: randomization_check(c.model, m, x, seed=c.settings.seed, batch_size=f.batch_size) for m in methods}
+    found = randomization_checks(c.model, methods, x, seed=c.settings.seed, batch_size=f.batch_size)
+    curves = dict(zip(methods, found, strict=True))
     for m, steps in curves.items():
         c.metrics |= {f"randomization_{m}_spearman": steps[-1].spearman, f"randomization_{m}_ssim": steps[-1].ssim}
         if steps[-1].spearman > f.randomization_threshold:
