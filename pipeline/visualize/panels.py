@@ -68,6 +68,11 @@ class Context:
             for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)
         ]
 
+    def most_active(self, layer: str, images: np.ndarray) -> list[int]:
+        """The `filters_per_layer` filters of `layer` most active on average over `images`, in order."""
+        mean = feature_maps(self.model, images, [layer])[layer].mean(axis=(0, 1, 2))
+        return sorted(np.argsort(-mean, kind="stable")[: self.settings.filters_per_layer].tolist())
+
     @functools.cached_property
     def layers(self) -> list[str]:
         """The configured layers, or the output after each of (up to) three convolutions spread
@@ -156,8 +161,7 @@ def feature_maps_panel(c: Context) -> list[Panel]:
 def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
-        mean = feature_maps(c.model, c.shown, [layer])[layer].mean(axis=(0, 1, 2))
-        chosen = sorted(np.argsort(-mean, kind="stable")[: c.settings.filters_per_layer].tolist())
+        chosen = c.most_active(layer, c.shown)
         images = activation_maximization(
             c.model,
             layer,
