@@ -34,7 +34,7 @@ from pipeline.visualize.dense import pixel_explanations
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import equivariance
 from pipeline.visualize.feature_interpolation import UPCHURCH_LAYERS, attribute, feature_interpolation
-from pipeline.visualize.feature_maps import feature_maps
+from pipeline.visualize.feature_maps import feature_maps, most_active_filters
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
 from pipeline.visualize.occlusion import occlusion, patch_for
@@ -67,11 +67,6 @@ class Context:
             f"{self.class_names[t]} -> {self.class_names[p]} ({s[p]:.2f})"
             for t, p, s in zip(self.y, scores.argmax(axis=-1), scores)
         ]
-
-    def most_active(self, layer: str, images: np.ndarray) -> list[int]:
-        """The `filters_per_layer` filters of `layer` most active on average over `images`, in order."""
-        mean = feature_maps(self.model, images, [layer])[layer].mean(axis=(0, 1, 2))
-        return sorted(np.argsort(-mean, kind="stable")[: self.settings.filters_per_layer].tolist())
 
     @functools.cached_property
     def layers(self) -> list[str]:
@@ -161,7 +156,7 @@ def feature_maps_panel(c: Context) -> list[Panel]:
 def activation_maximization_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
-        chosen = c.most_active(layer, c.shown)
+        chosen = most_active_filters(c.model, layer, c.shown, c.settings.filters_per_layer)
         images = activation_maximization(
             c.model,
             layer,

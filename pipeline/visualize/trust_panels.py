@@ -14,6 +14,7 @@ from pipeline.visualize import trust_plots
 from pipeline.visualize._common import kernel_layers
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.faithfulness import faithfulness, random_maps
+from pipeline.visualize.feature_maps import most_active_filters
 from pipeline.visualize.panels import Context, heatmap_panel, method
 from pipeline.visualize.randomization import randomization_checks
 from pipeline.visualize.top_patches import top_activating_patches
@@ -55,7 +56,7 @@ def score_cam_panel(c: Context) -> list[Panel]:
 def top_patches_panel(c: Context) -> list[Panel]:
     panels = []
     for layer in c.layers:
-        chosen = c.most_active(layer, c.x)
+        chosen = most_active_filters(c.model, layer, c.x, c.settings.filters_per_layer)
         found = top_activating_patches(c.model, layer, c.x, chosen, k=9, batch_size=c.settings.faithfulness.batch_size)
         caption = (
             f"For the {len(chosen)} filters of {layer} most active on the test images, the {found.patches.shape[1]} "
