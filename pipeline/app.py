@@ -216,7 +216,7 @@ def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
 
 def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
     """visualize.faithfulness settings the metrics cannot use."""
-    from pipeline.visualize.faithfulness import BASELINES
+    from pipeline.visualize import FAITHFULNESS_BASELINES as BASELINES
 
     prefix = "visualize.faithfulness."
     return [

@@ -15,6 +15,7 @@ from pipeline.visualize.autoencoder import interpolate, reconstructions
 from pipeline.visualize.deep_dream import deep_dream
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import Equivariance, equivariance
+from pipeline.visualize.faithfulness import BASELINES as FAITHFULNESS_BASELINES
 from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
@@ -28,6 +29,7 @@ from pipeline.visualize.stage import run_stage
 __all__ = [
     "MAX_STEPS_ENV",
     "ATTRIBUTIONS",
+    "FAITHFULNESS_BASELINES",
     "METHODS",
     "Equivariance",
     "ReceptiveField",

@@ -22,7 +22,7 @@ SETTINGS = OmegaConf.merge(
         dream_frames=1,
         embedding_examples=12,
         interpolation=dict(steps=2, num_images=1, strengths=[1.0]),
-        faithfulness=dict(num_images=2, steps=4, samples=8, randomization_images=2),
+        faithfulness=dict(methods=["saliency", "score_cam"], num_images=2, steps=4, samples=8, randomization_images=1),
     ),
 )
 

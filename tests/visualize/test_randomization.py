@@ -16,7 +16,7 @@ def edges(model, x, class_index=None, batch_size=256):
 
 
 @pytest.fixture(scope="module")
-def checked(digits_lenet):
+def checked(digits_lenet):  # the tests that use it are slow: three checks of five layers each
     model, x = digits_lenet.model, digits_lenet.x[:8]
     weights = [w.copy() for w in model.get_weights()]
     steps = {name: randomization_check(model, name, x, seed=0) for name in ("saliency", "grad_cam")}
@@ -24,16 +24,19 @@ def checked(digits_lenet):
     return model, weights, steps
 
 
+@pytest.mark.slow
 def test_maps_of_a_method_that_reads_the_model_decorrelate(checked):
     _, _, steps = checked
     assert steps["saliency"][-1].spearman < 0.5 and steps["grad_cam"][-1].spearman < 0.5, steps
 
 
+@pytest.mark.slow
 def test_a_method_blind_to_the_model_stays_the_same(checked):
     _, _, steps = checked
     assert all(s.spearman == pytest.approx(1.0) and s.ssim == pytest.approx(1.0, abs=1e-4) for s in steps["edges"])
 
 
+@pytest.mark.slow
 def test_steps_go_from_the_top_layer_down_and_the_model_is_untouched(checked):
     model, weights, steps = checked
     with_weights = [layer.name for layer in model.layers if layer.weights]
