@@ -70,7 +70,7 @@ def test_the_dashboard_shows_data_description_system_metrics_and_model(served_ru
     page_of = f"{uri}/#/experiments/{experiment}"
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": 1800, "height": 900})
         runs = look(page, f"{page_of}/runs{TRAINING_VIEW}", tmp_path / "runs.png", name)
         assert f"digits ({digests[0]})" in runs  # the training data as the run's dataset input
         overview = look(
@@ -80,7 +80,8 @@ def test_the_dashboard_shows_data_description_system_metrics_and_model(served_ru
         assert "python -m pipeline debug=tiny 'stages=[train]' tracking.log_model=true" in overview
         cpu_chart = f"{name} (system/cpu_utilization_percentage)"  # the legend of a chart of the run's CPU
         look(page, f"{page_of}/runs/{run_id}/system-metrics{TRAINING_VIEW}", tmp_path / "system.png", cpu_chart)
-        models = look(page, f"{page_of}/models{TRAINING_VIEW}", tmp_path / "models.png", "Ready")
+        # The table fills in after the page's frame (and MLflow 3.17's assistant panel): wait for the row itself.
+        models = look(page, f"{page_of}/models{TRAINING_VIEW}", tmp_path / "models.png", "Ready", name)
         assert "model" in models.split() and name in models  # the logged model, from this run
         browser.close()
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["models.png", "overview.png", "runs.png", "system.png"]
