@@ -3,7 +3,7 @@ Light imports only, so the visualization and attack libraries can share it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import keras
 import numpy as np
@@ -25,6 +25,25 @@ def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) ->
         return keras.ops.sigmoid(logits) if logits.shape[-1] == 1 else keras.ops.softmax(logits)
 
     return batched(scores, x, batch_size)
+
+
+def index_batches(count: int, batch_size: int = BATCH) -> Iterator[np.ndarray]:
+    """The indices 0, ..., count - 1 as consecutive batches of at most `batch_size`."""
+    for start in range(0, count, batch_size):
+        yield np.arange(start, min(start + batch_size, count))
+
+
+def probabilities_of_copies(
+    model: keras.Model, build: Callable[[np.ndarray], np.ndarray], count: int, classes: np.ndarray, batch_size: int
+) -> np.ndarray:
+    """(count,): the probability of `classes[i]` for the i-th of `count` images that `build(indices)`
+    makes (perturbed or masked copies), made and scored one batch at a time: never more than
+    `batch_size` copies in memory or in the model."""
+    parts = [
+        probabilities(model, build(index), batch_size)[np.arange(len(index)), classes[index]]
+        for index in index_batches(count, batch_size)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 def predicted_classes(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:

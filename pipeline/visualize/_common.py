@@ -175,10 +175,10 @@ def last_conv_layer(model: keras.Model) -> str:
     return after_activation(model, candidates[-1])
 
 
-def class_indices(model: keras.Model, x: np.ndarray, class_index) -> np.ndarray:
+def class_indices(model: keras.Model, x: np.ndarray, class_index, batch_size: int = 256) -> np.ndarray:
     """One class per example: the prediction when `class_index` is None, else broadcast."""
     if class_index is None:
-        return predicted_classes(model, x)
+        return predicted_classes(model, x, batch_size)
     return np.broadcast_to(np.asarray(class_index, dtype=np.int32), (len(x),)).copy()
 
 

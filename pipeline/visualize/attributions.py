@@ -39,7 +39,7 @@ def _smoothgrad(model: keras.Model, x, class_index=None, batch_size: int = 256) 
 def _occlusion(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
     """The drop of the class probability when a patch covers the pixel (the stage's patch)."""
     x = np.asarray(x, np.float32)
-    classes = class_indices(model, x, class_index)
+    classes = class_indices(model, x, class_index, batch_size)
     patch, stride = patch_for(min(x.shape[1:3]))
     kept = occlusion(model, x, classes, patch=patch, stride=stride, batch_size=batch_size)
     return probabilities(model, x, batch_size)[np.arange(len(x)), classes][:, None, None] - kept
@@ -47,12 +47,12 @@ def _occlusion(model: keras.Model, x, class_index=None, batch_size: int = 256) -
 
 @ATTRIBUTIONS.register("grad_cam")
 def _grad_cam(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
-    return grad_cam(model, x, class_index=class_index)
+    return grad_cam(model, x, class_index=class_index, batch_size=batch_size)
 
 
 @ATTRIBUTIONS.register("grad_cam_plus_plus")
 def _grad_cam_plus_plus(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
-    return grad_cam_plus_plus(model, x, class_index=class_index)
+    return grad_cam_plus_plus(model, x, class_index=class_index, batch_size=batch_size)
 
 
 @ATTRIBUTIONS.register("score_cam")

@@ -20,13 +20,11 @@ once; they are made one batch at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import keras
 import numpy as np
 import scipy.ndimage
 
-from pipeline.inference import probabilities
+from pipeline.inference import probabilities, probabilities_of_copies
 from pipeline.visualize._common import class_indices
 
 BASELINES = ("blur", "mean", "zero")
@@ -71,7 +69,7 @@ def faithfulness(
         raise ValueError(
             f"need steps >= 1, grid >= 1, samples >= 2, 0 < subset < 1; got {steps, grid, samples, subset}"
         )
-    classes = class_indices(model, x, class_index)
+    classes = class_indices(model, x, class_index, batch_size)
     fill = baseline_images(x, baseline)
     ranks = _ranks(maps)
     deletion = _curves(model, x, fill, ranks, classes, steps, batch_size)
@@ -103,7 +101,7 @@ def _curves(model, start, end, ranks, classes, steps, batch_size) -> np.ndarray:
         moved = ranks[image] < (step * chunk)[:, None, None]
         return np.where(moved[..., None], end[image], start[image])
 
-    scores = _scores(model, build, len(start) * (steps + 1), np.repeat(classes, steps + 1), batch_size)
+    scores = probabilities_of_copies(model, build, len(start) * (steps + 1), np.repeat(classes, steps + 1), batch_size)
     return scores.reshape(len(start), steps + 1)
 
 
@@ -125,7 +123,7 @@ def mufidelity(model, x, maps, classes, fill, grid, subset, samples, batch_size,
         image, sample = index // samples, index % samples
         return np.where(removed[sample][..., None], fill[image], x[image])
 
-    drops = probabilities(model, x, batch_size)[np.arange(len(x)), classes][:, None] - _scores(
+    drops = probabilities(model, x, batch_size)[np.arange(len(x)), classes][:, None] - probabilities_of_copies(
         model, build, len(x) * samples, np.repeat(classes, samples), batch_size
     ).reshape(len(x), samples)
     mass = np.einsum("shw,nhw->ns", removed.astype(np.float32), maps)
@@ -136,15 +134,3 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     scale = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / scale) if scale > 0 else 0.0
-
-
-def _scores(
-    model: keras.Model, build: Callable[[np.ndarray], np.ndarray], count: int, classes: np.ndarray, batch_size: int
-) -> np.ndarray:
-    """(count,): the probability of `classes[i]` for the i-th perturbed image `build` makes, the
-    images made and scored one batch at a time."""
-    parts = []
-    for start in range(0, count, batch_size):
-        index = np.arange(start, min(start + batch_size, count))
-        parts.append(probabilities(model, build(index), batch_size)[np.arange(len(index)), classes[index]])
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)

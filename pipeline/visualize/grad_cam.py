@@ -4,35 +4,50 @@ spatial mean of the class score's gradient, rectified, upsampled to the input, s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.inference import index_batches
 from pipeline.visualize._common import as_batch, class_indices, float32, last_conv_layer, submodel
 
 
-def grad_cam(model: keras.Model, x, layer_name: str | None = None, class_index=None) -> np.ndarray:
+def grad_cam(
+    model: keras.Model, x, layer_name: str | None = None, class_index=None, batch_size: int = 256
+) -> np.ndarray:
     """Class activation maps, (N, H, W) in [0, 1] at the input's size.
 
     Args:
         layer_name: a layer with a spatial output; None: the last convolutional layer.
         class_index: the class to explain; None: the predicted class.
+        batch_size: images per forward and backward pass.
     """
-    x = as_batch(x)
-    maps, grads = maps_and_gradients(model, x, layer_name, class_index)
-    return weighted_maps(tf.reduce_mean(grads, axis=(1, 2), keepdims=True), maps, x.shape[1:3])
+    return cams(model, x, layer_name, class_index, batch_size, _mean_gradient)
 
 
-def maps_and_gradients(model: keras.Model, x: tf.Tensor, layer_name, class_index) -> tuple[tf.Tensor, tf.Tensor]:
-    """The layer's feature maps A and d score_c / d A, both float32 (N, h, w, K)."""
-    classes = class_indices(model, x.numpy(), class_index)
+def _mean_gradient(maps: tf.Tensor, grads: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+
+
+def cams(model: keras.Model, x, layer_name, class_index, batch_size: int, weigh: Callable) -> np.ndarray:
+    """The CAM family, one batch at a time: `weigh(A, dscore_c/dA) -> (n, 1, 1, K)` channel weights
+    (float32 (n, h, w, K) in; the gradient taken at the layer's own output, float16 under mixed
+    precision, then cast), then `weighted_maps`."""
+    x = as_batch(x).numpy()
+    classes = class_indices(model, x, class_index, batch_size)
     probe = submodel(model, [layer_name or last_conv_layer(model)], with_logits=True)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        maps, logits = probe(x, training=False)
-        score = tf.reduce_sum(tf.gather(float32(logits), classes, axis=-1, batch_dims=1))
-    # The gradient is taken at the layer's own output (float16 under mixed precision), then cast.
-    return float32(maps), float32(tape.gradient(score, maps))
+    parts = []
+    for index in index_batches(len(x), batch_size):
+        part = tf.constant(x[index])
+        with tf.GradientTape() as tape:
+            maps, logits = probe(part, training=False)
+            score = tf.reduce_sum(tf.gather(float32(logits), classes[index], axis=-1, batch_dims=1))
+        grads = float32(tape.gradient(score, maps))
+        maps = float32(maps)
+        parts.append(weighted_maps(weigh(maps, grads), maps, x.shape[1:3]))
+    return np.concatenate(parts)
 
 
 def weighted_maps(weights: tf.Tensor, maps: tf.Tensor, size) -> np.ndarray:

@@ -9,16 +9,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._common import as_batch
-from pipeline.visualize.grad_cam import maps_and_gradients, weighted_maps
+from pipeline.visualize.grad_cam import cams
 
 
-def grad_cam_plus_plus(model: keras.Model, x, layer_name: str | None = None, class_index=None) -> np.ndarray:
+def grad_cam_plus_plus(
+    model: keras.Model, x, layer_name: str | None = None, class_index=None, batch_size: int = 256
+) -> np.ndarray:
     """(N, H, W) in [0, 1] at the input's size; `layer_name` None: the last convolutional layer;
-    `class_index` None: the predicted class."""
-    x = as_batch(x)
-    maps, g = maps_and_gradients(model, x, layer_name, class_index)
+    `class_index` None: the predicted class; `batch_size` images per forward and backward pass."""
+    return cams(model, x, layer_name, class_index, batch_size, _positive_gradient_weights)
+
+
+def _positive_gradient_weights(maps: tf.Tensor, g: tf.Tensor) -> tf.Tensor:
     denominator = 2 * g**2 + tf.reduce_sum(maps, axis=(1, 2), keepdims=True) * g**3
     alpha = tf.where(g != 0, g**2 / tf.where(denominator != 0, denominator, 1.0), 0.0)
-    weights = tf.reduce_sum(alpha * tf.nn.relu(g), axis=(1, 2), keepdims=True)
-    return weighted_maps(weights, maps, x.shape[1:3])
+    return tf.reduce_sum(alpha * tf.nn.relu(g), axis=(1, 2), keepdims=True)

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.inference import batched
+from pipeline.inference import batched, index_batches
 from pipeline.visualize._common import class_indices, float32
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ def integrated_gradients(
         raise ValueError(f"integrated_gradients needs steps >= 1, got {steps}")
     x = np.asarray(x, np.float32)
     base = np.broadcast_to(np.zeros_like(x) if baseline is None else np.asarray(baseline, np.float32), x.shape)
-    classes = class_indices(model, x, class_index)
+    classes = class_indices(model, x, class_index, batch_size)
     weights = np.full(steps + 1, 1.0 / steps, np.float32)
     weights[[0, -1]] /= 2  # the trapezoid rule on alpha = 0, 1/steps, ..., 1
     total = np.zeros_like(x)
-    for index in np.array_split(np.arange(len(x) * (steps + 1)), max(1, -(-len(x) * (steps + 1) // batch_size))):
+    for index in index_batches(len(x) * (steps + 1), batch_size):
         image, point = index // (steps + 1), index % (steps + 1)
         alpha = (point / steps).astype(np.float32)[:, None, None, None]
         grads = _class_gradient(model, base[image] + alpha * (x[image] - base[image]), classes[image])

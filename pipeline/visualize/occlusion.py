@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.inference import probabilities
+from pipeline.inference import probabilities_of_copies
 from pipeline.visualize._common import as_batch, class_indices
 
 
@@ -32,18 +32,21 @@ def occlusion(
         class_index: the true classes (an int or one per example); None: the predicted class.
     """
     x = as_batch(x).numpy()
-    classes = class_indices(model, x, class_index)
+    classes = class_indices(model, x, class_index, batch_size)
     height, width = x.shape[1:3]
     positions = [(i, j) for i in _corners(height, patch, stride) for j in _corners(width, patch, stride)]
-    maps = np.zeros(x.shape[:3], np.float32)
-    for n, image in enumerate(x):
-        copies = np.repeat(image[None], len(positions), axis=0)
-        for k, (i, j) in enumerate(positions):
-            copies[k, i : i + patch, j : j + patch] = value
-        probs = probabilities(model, copies, batch_size)[:, classes[n]]
-        total, count = np.zeros((height, width)), np.zeros((height, width))
-        for p, (i, j) in zip(probs, positions):
-            total[i : i + patch, j : j + patch] += p
-            count[i : i + patch, j : j + patch] += 1
-        maps[n] = total / count
-    return maps
+
+    def covered(index: np.ndarray) -> np.ndarray:  # copy k of image n: index n * len(positions) + k
+        copies = x[index // len(positions)].copy()
+        for copy, k in zip(copies, index % len(positions), strict=True):
+            i, j = positions[k]
+            copy[i : i + patch, j : j + patch] = value
+        return copies
+
+    count = len(x) * len(positions)
+    probs = probabilities_of_copies(model, covered, count, np.repeat(classes, len(positions)), batch_size)
+    total, covers = np.zeros(x.shape[:3]), np.zeros((height, width))
+    for (i, j), p in zip(positions, probs.reshape(len(x), len(positions)).T, strict=True):
+        total[:, i : i + patch, j : j + patch] += p[:, None, None]
+        covers[i : i + patch, j : j + patch] += 1
+    return (total / covers).astype(np.float32)

@@ -54,6 +54,7 @@ class Context:
     photos: dict[str, np.ndarray] = field(default_factory=dict)  # sample photographs, RGB models only
     attribute_sets: tuple[np.ndarray, np.ndarray] | None = None  # images without / with an attribute
     metrics: dict[str, float] = field(default_factory=dict)
+    series: dict[str, dict[int, float]] = field(default_factory=dict)  # {name: {step: value}}, e.g. per image
     warnings: list[str] = field(default_factory=list)  # lines for the top of the report
 
     @property

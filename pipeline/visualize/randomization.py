@@ -8,6 +8,9 @@ SSIM of the maps scaled to [0, 1], each averaged over the images. The model itse
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import keras
@@ -39,18 +42,31 @@ def randomization_checks(
     """`randomization_check` of several methods on one randomised copy (one copy, one cascade)."""
     explain = [attribution(m) for m in methods]
     x = np.asarray(x, np.float32)
-    classes = class_indices(model, x, class_index)  # fixed first: the random model predicts others
+    classes = class_indices(model, x, class_index, batch_size)  # fixed first: the random model predicts others
     before = [e(model, x, classes, batch_size=batch_size) for e in explain]
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     rng = np.random.default_rng(seed)
     steps = [[] for _ in methods]
-    for layer in reversed([layer for layer in _flat_layers(copy) if layer.weights]):
-        layer.set_weights([_redrawn(w, rng) for w in layer.get_weights()])
-        for e, b, found in zip(explain, before, steps, strict=True):
-            after = e(copy, x, classes, batch_size=batch_size)
-            found.append(Step(layer.name, spearman(b, after), ssim(b, after)))
+    with _quiet("pipeline.visualize.integrated_gradients"):  # a random model's completeness is not in question
+        for layer in reversed([layer for layer in _flat_layers(copy) if layer.weights]):
+            layer.set_weights([_redrawn(w, rng) for w in layer.get_weights()])
+            for e, b, found in zip(explain, before, steps, strict=True):
+                after = e(copy, x, classes, batch_size=batch_size)
+                found.append(Step(layer.name, spearman(b, after), ssim(b, after)))
     return steps
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """The logger's warnings held back for the block."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _flat_layers(model: keras.Model) -> list[keras.layers.Layer]:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.inference import index_batches
 from pipeline.visualize._common import as_batch, class_indices, float32
 
 
@@ -27,7 +28,7 @@ def input_gradient(model: keras.Model, x, classes: np.ndarray, batch_size: int =
 
 def saliency(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
     """max over channels of |d logit_c / d x|, (N, H, W); `class_index=None`: the predicted class."""
-    classes = class_indices(model, np.asarray(x), class_index)
+    classes = class_indices(model, np.asarray(x), class_index, batch_size)
     return np.abs(input_gradient(model, x, classes, batch_size)).max(axis=-1)
 
 
@@ -41,13 +42,17 @@ def smoothgrad(
     batch_size: int = 256,
 ) -> np.ndarray:
     """Saliency averaged over `samples` copies with Gaussian noise of std `noise` x the value range
-    (the noisy copies go to the model `batch_size` at a time)."""
+    (the noisy copies of all the images go to the model together, `batch_size` at a time)."""
     x = np.asarray(x, np.float32)
-    classes = class_indices(model, x, class_index)
+    classes = class_indices(model, x, class_index, batch_size)
     spread = noise * float(x.max() - x.min() or 1.0)
-    rng = np.random.default_rng(seed)
+
+    def noise_of(sample: int) -> np.ndarray:  # draw `sample` for every image: the same in any batch
+        return np.random.default_rng([seed, sample]).normal(0.0, spread, x.shape).astype(np.float32)
+
     total = np.zeros(x.shape, np.float32)
-    for _ in range(samples):
-        noisy = x + rng.normal(0.0, spread, x.shape).astype(np.float32)
-        total += np.abs(input_gradient(model, noisy, classes, batch_size))
+    for index in index_batches(samples * len(x), batch_size):  # sample-major: copy i is image i % N
+        sample, image = index // len(x), index % len(x)
+        noisy = np.concatenate([x[image[sample == s]] + noise_of(s)[image[sample == s]] for s in np.unique(sample)])
+        np.add.at(total, image, np.abs(input_gradient(model, noisy, classes[image], batch_size)))
     return (total / samples).max(axis=-1)

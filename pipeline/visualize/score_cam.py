@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.inference import probabilities
+from pipeline.inference import batched, probabilities_of_copies
 from pipeline.visualize._common import as_batch, class_indices, float32, last_conv_layer, submodel, unit_range
 from pipeline.visualize.grad_cam import weighted_maps
 
@@ -20,13 +20,15 @@ def score_cam(
     """(N, H, W) in [0, 1] at the input's size; `layer_name` None: the last convolutional layer;
     `class_index` None: the predicted class."""
     x = as_batch(x)
-    classes = class_indices(model, x.numpy(), class_index)
-    maps = float32(submodel(model, [layer_name or last_conv_layer(model)])(x, training=False))
+    classes = class_indices(model, x.numpy(), class_index, batch_size)
+    probe = submodel(model, [layer_name or last_conv_layer(model)])
+    maps = tf.constant(batched(lambda part: float32(probe(part, training=False)), x.numpy(), batch_size))
     masks = unit_range(tf.image.resize(maps, x.shape[1:3], method="bilinear").numpy())  # (N, H, W, K)
     count, images = masks.shape[-1], x.numpy()
-    weights = np.zeros((len(images), count), np.float32)
-    for index in np.array_split(np.arange(len(images) * count), max(1, -(-len(images) * count // batch_size))):
+
+    def masked(index: np.ndarray) -> np.ndarray:
         image, channel = index // count, index % count
-        masked = images[image] * masks[image, :, :, channel][..., None]
-        weights[image, channel] = probabilities(model, masked, batch_size)[np.arange(len(index)), classes[image]]
-    return weighted_maps(tf.constant(weights[:, None, None, :]), maps, x.shape[1:3])
+        return images[image] * masks[image, :, :, channel][..., None]
+
+    weights = probabilities_of_copies(model, masked, len(images) * count, np.repeat(classes, count), batch_size)
+    return weighted_maps(tf.constant(weights.reshape(len(images), 1, 1, count)), maps, x.shape[1:3])

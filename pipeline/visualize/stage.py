@@ -49,6 +49,6 @@ def run_stage(context: StageContext) -> dict[str, float]:
         started = time.perf_counter()
         panels += METHODS[name].panels(c)
         log.info("visualize: %s in %.1f s", name, time.perf_counter() - started)
-    report.publish(context.run_dir, STAGE, panels, c.metrics, warnings=c.warnings)
+    report.publish(context.run_dir, STAGE, panels, c.metrics, c.series, warnings=c.warnings)
     log.info("visualize: the stage took %.1f s", time.perf_counter() - begun)
     return {}

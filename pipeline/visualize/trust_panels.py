@@ -40,7 +40,7 @@ def integrated_gradients_panel(c: Context) -> list[Panel]:
 
 @method("grad_cam_plus_plus", classifier=True, conv=True)
 def grad_cam_plus_plus_panel(c: Context) -> list[Panel]:
-    maps = ATTRIBUTIONS["grad_cam_plus_plus"](c.model, c.shown)
+    maps = ATTRIBUTIONS["grad_cam_plus_plus"](c.model, c.shown, batch_size=c.settings.faithfulness.batch_size)
     caption = "Grad-CAM++: the last conv layer's maps weighted by their positive gradients, position by position."
     return heatmap_panel(c, "grad_cam_plus_plus", maps, "Grad-CAM++", "class activation", caption)
 
@@ -76,17 +76,21 @@ def faithfulness_panel(c: Context) -> list[Panel]:
     settings = {k: f[k] for k in ("baseline", "steps", "grid", "subset", "samples", "batch_size")}
     maps = {m: ATTRIBUTIONS[m](c.model, x, batch_size=f.batch_size) for m in methods}
     maps["random"] = random_maps(x.shape[:3], c.settings.seed)
-    scores = {m: _means(faithfulness(c.model, x, m_maps, **settings)) for m, m_maps in maps.items()}
-    c.metrics |= {f"faithfulness_{m}_{k}": v for m, numbers in scores.items() for k, v in numbers.items()}
-    floor = scores.pop("random")
+    per_image = {m: faithfulness(c.model, x, m_maps, **settings) for m, m_maps in maps.items()}
+    for m, numbers in per_image.items():
+        for k, values in numbers.items():
+            c.metrics[f"faithfulness_{m}_{k}"] = float(np.mean(values))
+            c.series[f"faithfulness_{m}_{k}_per_image"] = dict(enumerate(map(float, values)))  # step: image
+    floor = {k: float(np.mean(v)) for k, v in per_image.pop("random").items()}
     curves = _randomization(c, methods, x[: f.randomization_images])
     caption = (
         f"Remove the pixels a map ranks first (deletion), add them to a {f.baseline} baseline (insertion), or "
         f"remove random {f.grid}x{f.grid} cells (MuFidelity: does the map's mass there predict the probability's "
-        "drop?). The dashed line is a random map: a method should beat it."
+        "drop?). Bars: the mean over the images; dots: each image (in MLflow as the metric's per_image series, "
+        "step = image). The dashed line is a random map: a method should beat it."
     )
     return [
-        Panel("faithfulness", trust_plots.faithfulness_figure(scores, floor, len(x)), caption),
+        Panel("faithfulness", trust_plots.faithfulness_figure(per_image, floor), caption),
         Panel(
             "randomization",
             trust_plots.randomization_figure(curves, f.randomization_threshold),
@@ -112,7 +116,3 @@ def _randomization(c: Context, methods: list[str], x: np.ndarray) -> dict:
             log.warning("visualize: %s", line)
             c.warnings.append(line)
     return curves
-
-
-def _means(numbers: dict[str, np.ndarray]) -> dict[str, float]:
-    return {k: float(np.mean(v)) for k, v in numbers.items()}

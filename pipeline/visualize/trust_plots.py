@@ -18,17 +18,22 @@ FAITHFULNESS_METRICS = {
 }
 
 
-def faithfulness_figure(scores: Mapping[str, Mapping[str, float]], floor: Mapping[str, float], n: int) -> plt.Figure:
-    """One panel per metric: a bar per method (mean over `n` images), the random map as a dashed
-    line; a bar on the wrong side of the line is a method no better than chance."""
+def faithfulness_figure(scores: Mapping[str, Mapping[str, np.ndarray]], floor: Mapping[str, float]) -> plt.Figure:
+    """One panel per metric: a bar per method (the mean of its per-image `scores`), a dot per
+    image, the random map's mean as a dashed line; a bar on the wrong side of the line is a
+    method no better than chance."""
     methods = list(scores)
+    n = len(next(iter(scores[methods[0]].values())))
     fig, axes = plt.subplots(
         1, len(FAITHFULNESS_METRICS), figsize=(4.2 * len(FAITHFULNESS_METRICS), 0.45 * len(methods) + 1.6)
     )
     for axis, (metric, (title, lower)) in zip(axes, FAITHFULNESS_METRICS.items(), strict=True):
-        values = [scores[m][metric] for m in methods]
+        values = [float(np.mean(scores[m][metric])) for m in methods]
         good = [(v < floor[metric]) if lower else (v > floor[metric]) for v in values]
         axis.barh(methods, values, color=["tab:green" if g else "tab:red" for g in good])
+        for y, m in enumerate(methods):
+            jitter = np.linspace(-0.25, 0.25, n) if n > 1 else np.zeros(1)
+            axis.scatter(scores[m][metric], y + jitter, s=6, color="k", alpha=0.5, zorder=3)
         axis.axvline(floor[metric], color="k", linestyle="--", label="random map")
         axis.set_title(title, fontsize=9)
         axis.invert_yaxis()

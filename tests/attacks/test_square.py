@@ -62,7 +62,7 @@ def test_square_keeps_to_its_queries_the_ball_and_the_range(trained, norm, eps):
     )
     assert size.max() <= eps * (1 + 1e-5) and x_adv.min() >= 0 and x_adv.max() <= 1
     clean = np.mean(predictions(model, x) == y)
-    assert np.mean(predictions(model, x_adv) == y) < clean - 0.2  # it breaks many at MNIST-like budgets
+    assert np.mean(predictions(model, x_adv) == y) < clean - 0.15  # it breaks many at MNIST-like budgets
 
 
 def test_the_l2_blocks_are_the_papers_pseudo_gaussians():

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import layers
+from pipeline.models.nested import inline
 from pipeline.visualize import MAX_STEPS_ENV
 
 os.environ.setdefault(MAX_STEPS_ENV, "48")  # caps every gradient-ascent loop in these tests
@@ -56,10 +57,11 @@ class Watching(keras.layers.Layer):
 
 
 def watched(model: keras.Model) -> keras.Model:
-    """`model` behind a `Watching` layer (its record reset): what batches does a method send?"""
+    """`model` behind a `Watching` layer (its record reset), flattened as the stage flattens
+    nested models (so the CAMs find its conv layers): what batches does a method send?"""
     inputs = keras.Input(model.input_shape[1:])
     Watching.largest = 0
-    return keras.Model(inputs, model(Watching(name="watch")(inputs)))
+    return inline(keras.Model(inputs, model(Watching(name="watch")(inputs))))
 
 
 @pytest.fixture(params=["custom", "keras"])

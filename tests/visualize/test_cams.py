@@ -8,9 +8,10 @@ import pytest
 import tensorflow as tf
 
 from pipeline.visualize import grad_cam
+from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.score_cam import score_cam
-from tests.visualize.conftest import IMPLS, Watching, bar_image, watched
+from tests.visualize.conftest import IMPLS, Watching, bar_detector, bar_image, watched
 
 
 def two_filter_model(impl: str, size: int = 12) -> keras.Model:
@@ -78,4 +79,15 @@ def test_score_cam_is_its_definition(setup):
 def test_score_cam_sends_one_batch_at_a_time(setup):
     model, x, _ = setup
     score_cam(watched(model), x, "features_relu", class_index=0, batch_size=4)
-    assert 0 < Watching.largest <= 4  # 3 images x 2 channels: 6 masked images, in two batches of 3
+    assert 0 < Watching.largest <= 4  # 3 images x 2 channels: 6 masked images, in batches of 4 and 2
+
+
+@pytest.mark.parametrize("name", ["grad_cam", "grad_cam_plus_plus", "score_cam"])
+def test_the_peak_lies_on_the_evidence(impl, name):
+    """The bar detector's class 0 is the bar's brightness: every CAM peaks on the bar and puts
+    more of its mass there than anywhere else."""
+    model = bar_detector(impl)
+    image, mask = bar_image()
+    cam = ATTRIBUTIONS[name](model, image[None], class_index=0)[0]
+    assert mask[np.unravel_index(cam.argmax(), cam.shape)]
+    assert cam[mask].mean() > 2 * cam[~mask].mean()

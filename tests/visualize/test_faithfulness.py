@@ -2,13 +2,19 @@
 their definitions, the order they put a true map, a random map and an inverted map in, and the
 one-batch-at-a-time bound on what the model sees."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from omegaconf import OmegaConf
 
+from pipeline.models import build_model
+from pipeline.visualize import METHODS
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.faithfulness import baseline_images, faithfulness, random_maps
 from tests.visualize.conftest import Watching, bar_detector, bar_image, watched
+from tests.visualize.test_every_method import SETTINGS, _context
+from tests.visualize.test_randomization import edges
 
 
 def reference(model, x, maps, classes, fill, steps, grid, subset, samples, seed):
@@ -78,11 +84,11 @@ def test_the_model_never_sees_more_than_one_batch(bars):
     assert Watching.largest == 16  # 3 x 21 curve points and 3 x 50 subsets, 16 at a time
 
 
-@pytest.mark.parametrize("name", ["saliency", "smoothgrad", "occlusion"])
-def test_gradient_and_occlusion_maps_go_one_batch_at_a_time(bars, name):
+@pytest.mark.parametrize("name", sorted(ATTRIBUTIONS))
+def test_every_attribution_method_goes_one_batch_at_a_time(bars, name):
     model, x, _ = bars
     ATTRIBUTIONS[name](watched(model), np.concatenate([x] * 4), class_index=0, batch_size=5)
-    assert 0 < Watching.largest <= 5  # 12 images (occlusion: their patched copies), 5 at a time
+    assert 0 < Watching.largest <= 5  # 12 images (occlusion, Score-CAM, IG: their copies), 5 at a time
 
 
 def test_bad_settings_are_named(bars):
@@ -91,3 +97,24 @@ def test_bad_settings_are_named(bars):
         faithfulness(model, x, maps["true"], baseline="grey")
     with pytest.raises(ValueError, match="maps must be"):
         faithfulness(model, x, maps["true"][:, :5])
+
+
+def test_the_stage_flags_a_method_blind_to_the_model_and_logs_every_image(monkeypatch):
+    """The faithfulness panel with a registered "method" that never reads the model (the image's
+    edges): flagged by the randomization check in the report's warnings; every metric per image
+    (an MLflow series, step = image) and as their mean."""
+    monkeypatch.setitem(ATTRIBUTIONS, "edges", edges)
+    keras.utils.set_random_seed(0)
+    context = _context(build_model("lenet5", (32, 32, 1), 10))
+    context.settings = OmegaConf.merge(SETTINGS, {"faithfulness": {"methods": ["saliency", "edges"]}})
+    panels = METHODS["faithfulness"].panels(context)
+    assert [p.name for p in panels] == ["faithfulness", "randomization"]
+    [flag] = [line for line in context.warnings if "edges" in line]
+    assert "failed the randomization check" in flag and context.metrics["randomization_edges_spearman"] > 0.99
+    for method in ("saliency", "edges", "random"):
+        for metric in ("deletion_auc", "insertion_auc", "mufidelity"):
+            per_image = context.series[f"faithfulness_{method}_{metric}_per_image"]
+            assert sorted(per_image) == [0, 1]  # num_images: 2
+            assert context.metrics[f"faithfulness_{method}_{metric}"] == pytest.approx(
+                np.mean(list(per_image.values()))
+            )

@@ -44,7 +44,7 @@ def test_too_few_steps_warn(digits_lenet, caplog):
 def test_the_path_goes_to_the_model_one_batch_at_a_time():
     model, _ = linear_model()
     integrated_gradients(watched(model), np.ones((3, 6, 5, 2), np.float32), steps=10, batch_size=8)
-    assert 0 < Watching.largest <= 8  # 3 x 11 points of the path in 5 even batches of 6-7 (f(x), f(x'): 3)
+    assert 0 < Watching.largest <= 8  # 3 x 11 points of the path, 8 at a time (f(x), f(x'): 3)
 
 
 def test_bad_steps_are_refused():

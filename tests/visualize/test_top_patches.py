@@ -68,3 +68,36 @@ def test_a_crop_shifts_inside_the_image_at_the_border():
     found = top_activating_patches(pattern_model("keras", depth=2), "deeper", x, filters=[1], k=3)
     border = list(found.images[0]).index(4)
     np.testing.assert_allclose(found.patches[0, border, 0:3, 1:4, 0], LINE, atol=0.11)
+
+
+def two_valid_convs(size: int, seed: int = 0) -> keras.Model:
+    """conv 3x3 'valid' -> ReLU -> conv 3x3 'valid' on `size` x `size` x 2 inputs, positive
+    weights (so every unit's input gradient fills its whole 5x5 field), the same for every size."""
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((size, size, 2)),
+            keras.layers.Conv2D(3, 3, activation="relu", name="first"),
+            keras.layers.Conv2D(2, 3, name="second"),
+        ]
+    )
+    for layer in model.layers:
+        kernel, bias = layer.get_weights()
+        layer.set_weights([rng.uniform(0.5, 1.0, kernel.shape).astype(np.float32), rng.normal(size=bias.shape)])
+    return model
+
+
+def test_the_top_patches_are_the_brute_force_best_windows():
+    """Every 5x5 window of every image through the same weights on 5x5 inputs (one unit out):
+    per image its best window, per filter the k best images; the method must find exactly those."""
+    x = np.random.default_rng(1).uniform(size=(10, 10, 10, 2)).astype(np.float32)
+    found = top_activating_patches(two_valid_convs(10), "second", x, k=4)
+    windows = np.array([[x[n, r : r + 5, c : c + 5] for r in range(6) for c in range(6)] for n in range(10)])
+    values = two_valid_convs(5).predict(windows.reshape(-1, 5, 5, 2), verbose=0).reshape(10, 36, 2)
+    for f in range(2):
+        best = values[..., f].max(axis=1)
+        ranked = np.argsort(-best, kind="stable")[:4]
+        np.testing.assert_array_equal(found.images[f], ranked)
+        np.testing.assert_allclose(found.activations[f], best[ranked], rtol=1e-5)
+        for r, n in enumerate(ranked):
+            np.testing.assert_array_equal(found.patches[f, r], windows[n, values[n, :, f].argmax()])
