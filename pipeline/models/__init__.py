@@ -29,6 +29,7 @@ from pipeline.models import (
     unet,
     vgg,
 )
+from pipeline.models.cost import flops
 from pipeline.models.fully_convolutional import to_fully_convolutional
 from pipeline.models.heads import head_start
 from pipeline.models.impl import IMPLEMENTATIONS, family
@@ -179,6 +180,7 @@ __all__ = [
     "MissingWeightsError",
     "Preprocess",
     "build_model",
+    "flops",
     "head_start",
     "inline",
     "is_nested",

@@ -27,6 +27,9 @@ class NonFiniteLossError(RuntimeError, UserError):
     """The training loss became NaN or infinite."""
 
 
+TOP_K = 5  # top-5 accuracy, ImageNet's other headline number
+
+
 def per_example_loss(target: str, y, outputs) -> tf.Tensor:
     """Cross-entropy from logits per example (averaged over pixels for masks); MSE for images."""
     outputs = tf.cast(outputs, tf.float32)
@@ -42,6 +45,19 @@ def correct_count(target: str, y, outputs) -> tf.Tensor:
         return tf.constant(0.0)
     hits = tf.cast(tf.equal(tf.argmax(outputs, axis=-1, output_type=tf.int32), tf.cast(y, tf.int32)), tf.float32)
     return tf.reduce_sum(tf.reduce_mean(tf.reshape(hits, [tf.shape(y)[0], -1]), axis=1))
+
+
+def top_k_count(target: str, y, outputs, k: int = TOP_K) -> tf.Tensor:
+    """Examples whose label is among the `k` highest scores; 0 unless the target is a label from
+    more than `k` classes (`has_top_k`)."""
+    if not has_top_k(target, outputs.shape[-1], k):
+        return tf.constant(0.0)
+    hits = tf.math.in_top_k(tf.reshape(tf.cast(y, tf.int32), [-1]), tf.cast(outputs, tf.float32), k)
+    return tf.reduce_sum(tf.cast(hits, tf.float32))
+
+
+def has_top_k(target: str, classes, k: int = TOP_K) -> bool:
+    return target == "label" and classes is not None and classes > k
 
 
 @dataclass
@@ -103,7 +119,13 @@ class Steps:
     def _replica_eval_step(self, x, y):
         outputs = self.model(x, training=False)
         losses = per_example_loss(self.target, y, outputs)
-        return tf.reduce_sum(losses), correct_count(self.target, y, outputs), tf.cast(tf.shape(y)[0], tf.float32)
+        count = tf.cast(tf.shape(y)[0], tf.float32)
+        return (
+            tf.reduce_sum(losses),
+            correct_count(self.target, y, outputs),
+            count,
+            top_k_count(self.target, y, outputs),
+        )
 
     def _eval_step(self, batch):
         sums = self.strategy.run(self._replica_eval_step, args=batch)
@@ -111,11 +133,16 @@ class Steps:
 
 
 def evaluate(steps: Steps, dataset) -> dict[str, float]:
-    """Mean loss and accuracy over a (distributed) dataset."""
-    totals = np.zeros(3)
+    """Mean loss and accuracy over a (distributed) dataset, and top-5 accuracy for labels from
+    more than 5 classes."""
+    totals = np.zeros(4)
     for batch in dataset:
         totals += [float(v) for v in steps.eval_step(batch)]
-    return {"loss": totals[0] / max(totals[2], 1), "accuracy": totals[1] / max(totals[2], 1)}
+    n = max(totals[2], 1)
+    found = {"loss": totals[0] / n, "accuracy": totals[1] / n}
+    if has_top_k(steps.target, steps.model.output_shape[-1]):
+        found[f"top{TOP_K}_accuracy"] = totals[3] / n
+    return found
 
 
 def early_stop(history: list[dict], patience: int | None) -> bool:

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pipeline import report, tracking
 from pipeline.inference import predictions_and_labels
-from pipeline.models import build_model
+from pipeline.models import build_model, flops
 from pipeline.stage_inputs import MODEL_FILE, sample_test_split
 from pipeline.stages import StageContext
 from pipeline.training import loop, plots, transfer
@@ -41,7 +41,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
     checkpoints = Checkpoints(context.run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
     steps = make_steps(context, model, optimizer, first_epoch)
-    tracking.log_metrics({"parameters": model.count_params()})
+    tracking.log_metrics({"parameters": model.count_params(), "flops": flops(model)})  # flops: MACs per example
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
         warnings.warn(
@@ -70,7 +70,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
             log.info("Early stopping: no better validation loss for %d epochs", t.early_stopping_patience)
             break
     test = loop.evaluate(steps, data.test)
-    results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+    results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
     model.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
         publish(context, model, history, data, results)

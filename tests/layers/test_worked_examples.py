@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import layers
 from layers import ops
 
 
@@ -150,3 +151,86 @@ def test_input_vjp_fast_form_equals_the_literal_dilate_pad_flip_correlate(stride
     fast = ops.conv_input_vjp(dy, kernel, shape, strides, padding, dilation)
     literal = ops.conv_input_vjp_reference(dy, kernel, shape, strides, padding, dilation)
     np.testing.assert_allclose(fast.numpy(), literal.numpy(), atol=1e-5)
+
+
+def test_1d_half_padding_stride_and_true_convolution():
+    # 001: I = [1, 2, 3, 4], W = [1, 2, 3]; half padding [0, 1, 2, 3, 4, 0] keeps the size, stride 2
+    # keeps every other output; true convolution is correlation with the flipped kernel.
+    x, w = tf.reshape([1.0, 2, 3, 4], (1, 4, 1)), tf.reshape([1.0, 2, 3], (3, 1, 1))
+    np.testing.assert_array_equal(ops.conv(x, w, padding="same").numpy().ravel(), [8, 14, 20, 11])
+    np.testing.assert_array_equal(ops.conv(x, w, strides=2, padding=1).numpy().ravel(), [8, 20])
+    # TensorFlow's "same" at stride 2 pads only after ([1, 2, 3, 4, 0]): other numbers, same size.
+    np.testing.assert_array_equal(ops.conv(x, w, strides=2, padding="same").numpy().ravel(), [14, 11])
+    np.testing.assert_array_equal(ops.conv(x, tf.reverse(w, [0])).numpy().ravel(), [10, 16])
+    np.testing.assert_array_equal(np.convolve([1, 2, 3, 4], [1, 2, 3], "valid"), [10, 16])  # NumPy's convolution
+
+
+def test_the_gradient_tape_demonstration_of_the_kernel_gradient():
+    # 001: n and nextgrad printed; the kernel's gradient printed twice, by GradientTape and as a
+    # correlation of n with nextgrad: [0.6445209, 2.1667714, -1.0011742].
+    n = np.array([0.20350695, -0.31481498, -0.85656077, 0.5981919], np.float32).reshape(1, 4, 1)
+    nextgrad = np.array([-0.47567356, -2.3547919], np.float32).reshape(1, 2, 1)
+    expected = [0.6445209, 2.1667714, -1.0011742]
+    np.testing.assert_allclose(ops.conv_kernel_vjp(n, nextgrad, (3, 1, 1)).numpy().ravel(), expected, rtol=1e-6)
+    np.testing.assert_allclose(ops.conv(n, nextgrad.reshape(2, 1, 1)).numpy().ravel(), expected, rtol=1e-6)
+    conv = layers.Conv1D(1, 3, use_bias=False)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(nextgrad * conv(n))  # the notes' trick: the upstream gradient is nextgrad
+    np.testing.assert_allclose(tape.gradient(loss, conv.kernel).numpy().ravel(), expected, rtol=1e-6)
+
+
+def test_the_transposed_convolution_is_the_gradient_of_the_strided_one():
+    # 001: a 3x3 kernel w, stride 2, on a 5x5 input gives r (2x2); the gradient of sum(r^2 / 2) with
+    # respect to the input, and Conv2DTranspose(w) applied to r, are the same printed 5x5 image.
+    w = np.array(
+        [[0.13429713, 1.9649408, 0.74939513], [0.6982393, 1.2397809, 1.4247327], [1.5534406, 0.1190145, 1.3256309]],
+        np.float32,
+    )
+    r = np.array([[25.535583, 28.583742], [23.470192, 20.622599]], np.float32)
+    expected = [
+        [3.4293556, 50.17591, 22.974957, 56.16536, 21.420517],
+        [17.829948, 31.65853, 56.339676, 35.437576, 40.724194],
+        [42.819992, 49.156643, 98.61191, 43.924065, 53.345966],
+        [16.387812, 29.097897, 47.83826, 25.567505, 29.381691],
+        [36.45955, 2.7932932, 63.148792, 2.4543884, 27.337954],
+    ]
+    kernel = w[..., None, None]
+    gradient = ops.conv_input_vjp(r[None, ..., None], kernel, (1, 5, 5, 1), strides=2)
+    transposed = ops.conv_transpose(r[None, ..., None], kernel, strides=2)
+    np.testing.assert_allclose(gradient.numpy()[0, ..., 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(transposed.numpy()[0, ..., 0], expected, rtol=1e-6)
+
+
+def test_the_max_pool_demonstration():
+    # 001: a printed 4x4 n, 2x2 max pooling, nextgrad = ones: the printed m and gradient.
+    n = np.array(
+        [
+            [0.58009243, 1.1895669, 2.6777048, 0.15597591],
+            [-0.94100916, -0.7437242, -1.0578039, -0.30651447],
+            [0.53753567, 0.10521288, -0.43827865, -0.7727399],
+            [-0.42974523, -1.669584, -0.92768306, -0.19861951],
+        ],
+        np.float32,
+    )[None, ..., None]
+    x = tf.constant(n)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        m = layers.MaxPooling2D(2)(x)
+    np.testing.assert_array_equal(m.numpy().ravel(), np.float32([1.1895669, 2.6777048, 0.53753567, -0.19861951]))
+    expected = [[0, 1, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
+    np.testing.assert_array_equal(tape.gradient(m, x).numpy()[0, ..., 0], expected)
+
+
+def test_the_output_shapes_of_the_notes():
+    # 004: 28x28x3, kernel 5, stride 2, padding 2: ((28 - 5 + 2 * 2) / 2) + 1 = 14; 20 filters: 14x14x20.
+    assert ops.conv_output_size(28, 5, stride=2, padding=2) == 14
+    assert ops.conv(np.zeros((1, 28, 28, 3), np.float32), np.zeros((5, 5, 3, 20), np.float32), 2, 2).shape == (
+        1,
+        14,
+        14,
+        20,
+    )
+    # 001: a (1, 16, 16, 1) input through Conv2D(8, [5, 5], "valid"): (1, 12, 12, 8), kernel (5, 5, 1, 8), bias (8,).
+    conv = layers.Conv2D(8, 5)
+    assert conv(np.zeros((1, 16, 16, 1), np.float32)).shape == (1, 12, 12, 8)
+    assert [tuple(w.shape) for w in conv.weights] == [(5, 5, 1, 8), (8,)]

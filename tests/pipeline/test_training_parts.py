@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from pipeline.training import Steps, adversary, correct_count, early_stop, learning_rate, per_example_loss
+from pipeline.training import Steps, adversary, correct_count, early_stop, evaluate, learning_rate, per_example_loss
 
 
 def schedule(name: str, lr: float = 0.1, step_every: int = 10, step_factor: float = 0.1) -> dict:
@@ -147,3 +147,22 @@ def test_a_non_finite_loss_names_its_batch_inside_a_call():
     losses = [1.0, 1.0, 1.0, float("nan"), 1.0]  # the fourth batch, in the second call of 3
     with pytest.raises(NonFiniteLossError, match="epoch 2, batch 4;"):
         train_epoch(Rows(), iter(losses), epoch=1, num_steps=5, train_steps=5, pace=Pace(3))
+
+
+@pytest.mark.parametrize("classes", [10, 5])
+def test_top5_accuracy_counts_labels_among_the_five_highest_scores(classes):
+    """Against NumPy's sort on fixed logits; with 5 classes or fewer every label is in the top 5,
+    so the number is left out."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(40, classes)).astype(np.float32)
+    labels = rng.integers(0, classes, 40)
+    model = keras.Sequential([keras.Input((classes,)), keras.layers.Identity()])
+    steps = Steps(tf.distribute.get_strategy(), model, keras.optimizers.SGD(), "label", 16)
+    found = evaluate(steps, tf.data.Dataset.from_tensor_slices((logits, labels)).batch(16))
+    assert found["accuracy"] == pytest.approx(np.mean(logits.argmax(axis=1) == labels))
+    if classes <= 5:
+        assert "top5_accuracy" not in found
+    else:
+        top5 = np.argsort(-logits, axis=1)[:, :5]
+        assert found["top5_accuracy"] == pytest.approx(np.mean((top5 == labels[:, None]).any(axis=1)))
+        assert found["top5_accuracy"] > found["accuracy"]
