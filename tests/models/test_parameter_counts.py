@@ -29,6 +29,7 @@ def test_resnet_batch_norm_statistics_are_not_trainable():
     assert moving == sum(int(w.shape[0]) for w in model.trainable_weights if "bn" in w.path and "gamma" in w.path) * 2
 
 
+@pytest.mark.slow
 def test_vgg_depths_come_from_one_definition():
     counts = {d: trainable_count(build_model(f"vgg{d}", (224, 224, 3), 1000)) for d in (11, 13, 19)}
     # torchvision's published totals for configurations A, B and E.

@@ -11,7 +11,7 @@ from tests.models.helpers import SMALL, batch
 LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-BIG = {"resnet34", "resnet50"}  # a first step traces and compiles for 15-25 s
+BIG = {"resnet18", "resnet20", "resnet34", "resnet50", "vgg13", "vgg16", "vgg19", "hed", "unet"}  # 8-25 s each
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in ARCHITECTURES])
@@ -55,8 +55,13 @@ LEARNERS = [
 ]
 
 
+SLOW_LEARNERS = {"resnet20", "allconv"}  # 25-45 s each: with the slow tests
+
+
 @pytest.mark.parametrize(
-    "name, options, dataset, data_options, epochs, accuracy", LEARNERS, ids=[learner[0] for learner in LEARNERS]
+    "name, options, dataset, data_options, epochs, accuracy",
+    [pytest.param(*case, marks=pytest.mark.slow) if case[0] in SLOW_LEARNERS else case for case in LEARNERS],
+    ids=[learner[0] for learner in LEARNERS],
 )
 def test_learns_an_offline_dataset(name, options, dataset, data_options, epochs, accuracy, tmp_path_factory):
     keras.utils.set_random_seed(0)

@@ -112,6 +112,7 @@ def test_the_model_is_a_logged_model_of_the_run_with_its_metrics(recorded):
     assert "test_accuracy" in {metric.key for metric in model.metrics}  # what the Models tab shows
 
 
+@pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_the_logged_model_loads_in_a_process_that_never_imported_the_project(recorded):
     """MLflow's pyfunc loader registers our layers from the code shipped with the model; once
     registered, mlflow.keras reads the same model. Both agree with the run directory's model.keras."""
@@ -139,6 +140,7 @@ def test_the_logged_model_loads_in_a_process_that_never_imported_the_project(rec
     np.testing.assert_allclose(keras_out, expected, atol=1e-5)
 
 
+@pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_a_logged_model_with_a_lambda_layer_is_refused(recorded, tfds_dir):
     """Keras's safe mode: a Lambda layer's code is never run from a logged model."""
     import keras
@@ -209,6 +211,7 @@ def test_one_report_holds_every_stage(recorded):
     assert "training curves" in report and "robust_accuracy_pgd_eps_0.1" in report
 
 
+@pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     overrides = (
         "model.from_run=" + recorded.run.info.run_id,
@@ -225,12 +228,18 @@ def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     }
 
 
+@pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_same_seed_same_metrics(cli, tmp_path):
     for _ in range(2):
         assert cli("debug=tiny", "trainer.steps_per_epoch=5", "stages=[train]").returncode == 0
     first, second = all_runs(tmp_path)
     for metric in ("train_loss", "val_loss", "test_loss", "test_accuracy"):
         assert first.data.metrics[metric] == second.data.metrics[metric], metric
+
+
+def slow(*case):
+    """A bad-input case that imports TensorFlow before it fails (~9 s): with the slow tests."""
+    return pytest.param(*case, marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize(
@@ -244,17 +253,17 @@ def test_same_seed_same_metrics(cli, tmp_path):
         (("trainer.epochs=-1",), 2, "trainer.epochs must be >= 0, got -1"),
         (("trainer.batch_size=0",), 2, "trainer.batch_size must be >= 1, got 0"),
         (("dataset=cifar10", "dataset.download=false"), 2, "'cifar10' is not prepared"),
-        (("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
+        slow(("tracking.uri=http://127.0.0.1:9",), 2, "MLflow tracking server http://127.0.0.1:9 did not answer"),
         (
             ("hydra.run.dir=/proc/version/run",),
             2,
             "Cannot write the output directory /proc/version/run: Not a directory",
         ),
         (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods 'xray'; known: filters,"),
-        (("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
-        (("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, set model.from_run"),
-        (("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
-        (("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, bim, pgd"),
+        slow(("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
+        slow(("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, set model.from_run"),
+        slow(("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
+        slow(("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, bim, pgd"),
     ],
     ids=[
         "model",
@@ -293,6 +302,7 @@ def test_unknown_model_lists_the_known_ones(cli):
     assert "Available options in 'model'" in done.stdout and "lenet5" in done.stdout
 
 
+@pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_non_finite_loss_stops_with_an_error_and_a_failed_run(cli, tmp_path):
     done = cli("debug=tiny", "optimizer=sgd", "optimizer.lr=1e12", "trainer.steps_per_epoch=20", timeout=180)
     assert done.returncode == 2, done.stdout[-3000:]

@@ -17,6 +17,7 @@ def database():
         pytest.skip(str(error))
 
 
+@pytest.mark.slow
 def test_a_run_is_recorded_in_postgresql(database, cli):
     import mlflow
 

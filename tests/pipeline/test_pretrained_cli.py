@@ -54,6 +54,7 @@ def test_pretrained_hed_preset_draws_edges(cli, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_missing_imagenet_weights_exit_2_with_one_line_and_no_running_run(cli, tmp_path):
     """An offline machine without the cached file: where it looked and how to bring it."""
     done = cli("experiment=imagenet_vgg16", "debug=tiny", KERAS_HOME=str(tmp_path / "keras"))
@@ -63,6 +64,7 @@ def test_missing_imagenet_weights_exit_2_with_one_line_and_no_running_run(cli, t
     assert all(run.info.status != "RUNNING" for run in all_runs(tmp_path))
 
 
+@pytest.mark.slow  # each case a process that imports TensorFlow before it fails
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -76,6 +78,7 @@ def test_bad_transfer_settings_exit_2(cli, overrides, message):
     assert done.returncode == 2 and message in done.stdout, done.stdout[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides, message",
     [

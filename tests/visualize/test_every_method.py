@@ -36,7 +36,7 @@ def _context(model, channels: int = 1, target: str = "label", code_layer=None) -
     return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, target, code_layer, photos, sets)
 
 
-@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+@pytest.mark.parametrize("precision", ["float32", pytest.param("mixed_float16", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_every_method_on_a_classifier(impl, precision):
     keras.mixed_precision.set_dtype_policy(precision)

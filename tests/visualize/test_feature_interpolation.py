@@ -67,6 +67,7 @@ def test_strength_zero_leaves_the_image_as_it_is(vgg, triangles):
     np.testing.assert_allclose(r.moved, 0.0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_edits_move_towards_the_triangle_set_and_the_loss_falls(vgg, triangles):
     model, layers = vgg
     without, with_ = triangles
