@@ -21,6 +21,7 @@ from pipeline.models import (
     autoencoder,
     blocks,
     conv1d,
+    googlenet,
     hed,
     lenet,
     linear,
@@ -73,6 +74,7 @@ ARCHITECTURES: Registry[Architecture] = Registry(
             for d in resnet.LAYOUTS
         },
         "resnet20": Architecture(resnet.build_cifar, resnet.min_input_cifar, True),
+        "googlenet": Architecture(googlenet.build, googlenet.min_input, True),
         "allconv": Architecture(allconv.build, allconv.min_input),
         "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
         "autoencoder": Architecture(

@@ -1,11 +1,12 @@
-"""`resnet18`, `resnet34`, `resnet50` and `resnet20`: He, Zhang, Ren and Sun, "Deep residual
-learning for image recognition", CVPR 2016.
+"""`resnet18`, `resnet34`, `resnet50`, `resnet101`, `resnet152` and `resnet20`: He, Zhang, Ren
+and Sun, "Deep residual learning for image recognition", CVPR 2016.
 
 ImageNet nets: 7x7/2 conv, 3x3/2 max-pool, four stages of basic blocks (18, 34) or bottleneck
-blocks (50), convolutions without bias followed by batch norm, projection shortcuts (1x1 conv +
+blocks (50, 101, 152), convolutions without bias followed by batch norm, projection shortcuts (1x1 conv +
 batch norm) where the shape changes, global average pooling, FC. The stride sits in the 3x3
 conv of a bottleneck (as torchvision): ResNet-50 has 25,557,032 trainable parameters at
-224x224x3 with 1000 classes. `resnet20` is the paper's CIFAR net (section 4.2): 3x3 conv with
+224x224x3 with 1000 classes, ResNet-101 44,549,160 and ResNet-152 60,192,808 (torchvision's
+counts). `resnet20` is the paper's CIFAR net (section 4.2): 3x3 conv with
 16 filters, three stages of three basic blocks (16, 32, 64 filters), identity shortcuts that
 subsample and zero-pad channels (option A): 269,722 parameters with 10 classes (0.27M).
 """
@@ -20,7 +21,13 @@ import keras
 from pipeline.models import blocks
 
 # Blocks per stage and block kind for each ImageNet depth.
-LAYOUTS = {18: ((2, 2, 2, 2), "basic"), 34: ((3, 4, 6, 3), "basic"), 50: ((3, 4, 6, 3), "bottleneck")}
+LAYOUTS = {
+    18: ((2, 2, 2, 2), "basic"),
+    34: ((3, 4, 6, 3), "basic"),
+    50: ((3, 4, 6, 3), "bottleneck"),
+    101: ((3, 4, 23, 3), "bottleneck"),
+    152: ((3, 8, 36, 3), "bottleneck"),
+}
 STAGE_WIDTHS = (64, 128, 256, 512)
 BOTTLENECK_EXPANSION = 4
 
@@ -78,7 +85,7 @@ def _merge(x, residual, family, strides: int, name: str, shortcut):
 def build_imagenet(
     inputs, num_classes: int, family: SimpleNamespace, depth: int = 50, downsample_in: str = "3x3", head: str = "gap"
 ):
-    """ResNet-18, 34 or 50 for ImageNet-sized inputs.
+    """ResNet-18, 34, 50, 101 or 152 for ImageNet-sized inputs.
 
     `downsample_in`: where a bottleneck block that halves the size strides: "3x3" (torchvision,
     "ResNet v1.5") or "1x1" (the paper's Caffe model and Keras Applications' ResNet50).

@@ -1,6 +1,9 @@
 """Small inputs at which every architecture builds fast, and a weight-copying comparison."""
 
 import numpy as np
+import pytest
+
+from pipeline.models import ARCHITECTURES
 
 # name -> (input shape, options) small enough for a quick forward and training step
 SMALL = {
@@ -16,13 +19,24 @@ SMALL = {
     "resnet18": ((32, 32, 3), {}),
     "resnet34": ((32, 32, 3), {}),
     "resnet50": ((32, 32, 3), {}),
+    "resnet101": ((32, 32, 3), {}),
+    "resnet152": ((32, 32, 3), {}),
     "resnet20": ((32, 32, 3), {}),
+    "googlenet": ((32, 32, 3), {}),
     "allconv": ((32, 32, 3), {"filters": (16, 32)}),
     "conv1d": ((128, 1), {}),
     "autoencoder": ((32, 32, 1), {"code_size": 8}),
     "unet": ((32, 32, 3), {"filters": 8}),
     "hed": ((32, 32, 3), {}),
 }
+
+
+DEEP = {"resnet101", "resnet152"}  # 100+ layers: seconds per build, with the slow tests
+
+
+def every_architecture(slow: set[str] = frozenset()) -> list:
+    """ARCHITECTURES as pytest parameters, DEEP and `slow` ones marked slow."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n in DEEP | slow else n for n in ARCHITECTURES]
 
 
 def batch(shape, count: int = 2, seed: int = 0) -> np.ndarray:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline.models import ARCHITECTURES, build_model
-from tests.models.helpers import SMALL, batch
+from pipeline.models import build_model
+from tests.models.helpers import SMALL, batch, every_architecture
 
 
 def twins(name: str, **extra):
@@ -19,7 +19,7 @@ def twins(name: str, **extra):
     return custom, reference, shape
 
 
-@pytest.mark.parametrize("name", list(ARCHITECTURES))
+@pytest.mark.parametrize("name", every_architecture())
 def test_same_logits_after_copying_weights(name):
     custom, reference, shape = twins(name)
     x = batch(shape, count=3)

@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline.models import build_model
-from tests.models.helpers import trainable_count
+from tests.models.helpers import DEEP, trainable_count
 
 # (name, input shape, classes, count): the lecture's tables (torchvision's layouts), and for
 # ResNet-20 and All-CNN-C the sums of their layers (the papers say 0.27M and 1.3M).
@@ -12,12 +12,18 @@ PUBLISHED = [
     ("alexnet", (224, 224, 3), 1000, 61_100_840),
     ("vgg16", (224, 224, 3), 1000, 138_357_544),
     ("resnet50", (224, 224, 3), 1000, 25_557_032),
+    ("resnet101", (224, 224, 3), 1000, 44_549_160),  # torchvision's
+    ("resnet152", (224, 224, 3), 1000, 60_192_808),
     ("resnet20", (32, 32, 3), 10, 269_722),
+    ("googlenet", (224, 224, 3), 1000, 6_998_552),  # Table 1's widths, with biases (test_googlenet.py)
     ("allconv", (32, 32, 3), 10, 1_369_738),
 ]
 
 
-@pytest.mark.parametrize("name, shape, classes, count", PUBLISHED, ids=[p[0] for p in PUBLISHED])
+@pytest.mark.parametrize(
+    "name, shape, classes, count",
+    [pytest.param(*p, id=p[0], marks=[pytest.mark.slow] if p[0] in DEEP else []) for p in PUBLISHED],
+)
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_published_counts(name, shape, classes, count, impl):
     assert trainable_count(build_model(name, shape, classes, impl=impl)) == count

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from pipeline.data import load
-from pipeline.models import ARCHITECTURES, build_model
-from tests.models.helpers import SMALL, batch
+from pipeline.models import build_model
+from tests.models.helpers import SMALL, batch, every_architecture
 
 LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -14,7 +14,7 @@ LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 BIG = {"resnet18", "resnet20", "resnet34", "resnet50", "vgg13", "vgg16", "vgg19", "hed", "unet"}  # 8-25 s each
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in ARCHITECTURES])
+@pytest.mark.parametrize("name", every_architecture(BIG))
 def test_one_training_step_changes_the_weights(name):
     shape, options = SMALL[name]
     model = build_model(name, shape, 5, **options)
@@ -55,7 +55,7 @@ LEARNERS = [
 ]
 
 
-SLOW_LEARNERS = {"resnet20", "allconv"}  # 25-45 s each: with the slow tests
+SLOW_LEARNERS = {"resnet20", "allconv", "pattern", "conv1d"}  # 8-45 s each: with the slow tests
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,7 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
 
 
+@pytest.mark.slow  # two runs
 def test_a_null_seed_is_drawn_recorded_and_kept_on_resume(tiny_cfg, tmp_path):
     cfg, overrides = tiny_cfg
     cfg.trainer.seed = None

@@ -116,7 +116,7 @@ def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
 
 
 @pytest.mark.parametrize(
-    "override", ["trainer.epoch=3", "trainer.epochs=many", "trainer.precision=float8", "model=resnet101"]
+    "override", ["trainer.epoch=3", "trainer.epochs=many", "trainer.precision=float8", "model=resnet200"]
 )
 def test_typos_and_wrong_types_fail_at_composition(composed, override):
     with pytest.raises(Exception) as raised:

@@ -59,6 +59,7 @@ def test_runs_are_ranked_within_their_dataset_norm_and_budget(uri):
     assert set(rows[rows.dataset == "bars"]["rank"]) == {1} and set(rows[rows.norm == "2"]["rank"]) == {1}
 
 
+@pytest.mark.slow  # a process that imports MLflow
 def test_the_command_prints_one_table_per_group_and_refuses_an_unknown_experiment(uri, tmp_path):
     command = [sys.executable, "scripts/leaderboard.py", "--tracking-uri", uri]
     done = subprocess.run(

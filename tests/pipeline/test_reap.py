@@ -73,6 +73,7 @@ def test_reap_kills_exactly_the_dead_runs(client, tmp_path):
     assert "no heartbeat from another-host for 7200 s" in client.get_run(runs["other host, stale"]).data.tags["error"]
 
 
+@pytest.mark.slow  # a process that imports MLflow
 def test_the_command_line_reaps_and_refuses_unknown_experiments(client, tmp_path):
     experiment = client.create_experiment("e")
     dead = running(client, experiment, **{**liveness_tags(), "pid": str(dead_pid())})

@@ -37,7 +37,7 @@ def _context(model, channels: int = 1, target: str = "label", code_layer=None) -
 
 
 @pytest.mark.parametrize("precision", ["float32", pytest.param("mixed_float16", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("impl", ["custom", "keras"])
+@pytest.mark.parametrize("impl", ["custom", pytest.param("keras", marks=pytest.mark.slow)])
 def test_every_method_on_a_classifier(impl, precision):
     keras.mixed_precision.set_dtype_policy(precision)
     keras.utils.set_random_seed(0)

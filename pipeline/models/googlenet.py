@@ -1,0 +1,65 @@
+"""`googlenet`: GoogLeNet, Inception v1 (Szegedy et al., "Going deeper with convolutions", CVPR
+2015), the 22 layers with weights of the paper's Table 1: a 7x7/2 conv, a 1x1 then 3x3 conv, nine
+Inception modules (parallel 1x1, 1x1 -> 3x3, 1x1 -> 5x5 and 3x3 max-pool -> 1x1 branches,
+concatenated) with max-pools between stages, global average pooling, dropout 0.4 and the
+classifier. Without local response normalization (later work found it adds nothing) and without
+the two auxiliary classifiers (they only help training, and the pipeline trains one output).
+With biases, 6,998,552 parameters at 224x224x3 and 1000 classes; the paper's Table 1 lists 6.8M
+(its per-layer counts leave the biases out).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import keras
+
+# Table 1, per module: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
+MODULES = {
+    "3a": (64, 96, 128, 16, 32, 32),
+    "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64),
+    "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128),
+    "5b": (384, 192, 384, 48, 128, 128),
+}
+POOL_AFTER = ("3b", "4e")  # a 3x3/2 max-pool ends stages 3 and 4
+
+
+def min_input(**options) -> int:
+    return 32  # total stride: conv1 2, three pools 2 each, then pool5 2
+
+
+def conv(x, family: SimpleNamespace, filters: int, kernel: int, name: str, strides: int = 1):
+    x = family.Conv2D(filters, kernel, strides=strides, padding="same", name=name)(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def inception(x, family: SimpleNamespace, widths: tuple[int, ...], name: str):
+    """The four branches of one module, concatenated along the channels."""
+    ones, reduce3, threes, reduce5, fives, pool_proj = widths
+    pooled = family.MaxPooling2D(3, 1, padding="same", name=f"{name}_pool")(x)
+    branches = [
+        conv(x, family, ones, 1, f"{name}_1x1_conv"),
+        conv(conv(x, family, reduce3, 1, f"{name}_3x3_reduce_conv"), family, threes, 3, f"{name}_3x3_conv"),
+        conv(conv(x, family, reduce5, 1, f"{name}_5x5_reduce_conv"), family, fives, 5, f"{name}_5x5_conv"),
+        conv(pooled, family, pool_proj, 1, f"{name}_pool_proj"),
+    ]
+    return keras.layers.Concatenate(name=f"{name}_output")(branches)
+
+
+def build(inputs, num_classes: int, family: SimpleNamespace, dropout: float = 0.4):
+    x = conv(inputs, family, 64, 7, "conv1", strides=2)
+    x = family.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
+    x = conv(conv(x, family, 64, 1, "conv2_reduce"), family, 192, 3, "conv2")
+    x = family.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
+    for name, widths in MODULES.items():
+        x = inception(x, family, widths, f"inception_{name}")
+        if name in POOL_AFTER:
+            x = family.MaxPooling2D(3, 2, padding="same", name=f"pool{name[0]}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    return keras.layers.Dense(num_classes, name="logits")(x)
