@@ -3,10 +3,12 @@ Light imports only, so the visualization and attack libraries can share it."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 BATCH = 256  # examples per call: bounds memory on large inputs
 
@@ -20,11 +22,24 @@ def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) ->
     """Softmax of the logits in float32 (whatever the precision policy), (N, classes); a single
     logit (an edge map's) is a probability through the sigmoid."""
 
-    def scores(part):
-        logits = keras.ops.cast(model(part, training=False), "float32")
-        return keras.ops.sigmoid(logits) if logits.shape[-1] == 1 else keras.ops.softmax(logits)
+    return batched(_compiled_scores(model), x, batch_size)
 
-    return batched(scores, x, batch_size)
+
+_SCORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_scores(model: keras.Model) -> Callable:
+    """The model's float32 probabilities as one traced function per model (kept while the model
+    lives; it reads the model's variables, so new weights need no retrace): the perturbed
+    batches of the visualization methods and metrics skip eager per-op overhead."""
+    if model not in _SCORES:
+
+        def scores(part):
+            logits = tf.cast(model(part, training=False), tf.float32)
+            return tf.sigmoid(logits) if logits.shape[-1] == 1 else tf.nn.softmax(logits)
+
+        _SCORES[model] = tf.function(scores, reduce_retracing=True)
+    return _SCORES[model]
 
 
 def index_batches(count: int, batch_size: int = BATCH) -> Iterator[np.ndarray]:

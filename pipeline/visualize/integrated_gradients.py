@@ -11,10 +11,10 @@ import logging
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from pipeline.inference import batched, index_batches
 from pipeline.visualize._common import class_indices, float32
+from pipeline.visualize.saliency import input_gradient
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def integrated_gradients(
     for index in index_batches(len(x) * (steps + 1), batch_size):
         image, point = index // (steps + 1), index % (steps + 1)
         alpha = (point / steps).astype(np.float32)[:, None, None, None]
-        grads = _class_gradient(model, base[image] + alpha * (x[image] - base[image]), classes[image])
+        grads = input_gradient(model, base[image] + alpha * (x[image] - base[image]), classes[image], batch_size)
         np.add.at(total, image, weights[point][:, None, None, None] * grads)
     maps = ((x - base) * total).sum(axis=-1)
     _check_completeness(model, x, base, maps, classes, tolerance, batch_size)
@@ -65,14 +65,6 @@ def _check_completeness(model, x, base, maps, classes, tolerance, batch_size) ->
             100 * gap.max(),
             100 * tolerance,
         )
-
-
-def _class_gradient(model: keras.Model, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    images = tf.convert_to_tensor(images)
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        score = tf.reduce_sum(tf.gather(float32(model(images, training=False)), classes, axis=-1, batch_dims=1))
-    return tape.gradient(score, images).numpy()
 
 
 def _logits(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:

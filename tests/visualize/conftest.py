@@ -46,13 +46,13 @@ def bar_image(size: int = 16) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Watching(keras.layers.Layer):
-    """Passes its input on, recording the largest batch that went through."""
+    """Passes its input on, recording the largest batch that went through (a variable: traced
+    functions record too)."""
 
-    largest = 0
+    largest = tf.Variable(0, trainable=False)
 
     def call(self, x):
-        if x.shape[0] is not None:
-            Watching.largest = max(Watching.largest, int(x.shape[0]))
+        Watching.largest.assign(tf.maximum(Watching.largest, tf.shape(x)[0]))
         return x
 
 
@@ -60,7 +60,7 @@ def watched(model: keras.Model) -> keras.Model:
     """`model` behind a `Watching` layer (its record reset), flattened as the stage flattens
     nested models (so the CAMs find its conv layers): what batches does a method send?"""
     inputs = keras.Input(model.input_shape[1:])
-    Watching.largest = 0
+    Watching.largest.assign(0)
     return inline(keras.Model(inputs, model(Watching(name="watch")(inputs))))
 
 
