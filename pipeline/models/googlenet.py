@@ -4,8 +4,9 @@ Inception modules (parallel 1x1, 1x1 -> 3x3, 1x1 -> 5x5 and 3x3 max-pool -> 1x1 
 concatenated) with max-pools between stages, global average pooling, dropout 0.4 and the
 classifier. Without local response normalization (later work found it adds nothing) and without
 the two auxiliary classifiers (they only help training, and the pipeline trains one output).
-With biases, 6,998,552 parameters at 224x224x3 and 1000 classes; the paper's Table 1 lists 6.8M
-(its per-layer counts leave the biases out).
+With biases, 6,998,552 parameters at 224x224x3 and 1000 classes (6,990,272 without): 2.9% above
+the 6.8M Table 1 prints, whose rows drift from its own widths (inception 4c: 463K printed,
+509,440 weights from its widths).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ POOL_AFTER = ("3b", "4e")  # a 3x3/2 max-pool ends stages 3 and 4
 
 
 def min_input(**options) -> int:
-    return 32  # total stride: conv1 2, three pools 2 each, then pool5 2
+    return 32  # conv1 and four max-pools halve it: 1x1 before the average pool
 
 
 def conv(x, family: SimpleNamespace, filters: int, kernel: int, name: str, strides: int = 1):
