@@ -31,7 +31,7 @@ SMALL = {
 }
 
 
-DEEP = {"resnet101", "resnet152"}  # 100+ layers: seconds per build, with the slow tests
+DEEP = {"resnet101", "resnet152", "googlenet"}  # 60-150 weighted layers: 10-35 s a test, with the slow tests
 
 
 def every_architecture(slow: set[str] = frozenset()) -> list:
