@@ -15,31 +15,34 @@ BATCH = 256  # examples per call: bounds memory on large inputs
 
 def batched(fn: Callable, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     """`fn` applied to consecutive slices of `x`, results concatenated as one float32 array."""
-    return np.concatenate([np.asarray(fn(x[s : s + batch_size]), np.float32) for s in range(0, len(x), batch_size)])
+    parts = [fn(x[i[0] : i[-1] + 1]) for i in index_batches(len(x), batch_size)]
+    return np.concatenate([np.asarray(part, np.float32) for part in parts])
 
 
 def probabilities(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
     """Softmax of the logits in float32 (whatever the precision policy), (N, classes); a single
     logit (an edge map's) is a probability through the sigmoid."""
-
-    return batched(_compiled_scores(model), x, batch_size)
-
-
-_SCORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    return batched(traced(model, _scores), x, batch_size)
 
 
-def _compiled_scores(model: keras.Model) -> Callable:
-    """The model's float32 probabilities as one traced function per model (kept while the model
-    lives; it reads the model's variables, so new weights need no retrace): the perturbed
-    batches of the visualization methods and metrics skip eager per-op overhead."""
-    if model not in _SCORES:
+def _scores(model: keras.Model, part: tf.Tensor) -> tf.Tensor:
+    logits = tf.cast(model(part, training=False), tf.float32)
+    return tf.sigmoid(logits) if logits.shape[-1] == 1 else tf.nn.softmax(logits)
 
-        def scores(part):
-            logits = tf.cast(model(part, training=False), tf.float32)
-            return tf.sigmoid(logits) if logits.shape[-1] == 1 else tf.nn.softmax(logits)
 
-        _SCORES[model] = tf.function(scores, reduce_retracing=True)
-    return _SCORES[model]
+_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def traced(model: keras.Model, fn: Callable) -> Callable:
+    """`fn(model, *args)` as one `tf.function` per model and `fn`, kept while the model lives: the
+    perturbed batches of the visualization methods and metrics skip eager per-op overhead. It
+    reads the model's variables, so new weights (the randomization check's) need no retrace; it
+    holds the model weakly, so the cache never keeps a model alive."""
+    per_model = _TRACED.setdefault(model, {})
+    if fn not in per_model:
+        ref = weakref.ref(model)
+        per_model[fn] = tf.function(lambda *args: fn(ref(), *args), reduce_retracing=True)
+    return per_model[fn]
 
 
 def index_batches(count: int, batch_size: int = BATCH) -> Iterator[np.ndarray]:

@@ -4,44 +4,31 @@ and SmoothGrad (Smilkov et al. 2017), the same averaged over noisy copies of the
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.inference import index_batches
+from pipeline.inference import index_batches, traced
 from pipeline.visualize._common import as_batch, class_indices, float32
 
 
 def input_gradient(model: keras.Model, x, classes: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """d logit_{classes[i]} / d x_i for every example: (N, H, W, C), `batch_size` at a time."""
     x = as_batch(x)
-    gradient = _compiled_gradient(model)
+    gradient = traced(model, _gradient)
     parts = [
-        gradient(x[s : s + batch_size], tf.constant(classes[s : s + batch_size], tf.int32)).numpy()
-        for s in range(0, int(x.shape[0]), batch_size)
+        gradient(x[i[0] : i[-1] + 1], tf.constant(classes[i], tf.int32)).numpy()
+        for i in index_batches(int(x.shape[0]), batch_size)
     ]
     return np.concatenate(parts)
 
 
-_GRADIENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _compiled_gradient(model: keras.Model):
-    """One traced input-gradient function per model (it reads the model's variables: new weights,
-    as in the randomization check, need no retrace)."""
-    if model not in _GRADIENTS:
-
-        def gradient(x, classes):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                logits = float32(model(x, training=False))
-                score = tf.reduce_sum(tf.gather(logits, classes, axis=-1, batch_dims=1))
-            return tape.gradient(score, x)
-
-        _GRADIENTS[model] = tf.function(gradient, reduce_retracing=True)
-    return _GRADIENTS[model]
+def _gradient(model: keras.Model, x: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = float32(model(x, training=False))
+        score = tf.reduce_sum(tf.gather(logits, classes, axis=-1, batch_dims=1))
+    return tape.gradient(score, x)
 
 
 def saliency(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Small inputs at which every architecture builds fast, and a weight-copying comparison."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -43,5 +44,10 @@ def batch(shape, count: int = 2, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, *shape)).astype("float32")
 
 
-def trainable_count(model) -> int:
+def trainable_count(model: keras.layers.Layer) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def alone(layer, input_shape) -> keras.Model:
+    """`layer` built on one input of `input_shape`, as a model."""
+    return keras.Sequential([keras.Input(input_shape), layer])

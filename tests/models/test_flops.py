@@ -5,28 +5,27 @@ import keras
 import pytest
 
 import layers
-from pipeline.models import build_model, flops
-
-IMPLS = {"custom": layers, "keras": keras.layers}
+from pipeline.models import build_model, family, flops
+from tests.models.helpers import alone
 
 
 def one(layer, input_shape) -> int:
-    return flops(keras.Sequential([keras.Input(input_shape), layer]))
+    return flops(alone(layer, input_shape))
 
 
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_single_layers_by_hand(impl):
-    family = IMPLS[impl]
+    conv = family(impl)
     # A 3x3 conv from 4 to 8 channels on 10x10, stride 2, "same": 5x5 outputs, each 3 * 3 * 4 MACs per filter.
-    assert one(family.Conv2D(8, 3, strides=2, padding="same"), (10, 10, 4)) == 5 * 5 * 8 * (3 * 3 * 4)
-    assert one(family.Conv1D(6, 5), (20, 3)) == 16 * 6 * (5 * 3)
+    assert one(conv.Conv2D(8, 3, strides=2, padding="same"), (10, 10, 4)) == 5 * 5 * 8 * (3 * 3 * 4)
+    assert one(conv.Conv1D(6, 5), (20, 3)) == 16 * 6 * (5 * 3)
     # Dense: one MAC per weight; on a sequence, per position.
     assert one(keras.layers.Dense(10), (84,)) == 84 * 10
     assert one(keras.layers.Dense(10), (7, 84)) == 7 * 84 * 10
     # Transposed: each input position spreads its vector through the whole kernel.
-    assert one(family.Conv2DTranspose(2, 3, strides=2), (4, 4, 5)) == 4 * 4 * 5 * (3 * 3 * 2)
+    assert one(conv.Conv2DTranspose(2, 3, strides=2), (4, 4, 5)) == 4 * 4 * 5 * (3 * 3 * 2)
     # Pooling, activations and normalization count nothing.
-    assert one(family.MaxPooling2D(2), (8, 8, 3)) == 0
+    assert one(conv.MaxPooling2D(2), (8, 8, 3)) == 0
 
 
 def test_locally_connected_and_nested_models():

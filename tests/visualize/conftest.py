@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import layers
+from pipeline.models import family
 from pipeline.models.nested import inline
 from pipeline.visualize import MAX_STEPS_ENV
 
 os.environ.setdefault(MAX_STEPS_ENV, "48")  # caps every gradient-ascent loop in these tests
-
-IMPLS = {"custom": layers, "keras": keras.layers}
 
 
 def circular_pad(x, pad: int):
@@ -26,7 +24,7 @@ def bar_detector(impl: str, size: int = 16) -> keras.Model:
     """conv (a 3x3 box sum, one filter) -> ReLU -> global mean -> logits [+m, -m]: class 0's
     evidence is wherever the image is bright, class 1 has only negative evidence."""
     inputs = keras.Input((size, size, 1))
-    conv = IMPLS[impl].Conv2D(1, 3, padding="same", name="detector")
+    conv = family(impl).Conv2D(1, 3, padding="same", name="detector")
     maps = keras.layers.ReLU(name="detector_relu")(conv(inputs))
     pooled = keras.layers.GlobalAveragePooling2D(name="gap")(maps)
     head = keras.layers.Dense(2, name="logits")

@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pipeline.models import family
 from pipeline.visualize import grad_cam
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.score_cam import score_cam
-from tests.visualize.conftest import IMPLS, Watching, bar_detector, bar_image, watched
+from tests.visualize.conftest import Watching, bar_detector, bar_image, watched
 
 
 def two_filter_model(impl: str, size: int = 12) -> keras.Model:
     inputs = keras.Input((size, size, 1))
-    conv = IMPLS[impl].Conv2D(2, 3, padding="same", name="features")
+    conv = family(impl).Conv2D(2, 3, padding="same", name="features")
     maps = keras.layers.ReLU(name="features_relu")(conv(inputs))
     head = keras.layers.Dense(3, name="logits")
     model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling2D()(maps)))
