@@ -31,6 +31,7 @@ class DatasetConfig:
     target: str = "label"
     download: bool = True
     options: Dict[str, Any] = field(default_factory=dict)  # offline generators' parameters
+    train_examples: Optional[int] = None  # a seeded random subset of the training split; null: all of it
     # the standard attack budgets per norm ("inf", "2"), in pixel units of the [0, 1] input
     budgets: Dict[str, float] = field(default_factory=lambda: {"inf": 8 / 255, "2": 0.5})
 
@@ -187,6 +188,15 @@ class AdversarialConfig:
 
 
 @dataclass
+class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipeline.sweep_plot)
+    x: Optional[str] = None  # a swept setting, e.g. dataset.train_examples; null: no figure
+    y: str = "test_accuracy"  # a metric every job logs
+    lines: Optional[str] = None  # a setting whose values each get a line, e.g. model.name
+    log_x: bool = False
+    title: Optional[str] = None
+
+
+@dataclass
 class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -198,6 +208,7 @@ class Config:
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     stages: List[str] = field(default_factory=lambda: list(STAGES))
     optimized_metric: str = "test_accuracy"  # what a job returns to the sweeper (Optuna's objective)
+    sweep_plot: SweepPlotConfig = field(default_factory=SweepPlotConfig)
     sweep_resume: bool = False  # -m ... sweep_resume=true: continue the newest sweep of the same command
 
 

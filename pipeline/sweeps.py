@@ -167,5 +167,9 @@ class SweepCallback(Callback):
         children = client.search_runs(
             [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
         )
+        if config.sweep_plot.x:
+            from pipeline import sweep_plot
+
+            sweep_plot.publish(client, parent, children, config.sweep_plot, parent_file.parent)
         failed = [c for c in children if c.info.status != "FINISHED"]
         client.set_terminated(parent, "FAILED" if failed or not children else "FINISHED")

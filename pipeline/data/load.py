@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -23,6 +24,8 @@ CACHE_LIMIT_BYTES = 2 * 1024**3
 SHUFFLE_BUFFER = 10_000
 # Feature names TFDS datasets use for per-pixel labels.
 MASK_KEYS = ("mask", "segmentation_mask")
+# The draw of `subset`: the same examples on every machine and for every model.
+SUBSET_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +67,7 @@ def load(
     epochs: int | None = None,
     first_epoch: int = 0,
     max_examples: int | None = None,
+    subset: int | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Load a split as `(image, target)` pairs, images float32 in [0, 1].
 
@@ -87,7 +91,10 @@ def load(
         download: allow downloading a real dataset that is not prepared.
         epochs, first_epoch: for training loops, epochs `first_epoch`..`epochs - 1` back to back,
             each seeded by its number (resumable); None: one epoch, reshuffled per iteration.
-        max_examples: read only the split's first examples (cut before the in-memory cache).
+        subset: keep a random subset of this many of the split's examples, drawn with
+            `SUBSET_SEED` (the same on every machine), in the split's order; fixed over epochs.
+        max_examples: read only the first examples (of the subset, if any), cut before the
+            in-memory cache.
 
     Returns:
         `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
@@ -98,11 +105,13 @@ def load(
     """
     _check_arguments(target, validation_fraction, batch_size)
     if name == photos.NAME:
-        return _photos(split, data_dir, image_size, batch_size, target, max_examples, augment)
+        return _photos(split, data_dir, image_size, batch_size, target, augment, max_examples, subset)
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
     keys, shape = _layout(dataset, target, image_size)
     _check_augment(dataset.name, split, augment, shape)
-    ds, num_examples = _decoded(dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples)
+    ds, num_examples = _decoded(
+        dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples, subset
+    )
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
@@ -146,7 +155,12 @@ def _layout(dataset: tfds.core.DatasetBuilder, target: str, image_size) -> tuple
 
 
 def _decoded(
-    dataset: tfds.core.DatasetBuilder, tfds_split: str, keys: dict, shape: tuple, max_examples: int | None
+    dataset: tfds.core.DatasetBuilder,
+    tfds_split: str,
+    keys: dict,
+    shape: tuple,
+    max_examples: int | None,
+    subset: int | None,
 ) -> tuple[tf.data.Dataset, int]:
     """Examples as float images and int targets at `shape`, cached in memory when they fit."""
     # TFDS would cache small splits itself (before our decoding, and warn when a preview reads
@@ -154,6 +168,9 @@ def _decoded(
     no_autocache = tfds.ReadConfig(try_autocache=False)
     ds = dataset.as_dataset(split=tfds_split, shuffle_files=False, read_config=no_autocache)
     num_examples = _num_examples(ds, dataset, tfds_split)
+    if subset is not None:
+        keep = tf.constant(subset_mask(num_examples, subset))
+        ds, num_examples = ds.enumerate().filter(lambda i, _: keep[i]).map(lambda _, example: example), subset
     if max_examples is not None:
         ds, num_examples = ds.take(max_examples), min(num_examples, max_examples)
     ds = ds.map(functools.partial(_prepare, keys=keys, shape=shape), num_parallel_calls=tf.data.AUTOTUNE)
@@ -162,10 +179,22 @@ def _decoded(
     return ds, num_examples
 
 
+def subset_mask(num_examples: int, subset: int) -> np.ndarray:
+    """(num_examples,) bool: which examples a seeded random subset of `subset` of them keeps."""
+    if not 0 < subset <= num_examples:
+        raise ValueError(
+            f"`subset` (dataset.train_examples) must be from 1 to the split's {num_examples} examples. "
+            f"Received: subset={subset}"
+        )
+    keep = np.zeros(num_examples, bool)
+    keep[np.random.default_rng(SUBSET_SEED).choice(num_examples, subset, replace=False)] = True
+    return keep
+
+
 def load_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
     """The `load` keyword arguments a dataset config (the `dataset` group) sets for `split`:
     `load(**load_arguments(cfg.dataset, "test"), batch_size=256)`. Augmentation applies to
-    training splits only."""
+    training splits only, and so does `train_examples` (a seeded subset)."""
     return {
         "name": dataset["name"],
         "split": split,
@@ -176,6 +205,7 @@ def load_arguments(dataset: Mapping[str, Any], split: str) -> dict[str, Any]:
         "options": dict(dataset["options"]) or None,
         "download": dataset["download"],
         "augment": bool(dataset["augment"]) and is_training(split),
+        "subset": dataset.get("train_examples") if is_training(split) else None,
     }
 
 
@@ -249,11 +279,15 @@ def _prepare(example: dict, keys: dict[str, str], shape: Sequence[int]) -> dict:
 
 
 def _photos(
-    split, data_dir, image_size, batch_size, target, max_examples, augment
+    split, data_dir, image_size, batch_size, target, augment, max_examples, subset
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     if augment:
         raise ValueError("The photos dataset is not augmented. Set dataset.augment=false.")
-    images, labels, classes = photos.read(split, data_dir, image_size, max_examples)
+    images, labels, classes = photos.read(split, data_dir, image_size, None if subset else max_examples)
+    if subset is not None:
+        keep = subset_mask(len(images), subset)
+        images, labels = images[keep], labels[keep]
+    images, labels = images[:max_examples], labels[:max_examples]
     info = DatasetInfo(photos.NAME, split, len(classes), images.shape[1:], classes, len(images), target)
     return photos.dataset(images, labels, batch_size, target).prefetch(tf.data.AUTOTUNE), info
 

@@ -38,6 +38,7 @@ from pipeline.visualize.feature_maps import feature_maps, most_active_filters
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
 from pipeline.visualize.occlusion import occlusion, patch_for
+from pipeline.visualize.orientation_tuning import orientation_tuning, selectivity
 from pipeline.visualize.receptive_field import effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
 
@@ -150,6 +151,22 @@ def feature_maps_panel(c: Context) -> list[Panel]:
             f"What {', '.join(c.layers)} compute for {name}: each map is one filter's response.",
         )
         for i, (name, image) in enumerate(inputs.items())
+    ]
+
+
+@method("orientation_tuning", conv=True)
+def orientation_tuning_panel(c: Context) -> list[Panel]:
+    layer = after_activation(c.model, kernel_layers(c.model)[0])
+    angles, responses = orientation_tuning(c.model, layer)
+    osi = selectivity(angles, responses)
+    c.metrics["orientation_selectivity_mean"] = float(osi.mean())
+    return [
+        Panel(
+            "orientation_tuning",
+            plots.tuning_figure(angles, responses, osi, layer),
+            f"How each unit of {layer} answers a bar through the centre as it turns (Hubel and Wiesel's "
+            "experiment): a narrow lobe is an orientation detector; OSI 1 answers one orientation only, 0 any.",
+        )
     ]
 
 

@@ -135,3 +135,25 @@ def equivariance_figure(results: Sequence) -> plt.Figure:
     axis.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def tuning_figure(angles: np.ndarray, responses: np.ndarray, osi: np.ndarray, layer: str, max_units: int = 16):
+    """A polar tuning curve per unit (orientation is 180-periodic: drawn over the full circle),
+    each scaled to its own peak, titled with its preferred angle and selectivity index."""
+    units = min(responses.shape[1], max_units)
+    cols = min(units, 8)
+    rows = int(np.ceil(units / cols))
+    fig = plt.figure(figsize=(1.9 * cols, 2.1 * rows + 0.5))
+    theta = np.deg2rad(np.concatenate([angles, angles + 180.0, angles[:1] + 360.0]))
+    for unit in range(units):
+        r = np.maximum(responses[:, unit], 0.0)
+        r = r / r.max() if r.max() > 0 else r
+        ax = fig.add_subplot(rows, cols, unit + 1, projection="polar")
+        ax.plot(theta, np.concatenate([r, r, r[:1]]), color="tab:red")
+        ax.fill(theta, np.concatenate([r, r, r[:1]]), color="tab:red", alpha=0.25)
+        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0", "45", "90", "135"], fontsize=6)
+        ax.set_yticks([])
+        ax.set_title(f"unit {unit}: {angles[responses[:, unit].argmax()]:.0f} deg, OSI {osi[unit]:.2f}", fontsize=7)
+    fig.suptitle(f"{layer}: response to a bar turned through 180 degrees (Hubel and Wiesel)")
+    fig.tight_layout()
+    return fig

@@ -75,6 +75,19 @@ def test_train_validation_test_are_disjoint(data_dir):
     assert fingerprints(whole) == prints["train"] | prints["validation"]
 
 
+def test_a_subset_is_seeded_drawn_from_the_whole_split_and_fixed_over_epochs(data_dir):
+    whole, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=None)
+    ordered = [hashlib.sha1(x.tobytes()).hexdigest() for x, _ in whole.as_numpy_iterator()]
+    ds, info = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, subset=50, shuffle_seed=None, epochs=2)
+    kept = [hashlib.sha1(x.tobytes()).hexdigest() for x, _ in ds.as_numpy_iterator()]
+    assert info.num_examples == 50 and kept[:50] == kept[50:]  # two epochs, the same examples
+    rng = np.random.default_rng(0)  # SUBSET_SEED: an independent draw of the same subset
+    assert kept[:50] == [ordered[i] for i in sorted(rng.choice(len(ordered), 50, replace=False))]
+    assert max(ordered.index(h) for h in kept[:50]) > 300  # from the whole split, not its start
+    with pytest.raises(ValueError, match=r"from 1 to the split's 360 examples. Received: subset=361"):
+        load("bars", "train", data_dir=data_dir, options=SMALL_BARS, subset=361)
+
+
 def test_augment_crops_and_never_mirrors_bars(data_dir):
     plain, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3)
     augmented, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3, augment=True)

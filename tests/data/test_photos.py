@@ -46,3 +46,13 @@ def test_split_folders_and_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="No images"):
         load("photos", "test", data_dir=str(tmp_path / "empty"))
+
+
+def test_a_subset_of_a_photo_folder_is_the_seeded_draw(tmp_path):
+    for i in range(10):
+        save(tmp_path / "grey" / f"{i}.png", (i * 20, i * 20, i * 20))
+    ds, info = load("photos", "test", batch_size=10, data_dir=str(tmp_path), subset=4)
+    levels = np.round(next(iter(ds))[0].numpy()[:, 0, 0, 0] * 255 / 20).astype(int).tolist()
+    assert info.num_examples == 4 and levels == sorted(np.random.default_rng(0).choice(10, 4, replace=False).tolist())
+    first, _ = load("photos", "test", batch_size=10, data_dir=str(tmp_path), subset=4, max_examples=2)
+    assert np.round(next(iter(first))[0].numpy()[:, 0, 0, 0] * 255 / 20).astype(int).tolist() == levels[:2]
