@@ -70,8 +70,14 @@ def predicted_classes(model: keras.Model, x: np.ndarray, batch_size: int = BATCH
 
 def predictions_and_labels(model: keras.Model, dataset: Iterable) -> tuple[np.ndarray, np.ndarray]:
     """Predicted classes and true labels over a dataset of (images, labels) batches."""
-    labels, predictions = [], []
+    outputs, labels = outputs_and_targets(model, dataset)
+    return np.argmax(outputs, axis=-1), labels
+
+
+def outputs_and_targets(model: keras.Model, dataset: Iterable) -> tuple[np.ndarray, np.ndarray]:
+    """The model's float32 outputs and the targets over a dataset of (inputs, targets) batches."""
+    outputs, targets = [], []
     for x, y in dataset:
-        labels.append(np.asarray(y))
-        predictions.append(predicted_classes(model, np.asarray(x)))
-    return np.concatenate(predictions), np.concatenate(labels)
+        targets.append(np.asarray(y))
+        outputs.append(batched(lambda part: model(part, training=False), np.asarray(x)))
+    return np.concatenate(outputs), np.concatenate(targets)

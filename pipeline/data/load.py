@@ -13,11 +13,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from pipeline.data import photos, source, transforms
+from pipeline.data import pairs, photos, source, transforms
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("label", "mask", "image")
+TARGETS = ("label", "mask", "image", "pair")
 # Datasets whose decoded, float32 examples take more memory than this are not cached.
 CACHE_LIMIT_BYTES = 2 * 1024**3
 # Shuffle buffer: the whole split when it is smaller than this, else a window of this size.
@@ -39,7 +39,7 @@ class DatasetInfo:
         input_shape: shape of one image as it comes out of the pipeline.
         class_names: one name per class.
         num_examples: examples in this split.
-        target: what the second element of each pair is: "label", "mask" or "image".
+        target: what the second element of each pair is: "label", "mask", "image" or "pair".
     """
 
     name: str
@@ -85,7 +85,9 @@ def load(
             class; training splits only.
         image_size: an int (square), (height, width), or (height, width, channels) to resize.
         target: "label" (integer class), "mask" (integer class per pixel, for datasets with
-            masks such as "shapes") or "image" (the input itself, for autoencoders).
+            masks such as "shapes"), "image" (the input itself, for autoencoders) or "pair"
+            (`pipeline.data.pairs`: each image with a partner, (2, H, W, C), and 1 if they show
+            the same class; test splits pair only classes the other splits never show).
         validation_fraction: share of train carved out as "validation" (0 keeps all of train).
         options: generator parameters of an offline dataset, e.g. {"image_size": 64} for bars.
         download: allow downloading a real dataset that is not prepared.
@@ -110,10 +112,18 @@ def load(
     keys, shape = _layout(dataset, target, image_size)
     _check_augment(dataset.name, split, augment, shape)
     ds, num_examples = _decoded(
-        dataset, _tfds_split(dataset, split, validation_fraction), keys, shape, max_examples, subset
+        dataset,
+        _tfds_split(dataset, split, validation_fraction),
+        keys,
+        shape,
+        None if target == "pair" else max_examples,
+        subset,
     )
+    if target == "pair":  # paired within the whole split, then cut
+        ds, num_examples = pairs.pair_up(ds, split, dataset.info.features[keys["label"]].num_classes)
+        ds, num_examples = ds.take(max_examples or -1), min(num_examples, max_examples or num_examples)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
-    passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment), target)
+    passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment, target), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
     ds = ds if batch_size else ds.unbatch()
     return ds.prefetch(tf.data.AUTOTUNE), _info(name, split, dataset, keys, shape, num_examples, target)
@@ -283,6 +293,8 @@ def _photos(
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     if augment:
         raise ValueError("The photos dataset is not augmented. Set dataset.augment=false.")
+    if target == "pair":
+        raise ValueError("target='pair' applies to TFDS and offline datasets, not to photos.")
     images, labels, classes = photos.read(split, data_dir, image_size, None if subset else max_examples)
     if subset is not None:
         keep = subset_mask(len(images), subset)
@@ -297,14 +309,23 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
-def _augmentation(name: str, augment: bool) -> Callable[[dict, tf.Tensor], dict] | None:
+def _augmentation(name: str, augment: bool, target: str) -> Callable[[dict, tf.Tensor], dict] | None:
     """The dataset's augmentation: small affine moves for frame-filling digits, else a random
-    crop, mirrored where a mirror keeps the class."""
+    crop, mirrored where a mirror keeps the class; for pairs, of both images independently."""
     if not augment:
         return None
     if name in transforms.JITTERED:
-        return transforms.jitter
-    return functools.partial(transforms.augment, flip=name not in transforms.NO_FLIP)
+        one = transforms.jitter
+    else:
+        one = functools.partial(transforms.augment, flip=name not in transforms.NO_FLIP)
+    return functools.partial(_each_of_pair, augment=one) if target == "pair" else one
+
+
+def _each_of_pair(batch: dict, seed: tf.Tensor, augment: Callable[[dict, tf.Tensor], dict]) -> dict:
+    """`augment` on the images of a batch of pairs (B, 2, H, W, C) as one batch of 2B images."""
+    pairs_shape = tf.shape(batch["image"])
+    images = tf.reshape(batch["image"], [-1, *batch["image"].shape[2:]])
+    return {**batch, "image": tf.reshape(augment({"image": images}, seed)["image"], pairs_shape)}
 
 
 def _augmented(ds: tf.data.Dataset, augment: Callable[[dict, tf.Tensor], dict], *, seed) -> tf.data.Dataset:
@@ -322,6 +343,8 @@ def _info(name, split, dataset, keys, shape, num_examples, target) -> DatasetInf
     class_names = tuple(label.names)
     if target == "mask":
         class_names = ("background", *class_names)
+    if target == "pair":
+        class_names, shape = pairs.CLASS_NAMES, (2, *shape)
     return DatasetInfo(
         name=name,
         split=split,

@@ -27,6 +27,7 @@ from pipeline.models import (
     linear,
     pattern,
     resnet,
+    siamese,
     unet,
     vgg,
 )
@@ -86,6 +87,7 @@ ARCHITECTURES: Registry[Architecture] = Registry(
         ),
         "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
         "hed": Architecture(hed.build, hed.min_input, True),
+        "siamese": Architecture(siamese.build, siamese.min_input, True, spatial_rank=3),
     },
 )
 
@@ -130,18 +132,29 @@ def build_model(
 def _build(
     name: str, input_shape: tuple, num_classes: int | None, impl: str, options: dict, preprocess: dict | None = None
 ) -> keras.Model:
+    first = [Preprocess(**preprocess, name="preprocess")] if preprocess else []
+    return _assemble(name, input_shape, num_classes, family(impl), options, first, f"{name}_{impl}")
+
+
+def tower(name: str, input_shape: tuple, outputs: int, layer_family, **options) -> keras.Model:
+    """A named architecture as one sub-model ending in `outputs` units: a Siamese network's
+    tower, called on both images with the same weights."""
+    return _assemble(name, tuple(input_shape), outputs, layer_family, options, [], f"{name}_tower")
+
+
+def _assemble(
+    name: str, input_shape: tuple, outputs: int | None, layer_family, options: dict, first: list, model_name: str
+) -> keras.Model:
     arch = ARCHITECTURES[name]
-    layer_family = family(impl)
     _check_options(name, arch, options)
     _check_input(name, arch, input_shape, options)
-    first = [Preprocess(**preprocess, name="preprocess")] if preprocess else []
     if arch.functional:
         inputs = keras.Input(input_shape, name="image")
         x = blocks.apply(first, inputs)
-        return keras.Model(inputs, arch.build(x, num_classes, layer_family, **options), name=f"{name}_{impl}")
+        return keras.Model(inputs, arch.build(x, outputs, layer_family, **options), name=model_name)
     return keras.Sequential(
-        [keras.Input(input_shape, name="image"), *first, *arch.build(num_classes, layer_family, **options)],
-        name=f"{name}_{impl}",
+        [keras.Input(input_shape, name="image"), *first, *arch.build(outputs, layer_family, **options)],
+        name=model_name,
     )
 
 

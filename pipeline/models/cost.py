@@ -24,8 +24,15 @@ LOCAL = (ours.LocallyConnected1D, ours.LocallyConnected2D)
 
 
 def flops(model: keras.Model) -> int:
-    """Multiply-accumulates for one example through `model` (nested models included)."""
-    return sum(_layer_macs(layer) for layer in model.layers)
+    """Multiply-accumulates for one example through `model` (nested models included, once per
+    call: a Siamese network's shared tower counts twice)."""
+    return sum(_layer_macs(layer) * _calls(model, layer) for layer in model.layers)
+
+
+def _calls(model: keras.Model, layer: keras.layers.Layer) -> int:
+    """How often `model`'s graph calls `layer` (a Sequential model calls each layer once)."""
+    nodes = getattr(model, "_nodes_by_depth", None)  # Keras 3 functional models
+    return sum(node.operation is layer for level in nodes.values() for node in level) if nodes else 1
 
 
 def _layer_macs(layer: keras.layers.Layer) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.errors import UserError
+from pipeline.training.objectives import OBJECTIVES
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +32,15 @@ TOP_K = 5  # top-5 accuracy, ImageNet's other headline number
 
 
 def per_example_loss(target: str, y, outputs) -> tf.Tensor:
-    """Cross-entropy from logits per example (averaged over pixels for masks); MSE for images."""
-    outputs = tf.cast(outputs, tf.float32)
-    if target == "image":
-        return tf.reduce_mean(tf.reshape(tf.square(outputs - tf.cast(y, tf.float32)), [tf.shape(y)[0], -1]), axis=1)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y, tf.int32), outputs)
-    return tf.reduce_mean(tf.reshape(losses, [tf.shape(y)[0], -1]), axis=1)
+    """The target's loss per example (`objectives.OBJECTIVES`): cross-entropy from logits for
+    labels and masks (averaged over pixels), MSE for images, binary cross-entropy for pairs."""
+    return OBJECTIVES[target].loss(y, tf.cast(outputs, tf.float32))
 
 
 def correct_count(target: str, y, outputs) -> tf.Tensor:
     """Correct predictions (pixels for masks, as a fraction per example); 0 for reconstructions."""
-    if target == "image":
-        return tf.constant(0.0)
-    hits = tf.cast(tf.equal(tf.argmax(outputs, axis=-1, output_type=tf.int32), tf.cast(y, tf.int32)), tf.float32)
-    return tf.reduce_sum(tf.reduce_mean(tf.reshape(hits, [tf.shape(y)[0], -1]), axis=1))
+    hits = OBJECTIVES[target].hits
+    return tf.constant(0.0) if hits is None else tf.reduce_sum(hits(y, tf.cast(outputs, tf.float32)))
 
 
 def top_k_count(target: str, y, outputs, k: int = TOP_K) -> tf.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,5 +48,20 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, class_names: S
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
     axis.set_title(f"test accuracy {accuracy:.3f}")
+    fig.tight_layout()
+    return fig
+
+
+def roc_curves(same: np.ndarray, scores: Mapping[str, np.ndarray], title: str) -> plt.Figure:
+    """The ROC curve of each named score (higher where `same` is 1), with its area, and chance."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, axis = plt.subplots(figsize=(4.8, 4.5))
+    for label, score in scores.items():
+        false_positive, true_positive, _ = roc_curve(same, score)
+        axis.plot(false_positive, true_positive, label=f"{label}: AUC {roc_auc_score(same, score):.3f}")
+    axis.plot([0, 1], [0, 1], "k--", label="chance (0.5)")
+    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
+    axis.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig

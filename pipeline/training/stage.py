@@ -12,11 +12,12 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import report, tracking
-from pipeline.inference import predictions_and_labels
+from pipeline.inference import outputs_and_targets, predictions_and_labels
 from pipeline.models import build_model, flops
 from pipeline.stage_inputs import MODEL_FILE, sample_test_split
 from pipeline.stages import StageContext
@@ -71,6 +72,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
             break
     test = loop.evaluate(steps, data.test)
     results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
+    if cfg.dataset.target == "pair":
+        results |= pair_aucs(model, data)
     model.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
         publish(context, model, history, data, results)
@@ -154,6 +157,27 @@ def adversary(trainer: DictConfig, model: keras.Model):
     return make_attack(settings.attack, model, eps=settings.eps, steps=settings.steps, seed=trainer.seed)
 
 
+PAIR_SCORES = {"test_roc_auc": "the Siamese net", "test_roc_auc_pixels": "pixels' L2 distance"}
+
+
+def pair_scores(model: keras.Model, data: Datasets) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Over the test pairs (classes unseen in training): 1 where a pair shows one class, and two
+    scores meant to be higher there: the net's "same class?" logit and the raw pixels' negative L2
+    distance, the floor a learned similarity should beat."""
+    pixels = np.concatenate([keras.ops.convert_to_numpy(x) for x, _ in data.test_local])
+    logits, same = outputs_and_targets(model, data.test_local)
+    distance = np.sqrt(np.square(pixels[:, 0] - pixels[:, 1]).reshape(len(pixels), -1).sum(axis=1))
+    return same, dict(zip(PAIR_SCORES.values(), (logits[:, 0], -distance), strict=True))
+
+
+def pair_aucs(model: keras.Model, data: Datasets) -> dict[str, float]:
+    """`PAIR_SCORES`' ROC AUCs: `test_roc_auc` (the net's) and `test_roc_auc_pixels`."""
+    from sklearn.metrics import roc_auc_score
+
+    same, scores = pair_scores(model, data)
+    return {metric: float(roc_auc_score(same, scores[label])) for metric, label in PAIR_SCORES.items()}
+
+
 def publish(context: StageContext, model: keras.Model, history: list, data: Datasets, results: dict) -> None:
     """Log the config, the training figures and the test metrics; log the model when asked."""
     cfg = context.cfg
@@ -172,6 +196,16 @@ def publish(context: StageContext, model: keras.Model, history: list, data: Data
                 "confusion_matrix",
                 plots.confusion_matrix(labels, predictions, data.test_info.class_names),
                 "Test images by true class (rows) and predicted class (columns).",
+            )
+        )
+    if cfg.dataset.target == "pair":
+        panels.append(
+            report.Panel(
+                "roc_curve",
+                plots.roc_curves(*pair_scores(model, data), "Test pairs of classes never seen in training"),
+                "How well the 'same class?' score separates the test pairs, all of classes the net never "
+                "trained on, next to the raw pixels' distance: the area under the curve is 1 for a perfect "
+                "ranking, 0.5 for chance.",
             )
         )
     report.publish(context.run_dir, STAGE, panels, results)

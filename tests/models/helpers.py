@@ -29,6 +29,7 @@ SMALL = {
     "autoencoder": ((32, 32, 1), {"code_size": 8}),
     "unet": ((32, 32, 3), {"filters": 8}),
     "hed": ((32, 32, 3), {}),
+    "siamese": ((2, 32, 32, 1), {"embedding": 8}),
 }
 
 

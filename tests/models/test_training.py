@@ -22,6 +22,9 @@ def test_one_training_step_changes_the_weights(name):
     if name == "autoencoder":
         model.compile("adam", "mse")
         y = x
+    elif name == "siamese":  # one "same class?" logit per pair
+        model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True))
+        y = np.array([1, 0, 1, 0], np.float32)
     elif name in ("unet", "hed"):  # per-pixel logits
         model.compile("adam", LOGITS)
         y = np.random.default_rng(0).integers(0, 5, (4, *shape[:2]))

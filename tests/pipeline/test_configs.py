@@ -112,7 +112,8 @@ def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
         "cifar10": (32, 32, 3),
         "photos": (*(cfg.dataset.image_size or (224, 224)), 3),
     }
-    build_model(cfg.model.name, shapes[cfg.dataset.name], 4, **cfg.model.options)  # the architecture, not the weights
+    shape = (2, *shapes[cfg.dataset.name]) if cfg.dataset.target == "pair" else shapes[cfg.dataset.name]
+    build_model(cfg.model.name, shape, 4, **cfg.model.options)  # the architecture, not the weights
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,10 @@
-"""A sweep's summary figure: runs grouped into lines and points, repeats averaged; the inductive-bias
-experiment through the command line puts it in the parent run."""
+"""A sweep's summary figure: runs grouped into lines and points, repeats averaged."""
 
 from types import SimpleNamespace
 
 import pytest
 
 from pipeline import sweep_plot
-from tests.pipeline.conftest import store, sweep_runs
 
 SPEC = {"x": "dataset.train_examples", "y": "test_accuracy", "lines": "model.name", "log_x": True, "title": None}
 
@@ -35,24 +33,3 @@ def test_runs_become_lines_of_points_with_their_repeats():
     assert axis.get_xscale() == "log" and "mean of 2 runs" in axis.get_ylabel()
     means = {bars.get_label(): bars.lines[0].get_ydata().tolist() for bars in axis.containers}
     assert means["mlp (1,000 parameters)"] == pytest.approx([0.5, 0.85])
-
-
-@pytest.mark.slow
-def test_the_inductive_bias_sweep_draws_its_figure_in_the_parent_run(cli, tmp_path):
-    done = cli(
-        "-m",
-        "experiment=inductive_bias",
-        "dataset.train_examples=30,60",
-        "trainer.seed=0",
-        "trainer.epochs=2",
-        "trainer.eval_steps=2",
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:]
-    parent, children = sweep_runs(tmp_path)
-    assert parent.info.status == "FINISHED" and len(children) == 4
-    grid = sorted((c.data.params["model.name"], c.data.params["dataset.train_examples"]) for c in children)
-    assert grid == [("lenet5", "30"), ("lenet5", "60"), ("mlp", "30"), ("mlp", "60")]
-    assert all(c.data.metrics["parameters"] > 0 and "test_accuracy" in c.data.metrics for c in children)
-    artifacts = [a.path for a in store(tmp_path).list_artifacts(parent.info.run_id)]
-    assert sweep_plot.FILE in artifacts

@@ -1,0 +1,39 @@
+"""The lecture's thought experiments through the command line: the Siamese net on digits it never
+trained on, and the inductive-bias sweep with its figure in the parent run."""
+
+import pytest
+
+from pipeline import sweep_plot
+from tests.pipeline.conftest import all_runs, store, sweep_runs
+
+
+@pytest.mark.slow
+def test_the_siamese_experiment_separates_pairs_of_unseen_digits_better_than_chance(cli, tmp_path):
+    done = cli("experiment=siamese_digits", "trainer.epochs=1", timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:]
+    [run] = all_runs(tmp_path)
+    metrics = run.data.metrics
+    # 1,070 test pairs of 7, 8 and 9 only: one epoch gives 0.65-0.7 here (the raw pixels' distance: 0.82).
+    assert metrics["test_roc_auc"] > 0.58 and metrics["test_roc_auc_pixels"] > 0.75
+    assert run.data.params["model.name"] == "siamese" and metrics["flops"] > 2 * 400_000
+
+
+@pytest.mark.slow
+def test_the_inductive_bias_sweep_draws_its_figure_in_the_parent_run(cli, tmp_path):
+    done = cli(
+        "-m",
+        "experiment=inductive_bias",
+        "dataset.train_examples=30,60",
+        "trainer.seed=0",
+        "trainer.epochs=2",
+        "trainer.eval_steps=2",
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    parent, children = sweep_runs(tmp_path)
+    assert parent.info.status == "FINISHED" and len(children) == 4
+    grid = sorted((c.data.params["model.name"], c.data.params["dataset.train_examples"]) for c in children)
+    assert grid == [("lenet5", "30"), ("lenet5", "60"), ("mlp", "30"), ("mlp", "60")]
+    assert all(c.data.metrics["parameters"] > 0 and "test_accuracy" in c.data.metrics for c in children)
+    artifacts = [a.path for a in store(tmp_path).list_artifacts(parent.info.run_id)]
+    assert sweep_plot.FILE in artifacts
