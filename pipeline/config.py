@@ -188,6 +188,16 @@ class AdversarialConfig:
 
 
 @dataclass
+class DetectConfig:  # the detection stage (pipeline.detection): datasets with canvases, e.g. digit_canvas
+    canvases: int = 200  # test canvases of unseen digits
+    seed: int = 0
+    threshold: float = 0.5  # a window is a box when its best object class is this likely
+    nms_iou: float = 0.3  # non-maximum suppression: a box overlapping a better one by more is dropped
+    match_iou: float = 0.5  # a box finds a digit at this IoU (mAP@0.5)
+    shown: int = 8  # canvases in the figure
+
+
+@dataclass
 class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipeline.sweep_plot)
     x: Optional[str] = None  # a swept setting, e.g. dataset.train_examples; null: no figure
     y: str = "test_accuracy"  # a metric every job logs
@@ -206,6 +216,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    detect: DetectConfig = field(default_factory=DetectConfig)
     stages: List[str] = field(default_factory=lambda: list(STAGES))
     optimized_metric: str = "test_accuracy"  # what a job returns to the sweeper (Optuna's objective)
     sweep_plot: SweepPlotConfig = field(default_factory=SweepPlotConfig)

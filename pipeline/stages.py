@@ -35,6 +35,7 @@ STAGES: Registry[Stage] = Registry(
         "train": Stage("pipeline.training", every_worker=True, needs_model=False),
         "visualize": Stage("pipeline.visualize"),
         "adversarial": Stage("pipeline.attacks"),
+        "detect": Stage("pipeline.detection"),
     },
 )
 

@@ -40,7 +40,7 @@ def composed():
 def test_default_is_lenet5_on_digits_with_our_layers(composed):
     cfg = composed()
     assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl) == ("lenet5", "digits", "custom")
-    assert list(cfg.stages) == ["train", "visualize", "adversarial"] == list(STAGES)
+    assert list(cfg.stages) == ["train", "visualize", "adversarial", "detect"] == list(STAGES)
 
 
 @pytest.mark.parametrize("model", options("model"))
@@ -106,6 +106,7 @@ def test_every_experiment_builds_its_model_for_its_data(composed, experiment):
     cfg = composed(f"experiment={experiment}")
     shapes = {
         "digits": (32, 32, 1),
+        "digit_canvas": (32, 32, 1),
         "bars": (32, 32, 1),
         "shapes": (64, 64, 3),
         "signals": (128, 1),
