@@ -17,7 +17,12 @@ log = logging.getLogger("pipeline")
 
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
-HEADLINE = ("test_", "median_", "autoattack_robust_accuracy", "detection_map50")  # the results the closing log line shows
+HEADLINE = (
+    "test_",
+    "median_",
+    "autoattack_robust_accuracy",
+    "detection_map50",
+)  # the results the closing log line shows
 
 
 def main(cfg: DictConfig) -> float | None:

@@ -7,6 +7,8 @@
 """
 
 from pipeline.data.builders import OFFLINE_BUILDERS, triangle_sets
+from pipeline.data.builders.canvas import BACKGROUND as CANVAS_BACKGROUND
+from pipeline.data.builders.canvas import canvases, iou
 from pipeline.data.load import DatasetInfo, load, load_arguments
 from pipeline.data.photos import NAME as PHOTOS
 from pipeline.data.photos import read_folder
@@ -14,12 +16,15 @@ from pipeline.data.samples import SAMPLE_IMAGES, sample_images
 from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
 
 __all__ = [
+    "CANVAS_BACKGROUND",
     "OFFLINE_BUILDERS",
     "PHOTOS",
     "REAL_DATASETS",
     "SAMPLE_IMAGES",
     "DatasetInfo",
     "DatasetNotPreparedError",
+    "canvases",
+    "iou",
     "load",
     "load_arguments",
     "read_folder",

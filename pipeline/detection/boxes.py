@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.data.builders.canvas import iou
+from pipeline.data import iou
 from pipeline.models import to_fully_convolutional
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline import report
-from pipeline.data.builders import canvas
+from pipeline.data import CANVAS_BACKGROUND, canvases
 from pipeline.detection import boxes, plots
 from pipeline.registry import Registry
 from pipeline.stages import StageContext
@@ -33,7 +33,7 @@ class CanvasSet:
 
 
 CANVASES: Registry[CanvasSet] = Registry(
-    "dataset.name (with canvases)", {"digit_canvas": CanvasSet(canvas.canvases, canvas.BACKGROUND)}
+    "dataset.name (with canvases)", {"digit_canvas": CanvasSet(canvases, CANVAS_BACKGROUND)}
 )
 
 
