@@ -150,6 +150,19 @@ def check(cfg: DictConfig) -> None:
             f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}",
         ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
+        (
+            (cfg.dataset.target == "pair") != (cfg.model.name == "siamese"),
+            f"dataset.target=pair and model=siamese go together (got target {cfg.dataset.target}, model "
+            f"{cfg.model.name}): experiment=siamese_digits sets both",
+        ),
+        (
+            cfg.dataset.target == "pair" and bool({"visualize", "adversarial"} & set(cfg.stages)),
+            "the visualize and adversarial stages explain and attack single images, not pairs: stages=[train]",
+        ),
+        (
+            cfg.dataset.train_examples is not None and cfg.dataset.train_examples < 1,
+            f"dataset.train_examples must be >= 1 (or null: all), got {cfg.dataset.train_examples}",
+        ),
         *transfer_problems(cfg.model, t.epochs),
         *interpolation_problems(cfg.visualize.interpolation),
         *autoattack_problems(cfg),
@@ -237,10 +250,11 @@ def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
     from pipeline.attacks import AUTOATTACK_VERSIONS, TRAINING_ATTACKS
     from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
-    from pipeline.training import OPTIMIZERS, SCHEDULES, STRATEGIES
+    from pipeline.training import OBJECTIVES, OPTIMIZERS, SCHEDULES, STRATEGIES
     from pipeline.visualize import ATTRIBUTIONS, METHODS
 
     STAGES.check(cfg.stages)
+    OBJECTIVES.check(cfg.dataset.target)
     IMPLEMENTATIONS.check(cfg.layers.impl)
     OPTIMIZERS.check(cfg.optimizer.name)
     SCHEDULES.check(cfg.optimizer.schedule)

@@ -7,12 +7,14 @@ with checkpoints and resumption, schedules, optimizers and strategies by name, a
 """
 
 from pipeline.training.loop import NonFiniteLossError, Steps, correct_count, early_stop, evaluate, per_example_loss
+from pipeline.training.objectives import OBJECTIVES
 from pipeline.training.optimizers import OPTIMIZERS, make_optimizer
 from pipeline.training.schedules import SCHEDULES, OneCycle, learning_rate
 from pipeline.training.stage import adversary, resolve_seed, run_stage
 from pipeline.training.strategies import STRATEGIES, is_chief, make_strategy
 
 __all__ = [
+    "OBJECTIVES",
     "OPTIMIZERS",
     "SCHEDULES",
     "STRATEGIES",

@@ -1,6 +1,7 @@
 """Every option of every config group composes against the schema, holds what its file says, and
 names something that exists; names are checked against their registries."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,7 @@ def test_typos_and_wrong_types_fail_at_composition(composed, override):
         ("visualize.methods=[saliency,xray]", "unknown visualize.methods 'xray'; known: filters, feature_maps"),
         ("trainer.adversarial.attack=deepfool", "unknown trainer.adversarial.attack 'deepfool'; known: fgsm, bim, pgd"),
         ("layers.impl=jax", "unknown layers.impl 'jax'; known: custom, keras"),
+        ("dataset.target=pairs", "unknown dataset.target 'pairs'; known: label, mask, image, pair"),
     ],
 )
 def test_names_are_checked_against_their_registry(composed, override, message):
@@ -143,3 +145,18 @@ def test_names_are_checked_against_their_registry(composed, override, message):
     with pytest.raises(UnknownNameError) as raised:
         check(cfg)
     assert str(raised.value).startswith(message), raised.value
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model=siamese"], "dataset.target=pair and model=siamese go together (got target label, model siamese)"),
+        (["dataset.target=pair"], "dataset.target=pair and model=siamese go together (got target pair, model lenet5)"),
+        (["experiment=siamese_digits", "stages=[train,adversarial]"], "not pairs: stages=[train]"),
+        (["dataset.train_examples=0"], "dataset.train_examples must be >= 1 (or null: all), got 0"),
+    ],
+)
+def test_settings_that_cannot_go_together_say_so(composed, overrides, message):
+    cfg = OmegaConf.create(OmegaConf.to_container(composed(*overrides), resolve=True, enum_to_str=True))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check(cfg)
