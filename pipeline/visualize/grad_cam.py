@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.inference import index_batches
+from pipeline.inference import index_batches, traced
 from pipeline.visualize._common import as_batch, class_indices, float32, last_conv_layer, submodel
 
 
@@ -37,17 +37,21 @@ def cams(model: keras.Model, x, layer_name, class_index, batch_size: int, weigh:
     precision, then cast), then `weighted_maps`."""
     x = as_batch(x).numpy()
     classes = class_indices(model, x, class_index, batch_size)
-    probe = submodel(model, [layer_name or last_conv_layer(model)], with_logits=True)
+    layer, gradients = layer_name or last_conv_layer(model), traced(model, _maps_and_gradients)
     parts = []
     for index in index_batches(len(x), batch_size):
-        part = tf.constant(x[index])
-        with tf.GradientTape() as tape:
-            maps, logits = probe(part, training=False)
-            score = tf.reduce_sum(tf.gather(float32(logits), classes[index], axis=-1, batch_dims=1))
-        grads = float32(tape.gradient(score, maps))
-        maps = float32(maps)
+        maps, grads = gradients(tf.constant(x[index]), tf.constant(classes[index], tf.int32), layer)
         parts.append(weighted_maps(weigh(maps, grads), maps, x.shape[1:3]))
     return np.concatenate(parts)
+
+
+def _maps_and_gradients(model: keras.Model, x: tf.Tensor, classes: tf.Tensor, layer: str) -> tuple:
+    """The layer's maps and d logit_c / d maps, float32; traced once per model and layer."""
+    probe = submodel(model, [layer], with_logits=True)
+    with tf.GradientTape() as tape:
+        maps, logits = probe(x, training=False)
+        score = tf.reduce_sum(tf.gather(float32(logits), classes, axis=-1, batch_dims=1))
+    return float32(maps), float32(tape.gradient(score, maps))
 
 
 def weighted_maps(weights: tf.Tensor, maps: tf.Tensor, size) -> np.ndarray:
