@@ -25,11 +25,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import TrackingConfig
 from pipeline.outbox import OUTBOX_FILE
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STALE_S = 3600.0
+DEFAULT_STALE_S = TrackingConfig.heartbeat_stale_s  # the config's default, for the command line
 STARTED_TOLERANCE_S = 1.0  # a process's start time, as recorded and as read back
 
 
