@@ -37,7 +37,9 @@ TRAINING_VIEW = "?workflowType=machine_learning"  # MLflow 3's model-training vi
 def served_run(tmp_path, tfds_dir):
     """A server, and one short run with a logged model recorded through it."""
     with tracking_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "served", cwd=tmp_path) as uri:
-        overrides = ["debug=tiny", "stages=[train]", "tracking.log_model=true", f"tracking.uri={uri}"]
+        # A sample a second: the tiny run can end within the default 5 s interval, with no system metrics.
+        sample = "tracking.system_metrics_interval_s=1"
+        overrides = ["debug=tiny", "stages=[train]", "tracking.log_model=true", sample, f"tracking.uri={uri}"]
         done = subprocess.run(
             [sys.executable, "-m", "pipeline", *overrides],
             cwd=tmp_path,
