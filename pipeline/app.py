@@ -102,8 +102,16 @@ def objective(cfg: DictConfig, results: dict[str, float], sweep: bool) -> float 
 def check(cfg: DictConfig) -> None:
     """Values the schema's types cannot rule out, and names checked against their registries;
     raised before anything is trained or recorded."""
+    for bad, message in problems(cfg):
+        if bad:
+            raise ValueError(message)
+    check_names(cfg)
+
+
+def problems(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """(is it wrong, the one-line message) for every setting the schema's types cannot rule out."""
     t = cfg.trainer
-    problems = [
+    return [
         (t.epochs < 0, f"trainer.epochs must be >= 0, got {t.epochs}"),
         (t.batch_size < 1, f"trainer.batch_size must be >= 1, got {t.batch_size}"),
         (
@@ -150,28 +158,32 @@ def check(cfg: DictConfig) -> None:
             f"adversarial.epsilons must be >= 0 and not empty, got {list(cfg.adversarial.epsilons)}",
         ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
-        (
-            (cfg.dataset.target == "pair") != (cfg.model.name == "siamese"),
-            f"dataset.target=pair and model=siamese go together (got target {cfg.dataset.target}, model "
-            f"{cfg.model.name}): experiment=siamese_digits sets both",
-        ),
-        (
-            cfg.dataset.target == "pair" and bool({"visualize", "adversarial"} & set(cfg.stages)),
-            "the visualize and adversarial stages explain and attack single images, not pairs: stages=[train]",
-        ),
-        (
-            cfg.dataset.train_examples is not None and cfg.dataset.train_examples < 1,
-            f"dataset.train_examples must be >= 1 (or null: all), got {cfg.dataset.train_examples}",
-        ),
+        *dataset_problems(cfg),
         *transfer_problems(cfg.model, t.epochs),
         *interpolation_problems(cfg.visualize.interpolation),
         *autoattack_problems(cfg),
         *faithfulness_problems(cfg.visualize.faithfulness),
     ]
-    for bad, message in problems:
-        if bad:
-            raise ValueError(message)
-    check_names(cfg)
+
+
+def dataset_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """A subset's size, and pairs (the Siamese network's target) with what can use them."""
+    d = cfg.dataset
+    return [
+        (
+            (d.target == "pair") != (cfg.model.name == "siamese"),
+            f"dataset.target=pair and model=siamese go together (got target {d.target}, model "
+            f"{cfg.model.name}): experiment=siamese_digits sets both",
+        ),
+        (
+            d.target == "pair" and bool({"visualize", "adversarial"} & set(cfg.stages)),
+            "the visualize and adversarial stages explain and attack single images, not pairs: stages=[train]",
+        ),
+        (
+            d.train_examples is not None and d.train_examples < 1,
+            f"dataset.train_examples must be >= 1 (or null: all), got {d.train_examples}",
+        ),
+    ]
 
 
 def transfer_problems(model: DictConfig, epochs: int) -> list[tuple[bool, str]]:

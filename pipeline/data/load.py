@@ -111,17 +111,11 @@ def load(
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
     keys, shape = _layout(dataset, target, image_size)
     _check_augment(dataset.name, split, augment, shape)
-    ds, num_examples = _decoded(
-        dataset,
-        _tfds_split(dataset, split, validation_fraction),
-        keys,
-        shape,
-        None if target == "pair" else max_examples,
-        subset,
-    )
+    tfds_split = _tfds_split(dataset, split, validation_fraction)
     if target == "pair":  # paired within the whole split, then cut
-        ds, num_examples = pairs.pair_up(ds, split, dataset.info.features[keys["label"]].num_classes)
-        ds, num_examples = ds.take(max_examples or -1), min(num_examples, max_examples or num_examples)
+        ds, num_examples = _paired(dataset, tfds_split, split, keys, shape, max_examples, subset)
+    else:
+        ds, num_examples = _decoded(dataset, tfds_split, keys, shape, max_examples, subset)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment, target), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
@@ -187,6 +181,13 @@ def _decoded(
     if num_examples * math.prod(shape) * 4 <= CACHE_LIMIT_BYTES:
         ds = ds.cache()
     return ds, num_examples
+
+
+def _paired(dataset, tfds_split: str, split: str, keys: dict, shape: tuple, max_examples, subset):
+    """`target="pair"`: the split's examples paired (`pairs.pair_up`), the first `max_examples` pairs."""
+    ds, _ = _decoded(dataset, tfds_split, keys, shape, None, subset)
+    ds, count = pairs.pair_up(ds, split, dataset.info.features[keys["label"]].num_classes)
+    return ds.take(max_examples or -1), min(count, max_examples or count)
 
 
 def subset_mask(num_examples: int, subset: int) -> np.ndarray:
