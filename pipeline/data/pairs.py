@@ -50,9 +50,8 @@ def pair_up(examples: tf.data.Dataset, split: str, num_classes: int) -> tuple[tf
         labels.append(example["label"])
     images, labels = np.stack(images), np.asarray(labels)
     kept = np.flatnonzero(np.isin(labels, classes_of(split, num_classes)))
-    rounds = ROUNDS
-    drawn = [partners(labels[kept], SEED + r) for r in range(rounds)]
-    first = np.tile(np.arange(len(kept)), rounds)
+    drawn = [partners(labels[kept], SEED + r) for r in range(ROUNDS)]
+    first = np.tile(np.arange(len(kept)), ROUNDS)
     partner, same = (np.concatenate(parts) for parts in zip(*drawn))
     table = tf.constant(images[kept])
 

@@ -12,12 +12,11 @@ import warnings
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline import report, tracking
-from pipeline.inference import outputs_and_targets, predictions_and_labels
+from pipeline.inference import predictions_and_labels
 from pipeline.models import build_model, flops
 from pipeline.stage_inputs import MODEL_FILE, sample_test_split
 from pipeline.stages import StageContext
@@ -25,6 +24,7 @@ from pipeline.training import loop, plots, transfer
 from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
 from pipeline.training.optimizers import current_lr, lr_factor, make_optimizer
+from pipeline.training.pairs import PairScores, pair_aucs, pair_scores, roc_panel
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,12 @@ def run_stage(context: StageContext) -> dict[str, float]:
             break
     test = loop.evaluate(steps, data.test)
     results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
-    if cfg.dataset.target == "pair":
-        results |= pair_aucs(model, data)
+    pairs = pair_scores(model, data.test_local) if cfg.dataset.target == "pair" else None
+    if pairs is not None:
+        results |= pair_aucs(pairs)
     model.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
-        publish(context, model, history, data, results)
+        publish(context, model, history, data, results, pairs)
     final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
     return results | final  # the last epoch's validation numbers too: sweeps may optimise them
 
@@ -157,28 +158,14 @@ def adversary(trainer: DictConfig, model: keras.Model):
     return make_attack(settings.attack, model, eps=settings.eps, steps=settings.steps, seed=trainer.seed)
 
 
-PAIR_SCORES = {"test_roc_auc": "the Siamese net", "test_roc_auc_pixels": "pixels' L2 distance"}
-
-
-def pair_scores(model: keras.Model, data: Datasets) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Over the test pairs (classes unseen in training): 1 where a pair shows one class, and two
-    scores meant to be higher there: the net's "same class?" logit and the raw pixels' negative L2
-    distance, the floor a learned similarity should beat."""
-    pixels = np.concatenate([keras.ops.convert_to_numpy(x) for x, _ in data.test_local])
-    logits, same = outputs_and_targets(model, data.test_local)
-    distance = np.sqrt(np.square(pixels[:, 0] - pixels[:, 1]).reshape(len(pixels), -1).sum(axis=1))
-    return same, dict(zip(PAIR_SCORES.values(), (logits[:, 0], -distance), strict=True))
-
-
-def pair_aucs(model: keras.Model, data: Datasets) -> dict[str, float]:
-    """`PAIR_SCORES`' ROC AUCs: `test_roc_auc` (the net's) and `test_roc_auc_pixels`."""
-    from sklearn.metrics import roc_auc_score
-
-    same, scores = pair_scores(model, data)
-    return {metric: float(roc_auc_score(same, scores[label])) for metric, label in PAIR_SCORES.items()}
-
-
-def publish(context: StageContext, model: keras.Model, history: list, data: Datasets, results: dict) -> None:
+def publish(
+    context: StageContext,
+    model: keras.Model,
+    history: list,
+    data: Datasets,
+    results: dict,
+    pairs: PairScores | None = None,
+) -> None:
     """Log the config, the training figures and the test metrics; log the model when asked."""
     cfg = context.cfg
     tracking.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
@@ -198,16 +185,8 @@ def publish(context: StageContext, model: keras.Model, history: list, data: Data
                 "Test images by true class (rows) and predicted class (columns).",
             )
         )
-    if cfg.dataset.target == "pair":
-        panels.append(
-            report.Panel(
-                "roc_curve",
-                plots.roc_curves(*pair_scores(model, data), "Test pairs of classes never seen in training"),
-                "How well the 'same class?' score separates the test pairs, all of classes the net never "
-                "trained on, next to the raw pixels' distance: the area under the curve is 1 for a perfect "
-                "ranking, 0.5 for chance.",
-            )
-        )
+    if pairs is not None:
+        panels.append(roc_panel(pairs))
     report.publish(context.run_dir, STAGE, panels, results)
     if cfg.tracking.log_model:
         x_example = sample_test_split(cfg, 4)[0]
