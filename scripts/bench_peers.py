@@ -7,13 +7,15 @@ the progress bar, the NaN check and the epoch's metrics; validation apart), a pl
 max-pooling), the same digits train split as arrays, batch, Adam and learning rate, reshuffled
 every epoch, on as many threads as TensorFlow uses here. The pipeline rows do the same work
 (`SAME_WORK`: no augmentation, Adam at a constant 1e-3); one more row shows the default
-experiment as `make run` trains it. Target: pipeline (custom) / PyTorch <= 1.0. A second table
+experiment as `make run` trains it. The rows run one after the other in `--rounds` rounds, and each
+row's ratio to PyTorch is the median of the rounds' ratios (this machine's speed drifts from one
+minute to the next). Target: pipeline (custom) / PyTorch <= 1.0. A second table
 times one training step with Keras's Adam, SGD and no update at all, interleaved
 (the epochs above run one after the other, so this machine's drift shows in them).
 
 PyTorch is a benchmark-only extra: `pip install -e ".[bench]"` (torch==2.13.0, the CPU build).
 
-    python scripts/bench_peers.py [--epochs 10] [--threads 2]
+    python scripts/bench_peers.py [--epochs 8] [--rounds 3] [--threads 2]
 """
 
 from __future__ import annotations
@@ -131,38 +133,53 @@ def update_costs(rounds: int = 30, steps: int = 20) -> dict[str, float]:
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads (this machine: 2 cores)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+def epoch_times(scratch: Path, epochs: int, threads: int) -> dict[str, list[float]]:
+    """One round: every row's epoch times, one row after the other."""
     common = (
         "model=lenet5",
         "dataset=digits",
-        f"trainer.epochs={args.epochs}",
+        f"trainer.epochs={epochs}",
         f"trainer.batch_size={BATCH}",
         "stages=[train]",
     )
-    with tempfile.TemporaryDirectory() as scratch:
-        custom, reference, default = (
-            [h["epoch_time_s"] for h in pipeline_epochs(Path(scratch), *common, *extra)]
-            for extra in (("layers=custom", *SAME_WORK), ("layers=keras", *SAME_WORK), ())
-        )
-    rows = {
-        "pipeline, our layers": custom,
-        "pipeline, keras.layers": reference,
-        "pipeline, the default experiment (digits jittered, one-cycle)": default,
-        "plain keras model.fit, our layers": keras_epoch_times("lenet5", "digits", args.epochs, BATCH),
-        f"PyTorch {__import__('torch').__version__} eager, {args.threads} threads": torch_epoch_times(
-            args.epochs, args.threads
-        ),
+    pipeline_rows = {
+        "pipeline, our layers": ("layers=custom", *SAME_WORK),
+        "pipeline, keras.layers": ("layers=keras", *SAME_WORK),
+        "pipeline, the default experiment (digits jittered, one-cycle)": (),
     }
-    medians = {name: float(np.median(times[WARMUP_EPOCHS:])) for name, times in rows.items()}
-    torch_time = list(medians.values())[-1]
-    log.info("\n| LeNet-5, digits, batch %d, Adam | epoch (median after the first) | / PyTorch |\n|---|---|---|", BATCH)
+    rows = {
+        name: [h["epoch_time_s"] for h in pipeline_epochs(scratch, *common, *extra)]
+        for name, extra in pipeline_rows.items()
+    }
+    rows["plain keras model.fit, our layers"] = keras_epoch_times("lenet5", "digits", epochs, BATCH)
+    rows[f"PyTorch {__import__('torch').__version__} eager, {threads} threads"] = torch_epoch_times(epochs, threads)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every row, one after the other")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads (this machine: 2 cores)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    medians: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_ in range(args.rounds):
+            for name, times in epoch_times(Path(scratch), args.epochs, args.threads).items():
+                medians.setdefault(name, []).append(float(np.median(times[WARMUP_EPOCHS:])))
+            log.info("round %d/%d: %s", round_ + 1, args.rounds, {k: round(v[-1], 3) for k, v in medians.items()})
+    torch_times = np.array(list(medians.values())[-1])
+    log.info(
+        "\n| LeNet-5, digits, batch %d, Adam | epoch (median after the first; median of %d rounds) "
+        "| / PyTorch (median of the rounds' ratios) | rounds' ratios |\n|---|---|---|---|",
+        BATCH,
+        args.rounds,
+    )
     for name, seconds in medians.items():
-        log.info("| %s | %.3f s | %.2f |", name, seconds, seconds / torch_time)
+        ratios = np.array(seconds) / torch_times
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        log.info("| %s | %.3f s | %.2f | %s |", name, np.median(seconds), np.median(ratios), shown)
     log.info("target: pipeline (our layers) / PyTorch <= 1.00")
     costs = update_costs()
     log.info("\n| one LeNet-5 step, batch %d (interleaved) | ms | / keras Adam |\n|---|---|---|", BATCH)

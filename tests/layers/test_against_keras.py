@@ -9,6 +9,7 @@ also checked against the NumPy definitions in `reference.py`.
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import layers
 from tests.layers import reference
@@ -155,6 +156,44 @@ def test_conv_matches_keras(config):
         return y + weights[1]
 
     _compare(ours_cls(*args, **kw), theirs, x, seed=1, numpy_forward=numpy_forward)
+
+
+# One output position: the conv runs as the fully-connected layer it equals (`ops._one_window`).
+ONE_WINDOW = [
+    (2, (4, 5, 5, 3), 5, 1, "valid"),  # LeNet's conv3: the kernel covers the input
+    (2, (4, 7, 7, 2), 5, 3, "valid"),  # trailing rows no output reads
+    (2, (4, 2, 2, 3), 3, 2, "same"),  # padding inside the one window
+    (1, (4, 6, 3), 5, 2, "valid"),
+    (3, (2, 3, 3, 3, 2), 3, 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("rank, shape, kernel, stride, padding", ONE_WINDOW)
+def test_one_window_conv_matches_keras(rank, shape, kernel, stride, padding):
+    ours_cls, keras_cls = CONV[rank]
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    kw = dict(strides=stride, padding=padding)
+    assert keras_cls(5, kernel, **kw).compute_output_shape(shape)[1:-1] == (1,) * rank
+    _compare(ours_cls(5, kernel, **kw), keras_cls(5, kernel, **kw), x, seed=3)
+
+
+def test_one_window_conv_is_a_matrix_product():
+    """LeNet's conv3 (5x5x16 -> 120 on a 5x5 map) traces a MatMul for its forward pass and both
+    VJPs, and no convolution op."""
+    layer = layers.Conv2D(120, 5)
+    x = tf.random.stateless_normal((2, 5, 5, 16), seed=(1, 2))
+    layer(x)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) ** 2)
+        return tape.gradient(loss, [x, layer.kernel])
+
+    types = [op.type for op in step.get_concrete_function(x).graph.get_operations()]
+    assert types.count("MatMul") >= 3, types
+    assert not [t for t in types if t.startswith("Conv")], types
 
 
 @pytest.mark.parametrize("config", transpose_configs(), ids=_name)

@@ -17,6 +17,7 @@ CASES = {
     "conv2d_s2": (lambda: layers.Conv2D(4, 3, strides=2, padding="same"), (2, 9, 9, 3)),
     "conv2d_dilated": (lambda: layers.Conv2D(4, 3, dilation_rate=2), (2, 9, 9, 3)),
     "conv3d": (lambda: layers.Conv3D(2, 3), (1, 5, 5, 5, 2)),
+    "conv2d_one_window": (lambda: layers.Conv2D(4, 5), (2, 5, 5, 3)),  # a matrix product
     "conv2d_transpose": (lambda: layers.Conv2DTranspose(4, 3, strides=2), (2, 5, 5, 3)),
     "conv3d_transpose": (lambda: layers.Conv3DTranspose(2, 3, strides=2, padding="same"), (1, 3, 3, 3, 2)),
     "local2d": (lambda: layers.LocallyConnected2D(4, 3), (2, 6, 6, 3)),
