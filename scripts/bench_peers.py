@@ -15,7 +15,7 @@ times one training step with Keras's Adam, SGD and no update at all, interleaved
 
 PyTorch is a benchmark-only extra: `pip install -e ".[bench]"` (torch==2.13.0, the CPU build).
 
-    python scripts/bench_peers.py [--epochs 8] [--rounds 3] [--threads 2]
+    python scripts/bench_peers.py [--epochs 8] [--rounds 5] [--threads 2]
 """
 
 from __future__ import annotations
@@ -134,7 +134,10 @@ def update_costs(rounds: int = 30, steps: int = 20) -> dict[str, float]:
 
 
 def epoch_times(scratch: Path, epochs: int, threads: int) -> dict[str, list[float]]:
-    """One round: every row's epoch times, one row after the other."""
+    """One round: every row's epoch times, one row after the other, PyTorch's right before our
+    layers' (the pair the target compares), and PyTorch's row last in the dict."""
+    torch_row = f"PyTorch {__import__('torch').__version__} eager, {threads} threads"
+    torch_times = torch_epoch_times(epochs, threads)
     common = (
         "model=lenet5",
         "dataset=digits",
@@ -152,14 +155,14 @@ def epoch_times(scratch: Path, epochs: int, threads: int) -> dict[str, list[floa
         for name, extra in pipeline_rows.items()
     }
     rows["plain keras model.fit, our layers"] = keras_epoch_times("lenet5", "digits", epochs, BATCH)
-    rows[f"PyTorch {__import__('torch').__version__} eager, {threads} threads"] = torch_epoch_times(epochs, threads)
+    rows[torch_row] = torch_times
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every row, one after the other")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every row, one after the other")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads (this machine: 2 cores)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
