@@ -245,13 +245,13 @@ def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
     def groups_of(t):
         return tf.reshape(t, tf.concat([tf.shape(t)[:axis], [num_units, pieces], tf.shape(t)[axis + 1 :]], axis=0))
 
-    order = np.arange(pieces, 0, -1, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
+    index = np.arange(pieces, dtype=np.int32).reshape([pieces] + [1] * (x.shape.rank - axis - 1))
 
     @compiled
     def backward(x, y, dy):
-        score = tf.where(tf.equal(groups_of(x), tf.expand_dims(y, axis + 1)), tf.constant(order), 0)
-        first = tf.equal(score, tf.reduce_max(score, axis=axis + 1, keepdims=True))
-        routed = tf.where(first, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
+        first = tf.argmax(groups_of(x), axis=axis + 1, output_type=tf.int32)  # the first maximum
+        hit = tf.equal(tf.constant(index), tf.expand_dims(first, axis + 1))
+        routed = tf.where(hit, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
         return tf.reshape(routed, tf.shape(x))
 
     @tf.custom_gradient

@@ -84,3 +84,18 @@ def test_mixed_precision_backward_compiles():
         assert dx.sum() == pytest.approx(2 * 3 * 3 * 3)  # every window's gradient went to one input
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "compiled"])
+def test_maxout_gives_a_tie_to_the_first_maximum(graph):
+    """Against NumPy: each group's gradient lands on the first of its tied maxima, nowhere else."""
+    rng = np.random.default_rng(2)
+    x = _ties(rng, (2, 5, 5, 12))
+    upstream = rng.standard_normal((2, 5, 5, 4)).astype(np.float32)
+    groups = x.reshape(2, 5, 5, 4, 3)
+    expected = np.zeros_like(groups)
+    first = groups.argmax(axis=-1)  # NumPy's argmax: the first maximum
+    np.put_along_axis(expected, first[..., None], upstream[..., None], axis=-1)
+    assert (groups == groups.max(axis=-1, keepdims=True)).sum(axis=-1).max() > 1, "the input must hold ties"
+    _, d_input = layer_grads(layers.Maxout(4), x, upstream, graph=graph)
+    assert_close(d_input, expected.reshape(x.shape), 1e-6, "d_input")
