@@ -12,10 +12,8 @@ convolution is itself a convolution:
   ``conv_transpose``. It runs as TensorFlow's transposed-convolution primitive, or as the
   correlation itself when dilated (``conv_input_vjp_reference`` is the literal form).
 
-A convolution with one output position (its window covers the whole, padded input: LeNet's
-``conv3``, a classifier head made fully convolutional) is the fully-connected layer it equals,
-so its forward pass and both VJPs are matrix products of the flattened window (``_one_window``),
-as the lecture's conv <-> fully-connected equivalence says.
+A convolution with one output position is the fully-connected layer it equals: its forward pass
+and both VJPs are matrix products (``_one_window``).
 
 The rank (1D, 2D, 3D) is taken from the kernel. Pooling, unpooling and maxout (a max over
 groups of channels) live in ``_pool_ops`` and are re-exported here.
@@ -30,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from layers import _geometry as g
+from layers import _one_window as one_window
 from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one public module of math)
     avg_pool,
     lp_pool,
@@ -107,39 +106,13 @@ def _vjp_pads(spatial, kernel_spatial, geo: Geometry, out_spatial):
     return tuple(pairs)
 
 
-def _one_window(spatial, kernel_spatial, geo: Geometry):
-    """The ``(before, after)`` pads that cut the input to the one window a convolution reads, when
-    it reads one (every output size 1, no dilation); else None."""
-    if max(geo.dilation) > 1:
-        return None
-    if any(n + pb + pa - k >= s for n, k, s, (pb, pa) in zip(spatial, kernel_spatial, geo.strides, geo.pads)):
-        return None
-    return [(pb, k - n - pb) for n, k, (pb, _) in zip(spatial, kernel_spatial, geo.pads)]
-
-
-def _window_rows(x: tf.Tensor, window) -> tf.Tensor:
-    """The one window of each example as a row: (N, K1 * .. * Kr * C_in)."""
-    return tf.reshape(pad_or_crop(x, window), [tf.shape(x)[0], -1])
-
-
-def _dense_forward(x, kernel, window) -> tf.Tensor:
-    """A convolution with one output position is the fully-connected layer it equals: the window
-    rows times the kernel as a (K1 * .. * Kr * C_in, filters) matrix."""
-    filters = kernel.shape[-1]
-    y = tf.matmul(_window_rows(x, window), tf.reshape(kernel, [-1, filters]))
-    return tf.reshape(y, [-1, *[1] * len(window), filters])
-
-
 def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
     """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
     rank = len(spatial)
     out_spatial = dy.shape[1:-1]
-    window = _one_window(spatial, kernel.shape[:rank], geo)
-    if window is not None:  # a fully-connected layer: dy times the kernel matrix's transpose
-        rows = tf.matmul(
-            tf.reshape(dy, [-1, kernel.shape[-1]]), tf.reshape(kernel, [-1, kernel.shape[-1]]), transpose_b=True
-        )
-        return pad_or_crop(tf.reshape(rows, [-1, *kernel.shape[:-1]]), [(-b, -a) for b, a in window])
+    window = one_window.window(spatial, kernel.shape[:rank], geo)
+    if window is not None:  # a fully-connected layer (layers/_one_window.py)
+        return one_window.input_vjp(dy, kernel, window)
     if max(geo.dilation) > 1:
         # Dilated (so stride 1): correlate the padded upstream gradient with the flipped kernel.
         pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
@@ -167,11 +140,9 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
     """
     rank = len(kernel_spatial)
     out_spatial = dy.shape[1:-1]
-    window = _one_window(x.shape[1:-1], kernel_spatial, geo)
-    if window is not None:  # a fully-connected layer: the window rows' transpose times dy
-        flat_dy = tf.reshape(dy, [-1, dy.shape[-1]])
-        product = tf.matmul(_window_rows(x, window), flat_dy, transpose_a=True)
-        return tf.reshape(product, [*kernel_spatial, x.shape[-1], dy.shape[-1]])
+    window = one_window.window(x.shape[1:-1], kernel_spatial, geo)
+    if window is not None:  # a fully-connected layer (layers/_one_window.py)
+        return one_window.kernel_vjp(x, dy, kernel_spatial, window)
     extents = [_used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
     spatial = x.shape[1:-1]
     # Pad, and drop trailing rows that no output reads, in one step.
@@ -219,11 +190,11 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     def kernel_vjp(dy):
         return _kernel_vjp(x, dy, kernel.shape[:-2], geo)
 
-    window = _one_window(x.shape[1:-1], kernel.shape[:-2], geo)
+    window = one_window.window(x.shape[1:-1], kernel.shape[:-2], geo)
     if window is None:
         y = _correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
     else:  # one output position (LeNet's conv3, a head made fully convolutional): a matrix product
-        y = _dense_forward(x_, kernel_, window)
+        y = one_window.forward(x_, kernel_, window)
     return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
