@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from bench_attacks import art_classifier, throughput, trained_lenet
 from omegaconf import OmegaConf
 
@@ -81,6 +83,38 @@ def pairs(model: keras.Model, eps: float) -> dict[str, tuple]:
     }
 
 
+class RowCounting(keras.Model):
+    """The model, counting its forward passes by batch size (`sizes[b]`: calls on b rows)."""
+
+    def __init__(self, model: keras.Model, largest: int):
+        super().__init__()
+        self.inner, self.sizes = model, tf.Variable(tf.zeros(largest + 1, tf.int64), trainable=False)
+
+    def call(self, x, training=False):
+        self.sizes.scatter_nd_add([[tf.shape(x)[0]]], tf.ones(1, tf.int64))
+        return self.inner(x, training=training)
+
+
+def forward_floor(model: keras.Model, x: np.ndarray, y: np.ndarray, eps: float) -> float:
+    """Seconds our Square spends in the model alone: its forward passes, counted by batch size,
+    each size timed on its own (compiled, median of 20). Square's own work (proposals, margins,
+    bookkeeping) comes on top; what the model costs per query bounds any speed-up beyond it."""
+    counting = RowCounting(model, BATCH)
+    Square(counting, eps, queries=QUERIES, p_init=P_INIT, seed=0, batch_size=BATCH)(x, y)
+    forward, total = tf.function(lambda v: model(v, training=False), reduce_retracing=True), 0.0
+    for rows, calls in enumerate(counting.sizes.numpy()):
+        if calls:
+            v = tf.constant(x[:rows])
+            forward(v)
+            times = []
+            for _ in range(20):
+                started = time.perf_counter()
+                forward(v).numpy()
+                times.append(time.perf_counter() - started)
+            total += calls * float(np.median(times))
+    return total
+
+
 def bench(dataset: str, only: list[str], repeats: int) -> None:
     test, _ = load(dataset, "test", batch_size=EXAMPLES[dataset])
     x, y = (t.numpy() for t in next(iter(test)))
@@ -95,6 +129,14 @@ def bench(dataset: str, only: list[str], repeats: int) -> None:
             continue
         rate_art, adv_art = throughput(art, x, y, repeats)
         rate_ours, adv_ours = throughput(ours, x, y, repeats)
+        if name == "square":
+            floor = forward_floor(model, x, y, eps)
+            log.info(
+                "Square's forward passes alone take %.1f s here: ours at most %.1f examples/s, %.1fx ART's",
+                floor,
+                len(x) / floor,
+                len(x) / floor / rate_art,
+            )
         log.info(
             "| %s | %.4f | %.4f | %.1f | %.1f | %.1f |",
             *(
