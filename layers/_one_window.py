@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from layers._geometry import output_size
 from layers._shapes import pad_or_crop
 
 
-def window(spatial, kernel_spatial, geo):
-    """The ``(before, after)`` pads that cut the input to the one window a convolution (``geo``:
-    its strides, pads and dilation) reads, when it reads one (every output size 1, no dilation);
-    else None."""
-    if max(geo.dilation) > 1:
+def window(spatial, kernel_spatial, strides, pads, dilation):
+    """The ``(before, after)`` pads that cut the input to the one window a convolution reads, when
+    it reads one (every output size 1, no dilation); else None."""
+    if max(dilation) > 1:
         return None
-    if any(n + pb + pa - k >= s for n, k, s, (pb, pa) in zip(spatial, kernel_spatial, geo.strides, geo.pads)):
+    if any(output_size(n, k, s, p) != 1 for n, k, s, p in zip(spatial, kernel_spatial, strides, pads)):
         return None
-    return [(pb, k - n - pb) for n, k, (pb, _) in zip(spatial, kernel_spatial, geo.pads)]
+    return tuple((pb, k - n - pb) for n, k, (pb, _) in zip(spatial, kernel_spatial, pads))
 
 
 def _rows(x: tf.Tensor, window) -> tf.Tensor:

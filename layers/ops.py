@@ -43,11 +43,17 @@ from layers._shapes import dilate, pad_or_crop
 
 
 class Geometry(NamedTuple):
-    """Checked strides, explicit ``(before, after)`` pads and dilation of one convolution."""
+    """Checked strides, explicit ``(before, after)`` pads and dilation of one convolution, and the
+    pads that cut its input to the one window it reads when it reads one (``_one_window``)."""
 
     strides: tuple[int, ...]
     pads: tuple[tuple[int, int], ...]
     dilation: tuple[int, ...]
+    window: tuple[tuple[int, int], ...] | None
+
+
+def _geometry(spatial, kernel_spatial, strides, pads, dilation) -> Geometry:
+    return Geometry(strides, pads, dilation, one_window.window(spatial, kernel_spatial, strides, pads, dilation))
 
 
 def conv_geometry(spatial, kernel_spatial, strides=1, padding="valid", dilation_rate=1) -> Geometry:
@@ -59,7 +65,7 @@ def conv_geometry(spatial, kernel_spatial, strides=1, padding="valid", dilation_
     padding = g.normalize_padding(padding, rank)
     pads = g.spatial_pads(spatial, kernel_spatial, strides, padding, dilation)
     g.check_spatial(spatial, kernel_spatial, pads, dilation, strides)
-    return Geometry(strides, pads, dilation)
+    return _geometry(spatial, kernel_spatial, strides, pads, dilation)
 
 
 def _check_rank(x: tf.Tensor, rank: int, name: str = "x") -> None:
@@ -110,9 +116,8 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
     """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
     rank = len(spatial)
     out_spatial = dy.shape[1:-1]
-    window = one_window.window(spatial, kernel.shape[:rank], geo)
-    if window is not None:  # a fully-connected layer (layers/_one_window.py)
-        return one_window.input_vjp(dy, kernel, window)
+    if geo.window is not None:  # a fully-connected layer (layers/_one_window.py)
+        return one_window.input_vjp(dy, kernel, geo.window)
     if max(geo.dilation) > 1:
         # Dilated (so stride 1): correlate the padded upstream gradient with the flipped kernel.
         pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
@@ -140,9 +145,8 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
     """
     rank = len(kernel_spatial)
     out_spatial = dy.shape[1:-1]
-    window = one_window.window(x.shape[1:-1], kernel_spatial, geo)
-    if window is not None:  # a fully-connected layer (layers/_one_window.py)
-        return one_window.kernel_vjp(x, dy, kernel_spatial, window)
+    if geo.window is not None:  # a fully-connected layer (layers/_one_window.py)
+        return one_window.kernel_vjp(x, dy, kernel_spatial, geo.window)
     extents = [_used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
     spatial = x.shape[1:-1]
     # Pad, and drop trailing rows that no output reads, in one step.
@@ -190,11 +194,10 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     def kernel_vjp(dy):
         return _kernel_vjp(x, dy, kernel.shape[:-2], geo)
 
-    window = one_window.window(x.shape[1:-1], kernel.shape[:-2], geo)
-    if window is None:
+    if geo.window is None:
         y = _correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
     else:  # one output position (LeNet's conv3, a head made fully convolutional): a matrix product
-        y = one_window.forward(x_, kernel_, window)
+        y = one_window.forward(x_, kernel_, geo.window)
     return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
@@ -279,7 +282,7 @@ def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", outp
             f"{tuple(out)} does not convolve back to the input's {tuple(spatial)} (an even kernel with "
             "'same' padding needs output_padding=None or 'valid')."
         )
-    return tuple(out), Geometry(strides, pads, dilation)
+    return tuple(out), _geometry(out, kernel_spatial, strides, pads, dilation)
 
 
 def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, dilation_rate=1) -> tf.Tensor:

@@ -31,6 +31,7 @@ from bench_pipeline import SAME_WORK, WARMUP_EPOCHS, keras_epoch_times, pipeline
 
 log = logging.getLogger("bench_peers")
 BATCH, LR = 64, 1e-3  # conf/trainer/default.yaml and conf/optimizer/adam.yaml
+TORCH_ROW = "PyTorch eager (the reference)"
 
 
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +136,7 @@ def update_costs(rounds: int = 30, steps: int = 20) -> dict[str, float]:
 
 def epoch_times(scratch: Path, epochs: int, threads: int) -> dict[str, list[float]]:
     """One round: every row's epoch times, one row after the other, PyTorch's right before our
-    layers' (the pair the target compares), and PyTorch's row last in the dict."""
-    torch_row = f"PyTorch {__import__('torch').__version__} eager, {threads} threads"
+    layers' (the pair the target compares)."""
     torch_times = torch_epoch_times(epochs, threads)
     common = (
         "model=lenet5",
@@ -155,7 +155,7 @@ def epoch_times(scratch: Path, epochs: int, threads: int) -> dict[str, list[floa
         for name, extra in pipeline_rows.items()
     }
     rows["plain keras model.fit, our layers"] = keras_epoch_times("lenet5", "digits", epochs, BATCH)
-    rows[torch_row] = torch_times
+    rows[TORCH_ROW] = torch_times
     return rows
 
 
@@ -166,13 +166,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's intra-op threads (this machine: 2 cores)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    log.info("PyTorch %s, %d intra-op threads", __import__("torch").__version__, args.threads)
     medians: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(args.rounds):
             for name, times in epoch_times(Path(scratch), args.epochs, args.threads).items():
                 medians.setdefault(name, []).append(float(np.median(times[WARMUP_EPOCHS:])))
             log.info("round %d/%d: %s", round_ + 1, args.rounds, {k: round(v[-1], 3) for k, v in medians.items()})
-    torch_times = np.array(list(medians.values())[-1])
+    torch_times = np.array(medians[TORCH_ROW])
     log.info(
         "\n| LeNet-5, digits, batch %d, Adam | epoch (median after the first; median of %d rounds) "
         "| / PyTorch (median of the rounds' ratios) | rounds' ratios |\n|---|---|---|---|",

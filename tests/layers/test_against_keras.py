@@ -158,7 +158,7 @@ def test_conv_matches_keras(config):
     _compare(ours_cls(*args, **kw), theirs, x, seed=1, numpy_forward=numpy_forward)
 
 
-# One output position: the conv runs as the fully-connected layer it equals (`ops._one_window`).
+# One output position: the conv runs as the fully-connected layer it equals (`layers/_one_window.py`).
 ONE_WINDOW = [
     (2, (4, 5, 5, 3), 5, 1, "valid"),  # LeNet's conv3: the kernel covers the input
     (2, (4, 7, 7, 2), 5, 3, "valid"),  # trailing rows no output reads
