@@ -9,13 +9,15 @@ from tests.pipeline.conftest import all_runs, store, sweep_runs
 
 @pytest.mark.slow
 def test_the_siamese_experiment_separates_pairs_of_unseen_digits_better_than_chance(cli, tmp_path):
-    done = cli("experiment=siamese_digits", "trainer.epochs=1", timeout=600)
+    done = cli("experiment=siamese_digits", timeout=600)
     assert done.returncode == 0, done.stdout[-4000:]
     [run] = all_runs(tmp_path)
     metrics = run.data.metrics
-    # 1,070 test pairs of 7, 8 and 9 only: one epoch gives 0.65-0.7 here (the raw pixels' distance: 0.82).
-    assert metrics["test_roc_auc"] > 0.58 and metrics["test_roc_auc_pixels"] > 0.75
-    assert run.data.params["model.name"] == "siamese" and metrics["flops"] > 2 * 400_000
+    # 1,070 test pairs of 7, 8 and 9 only: 0.83-0.85 here over seeds 0-2 (the raw pixels' distance: 0.82).
+    assert metrics["test_roc_auc"] > 0.8 and metrics["test_roc_auc_pixels"] > 0.75
+    # Each tower call: conv1 and conv2 of LeNet-5 (the code is pool2), multiply-adds by hand; then the scale.
+    assert metrics["flops"] == 2 * (28 * 28 * 6 * 25 + 10 * 10 * 16 * 150) + 1
+    assert run.data.params["model.name"] == "siamese" and run.data.params["model.options.code"] == "pool2"
 
 
 @pytest.mark.slow
