@@ -22,13 +22,19 @@ groups of channels) live in ``_pool_ops`` and are re-exported here.
 from __future__ import annotations
 
 import itertools
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
+from layers import _conv_geometry as cg
 from layers import _geometry as g
 from layers import _one_window as one_window
+from layers._conv_geometry import (  # noqa: F401  (re-exported: ops is the one public module of math)
+    conv_geometry,
+    conv_output_size,
+    transpose_geometry,
+    transpose_output_size,
+)
 from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one public module of math)
     avg_pool,
     lp_pool,
@@ -40,32 +46,6 @@ from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one publi
 )
 from layers._routing import routed, stopped
 from layers._shapes import dilate, pad_or_crop
-
-
-class Geometry(NamedTuple):
-    """Checked strides, explicit ``(before, after)`` pads and dilation of one convolution, and the
-    pads that cut its input to the one window it reads when it reads one (``_one_window``)."""
-
-    strides: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    dilation: tuple[int, ...]
-    window: tuple[tuple[int, int], ...] | None
-
-
-def _geometry(spatial, kernel_spatial, strides, pads, dilation) -> Geometry:
-    return Geometry(strides, pads, dilation, one_window.window(spatial, kernel_spatial, strides, pads, dilation))
-
-
-def conv_geometry(spatial, kernel_spatial, strides=1, padding="valid", dilation_rate=1) -> Geometry:
-    """Validate a convolution's arguments against an input's spatial shape."""
-    rank = len(kernel_spatial)
-    strides = g.normalize_tuple(strides, rank, "strides")
-    dilation = g.normalize_tuple(dilation_rate, rank, "dilation_rate")
-    g.check_stride_dilation(strides, dilation)
-    padding = g.normalize_padding(padding, rank)
-    pads = g.spatial_pads(spatial, kernel_spatial, strides, padding, dilation)
-    g.check_spatial(spatial, kernel_spatial, pads, dilation, strides)
-    return _geometry(spatial, kernel_spatial, strides, pads, dilation)
 
 
 def _check_rank(x: tf.Tensor, rank: int, name: str = "x") -> None:
@@ -97,22 +77,7 @@ def _flip_kernel(kernel: tf.Tensor) -> tf.Tensor:
     return tf.transpose(flipped, [*range(rank), rank + 1, rank])
 
 
-def _used_extent(n_out: int, kernel_size: int, stride: int, dilation: int) -> int:
-    """How many padded input rows a convolution with ``n_out`` outputs reads."""
-    return (n_out - 1) * stride + g.effective_kernel_size(kernel_size, dilation)
-
-
-def _vjp_pads(spatial, kernel_spatial, geo: Geometry, out_spatial):
-    """Pads that turn the (stride-dilated) upstream gradient into the input VJP's input."""
-    pairs = []
-    for n, k, s, d, (pb, pa), o in zip(spatial, kernel_spatial, geo.strides, geo.dilation, geo.pads, out_spatial):
-        k_eff = g.effective_kernel_size(k, d)
-        unused = n + pb + pa - _used_extent(o, k, s, d)  # trailing rows no output reads
-        pairs.append((k_eff - 1 - pb, k_eff - 1 - pa + unused))
-    return tuple(pairs)
-
-
-def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
+def _input_vjp(dy, kernel, batch_shape, spatial, geo: cg.Geometry) -> tf.Tensor:
     """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
     rank = len(spatial)
     out_spatial = dy.shape[1:-1]
@@ -120,7 +85,7 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
         return one_window.input_vjp(dy, kernel, geo.window)
     if max(geo.dilation) > 1:
         # Dilated (so stride 1): correlate the padded upstream gradient with the flipped kernel.
-        pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
+        pairs = cg.vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
         return _correlate(dy, _flip_kernel(kernel), (1,) * rank, pairs, geo.dilation)
     # The transposed-convolution primitive does dilate-by-stride, pad, flip and correlate in one
     # kernel (conv_input_vjp_reference spells them out; the tests hold the two equal). Spelled
@@ -136,7 +101,7 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: Geometry) -> tf.Tensor:
     return tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding=mode)
 
 
-def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
+def _kernel_vjp(x, dy, kernel_spatial, geo: cg.Geometry) -> tf.Tensor:
     """dL/dW: the padded input correlated with the upstream gradient dilated by the stride.
 
     The examples become channels and the input channels become the batch, so one forward
@@ -147,7 +112,7 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: Geometry) -> tf.Tensor:
     out_spatial = dy.shape[1:-1]
     if geo.window is not None:  # a fully-connected layer (layers/_one_window.py)
         return one_window.kernel_vjp(x, dy, kernel_spatial, geo.window)
-    extents = [_used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
+    extents = [cg.used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
     spatial = x.shape[1:-1]
     # Pad, and drop trailing rows that no output reads, in one step.
     pairs = [(pb, e - n - pb) for n, e, (pb, _) in zip(spatial, extents, geo.pads)]
@@ -225,7 +190,7 @@ def conv_input_vjp_reference(dy, kernel, input_shape, strides=1, padding="valid"
     rank = len(spatial)
     geo = conv_geometry(spatial, kernel.shape[:rank], strides, padding, dilation_rate)
     dilated = dilate(dy, geo.strides)
-    pairs = _vjp_pads(spatial, kernel.shape[:rank], geo, dy.shape[1:-1])
+    pairs = cg.vjp_pads(spatial, kernel.shape[:rank], geo, dy.shape[1:-1])
     padded = pad_or_crop(dilated, pairs)
     return tf.nn.convolution(padded, _flip_kernel(kernel), padding="VALID", dilations=geo.dilation)
 
@@ -236,53 +201,6 @@ def conv_kernel_vjp(x, dy, kernel_shape, strides=1, padding="valid", dilation_ra
     kernel_spatial = tuple(kernel_shape)[:-2]
     geo = conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
     return _kernel_vjp(x, tf.cast(dy, x.dtype), kernel_spatial, geo)
-
-
-def transpose_output_size(n: int, kernel_size: int, stride: int, padding, output_padding, dilation: int) -> int:
-    """Length of a transposed convolution's output (Keras's rule, extended to full/explicit)."""
-    k = g.effective_kernel_size(kernel_size, dilation)
-    if output_padding is None:
-        if padding == "valid":
-            return n * stride + max(k - stride, 0)
-        if padding == "same":
-            return n * stride
-        output_padding = 0
-    total = (
-        {"valid": 0, "same": 2 * (k // 2), "full": 2 * (k - 1)}.get(padding)
-        if isinstance(padding, str)
-        else sum(padding)
-    )
-    return (n - 1) * stride + k - total + output_padding
-
-
-def transpose_geometry(spatial, kernel_spatial, strides=1, padding="valid", output_padding=None, dilation_rate=1):
-    """Output spatial shape and the geometry of the forward conv a transposed conv inverts."""
-    rank = len(kernel_spatial)
-    strides = g.normalize_tuple(strides, rank, "strides")
-    dilation = g.normalize_tuple(dilation_rate, rank, "dilation_rate")
-    g.check_stride_dilation(strides, dilation)
-    padding = g.normalize_padding(padding, rank)
-    output_padding = g.check_output_padding(output_padding, strides, dilation)
-    out = []
-    for i, (n, k, s, d) in enumerate(zip(spatial, kernel_spatial, strides, dilation)):
-        mode = padding if isinstance(padding, str) else padding[i]
-        op = None if output_padding is None else output_padding[i]
-        size = transpose_output_size(n, k, s, mode, op, d)
-        if size < 1:
-            raise ValueError(
-                "The transposed convolution's output would be empty: input spatial shape "
-                f"{tuple(spatial)}, kernel {tuple(kernel_spatial)}, padding {padding!r}"
-            )
-        out.append(size)
-    pads = g.spatial_pads(out, kernel_spatial, strides, padding, dilation)
-    back = [g.output_size(n, k, s, p, d) for n, k, s, p, d in zip(out, kernel_spatial, strides, pads, dilation)]
-    if tuple(back) != tuple(spatial):
-        raise ValueError(
-            f"With padding={padding!r} and output_padding={output_padding}, an output of spatial shape "
-            f"{tuple(out)} does not convolve back to the input's {tuple(spatial)} (an even kernel with "
-            "'same' padding needs output_padding=None or 'valid')."
-        )
-    return tuple(out), _geometry(out, kernel_spatial, strides, pads, dilation)
 
 
 def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, dilation_rate=1) -> tf.Tensor:
@@ -332,21 +250,6 @@ def bias_add(x, bias) -> tf.Tensor:
     x_, bias_ = stopped(x, bias)
     y = tf.nn.bias_add(x_, bias_) if bias.shape.rank == 1 else x_ + bias_
     return routed(y, [(x, input_vjp), (bias, bias_vjp)])
-
-
-def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilation: int = 1) -> int:
-    """M = floor((N + 2P - K_eff) / S) + 1 with K_eff = (K - 1) * D + 1.
-
-    ``padding`` is an int P or ``"valid"`` (0), ``"same"`` (M = ceil(N / S)) or ``"full"`` (K_eff - 1).
-
-    Example:
-    >>> conv_output_size(5, 2, stride=3)
-    2
-    """
-    padding = g.normalize_padding(padding, 1)
-    mode = padding if isinstance(padding, str) else padding[0]
-    pads = g.pad_amounts(n, kernel_size, stride, mode, dilation)
-    return g.output_size(n, kernel_size, stride, pads, dilation)
 
 
 def conv_matrix(kernel, input_shape, strides=1, padding="valid", dilation_rate=1) -> np.ndarray:

@@ -7,7 +7,7 @@ class, so they work on models built from our `layers/` and from `keras.layers` a
 >>> heat = grad_cam(model, images, "conv3")         # (N, H, W) in [0, 1]
 """
 
-from pipeline.visualize import trust_panels  # noqa: F401 (registers its methods in METHODS, after panels')
+from pipeline.visualize import panels, trust_panels  # noqa: F401 (they register their methods in METHODS, in this order)
 from pipeline.visualize._common import MAX_STEPS_ENV
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
 from pipeline.visualize.attributions import ATTRIBUTIONS
@@ -20,8 +20,8 @@ from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.methods import METHODS
 from pipeline.visualize.occlusion import occlusion
-from pipeline.visualize.panels import METHODS
 from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
 from pipeline.visualize.stage import run_stage

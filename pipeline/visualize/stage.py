@@ -11,7 +11,7 @@ from pipeline.data import PHOTOS, read_folder, sample_images
 from pipeline.models import ARCHITECTURES
 from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.stages import StageContext
-from pipeline.visualize.panels import METHODS, Context
+from pipeline.visualize.methods import METHODS, Context
 
 log = logging.getLogger(__name__)
 

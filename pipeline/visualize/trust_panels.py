@@ -15,7 +15,8 @@ from pipeline.visualize._common import kernel_layers
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_maps import most_active_filters
-from pipeline.visualize.panels import Context, heatmap_panel, method
+from pipeline.visualize.methods import Context, method
+from pipeline.visualize.panels import heatmap_panel
 from pipeline.visualize.randomization import randomization_checks
 from pipeline.visualize.top_patches import top_activating_patches
 

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from pipeline.config import VisualizeConfig
 from pipeline.models import ARCHITECTURES, build_model
 from pipeline.visualize import METHODS, grad_cam, occlusion, saliency
-from pipeline.visualize.panels import Context
+from pipeline.visualize.methods import Context
 
 SETTINGS = OmegaConf.merge(
     OmegaConf.structured(VisualizeConfig),
