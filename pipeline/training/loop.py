@@ -29,6 +29,28 @@ class NonFiniteLossError(RuntimeError, UserError):
 
 
 TOP_K = 5  # top-5 accuracy, ImageNet's other headline number
+# A model with several outputs predicts with the first; the others are auxiliary classifiers
+# (GoogLeNet's), each adding its loss to the first's with this weight (Szegedy et al. 2015, section 5).
+AUXILIARY_WEIGHT = 0.3
+
+
+def main_model(model: keras.Model) -> keras.Model:
+    """The model as it predicts: its first output alone (the same layers and weights), or itself
+    when it has one."""
+    if len(model.outputs) == 1:
+        return model
+    return keras.Model(model.inputs, model.outputs[0], name=model.name)
+
+
+def training_loss(target: str, y, outputs) -> tuple[tf.Tensor, tf.Tensor]:
+    """The summed loss to minimise (auxiliary outputs' losses weighted by `AUXILIARY_WEIGHT`) and
+    the first output's per-example loss, the one reported."""
+    main, *auxiliary = outputs if isinstance(outputs, list | tuple) else [outputs]
+    losses = per_example_loss(target, y, main)
+    total = tf.reduce_sum(losses)
+    for extra in auxiliary:
+        total += AUXILIARY_WEIGHT * tf.reduce_sum(per_example_loss(target, y, extra))
+    return total, losses
 
 
 def per_example_loss(target: str, y, outputs) -> tf.Tensor:
@@ -74,8 +96,10 @@ class Steps:
     adversarial_ratio: float = 0.5
     train_steps: Any = field(init=False)
     eval_step: Any = field(init=False)
+    predictor: keras.Model = field(init=False)  # `main_model(model)`: what evaluation runs
 
     def __post_init__(self):
+        self.predictor = main_model(self.model)
         self.train_steps = tf.function(self._train_steps)
         self.eval_step = tf.function(self._eval_step)
         self._replica_train = tf.function(self._replica_train_step, jit_compile=self.jit_compile)
@@ -94,14 +118,15 @@ class Steps:
             x = self.mix_adversarial(x, y)
         with tf.GradientTape() as tape:
             outputs = self.model(x, training=True)
-            losses = per_example_loss(self.target, y, outputs)
-            loss = tf.reduce_sum(losses) / self.global_batch
+            total, losses = training_loss(self.target, y, outputs)
+            loss = total / self.global_batch
             if self.model.losses:
                 loss += tf.add_n(self.model.losses) / self.strategy.num_replicas_in_sync
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        return tf.reduce_sum(losses), correct_count(self.target, y, outputs), tf.cast(tf.shape(y)[0], tf.float32)
+        main = outputs[0] if isinstance(outputs, list | tuple) else outputs
+        return tf.reduce_sum(losses), correct_count(self.target, y, main), tf.cast(tf.shape(y)[0], tf.float32)
 
     def _train_steps(self, iterator, count):
         """`count` training steps in one call: per step, the summed loss, correct predictions and
@@ -113,7 +138,7 @@ class Steps:
         return rows.stack()
 
     def _replica_eval_step(self, x, y):
-        outputs = self.model(x, training=False)
+        outputs = self.predictor(x, training=False)
         losses = per_example_loss(self.target, y, outputs)
         count = tf.cast(tf.shape(y)[0], tf.float32)
         return (
@@ -136,7 +161,7 @@ def evaluate(steps: Steps, dataset) -> dict[str, float]:
         totals += [float(v) for v in steps.eval_step(batch)]
     n = max(totals[2], 1)
     found = {"loss": totals[0] / n, "accuracy": totals[1] / n}
-    if has_top_k(steps.target, steps.model.output_shape[-1]):
+    if has_top_k(steps.target, steps.predictor.output_shape[-1]):
         found[f"top{TOP_K}_accuracy"] = totals[3] / n
     return found
 

@@ -42,7 +42,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
     checkpoints = Checkpoints(context.run_dir, model, optimizer)
     first_epoch, history = checkpoints.restore()
     steps = make_steps(context, model, optimizer, first_epoch)
-    tracking.log_metrics({"parameters": model.count_params(), "flops": flops(model)})  # flops: MACs per example
+    predictor = steps.predictor  # the model without auxiliary heads: what is counted, saved and used
+    tracking.log_metrics({"parameters": predictor.count_params(), "flops": flops(predictor)})  # MACs per example
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
         warnings.warn(
@@ -72,12 +73,12 @@ def run_stage(context: StageContext) -> dict[str, float]:
             break
     test = loop.evaluate(steps, data.test)
     results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
-    pairs = pair_scores(model, data.test_local) if cfg.dataset.target == "pair" else None
+    pairs = pair_scores(predictor, data.test_local) if cfg.dataset.target == "pair" else None
     if pairs is not None:
         results |= pair_aucs(pairs)
-    model.save(context.run_dir / MODEL_FILE)
+    predictor.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
-        publish(context, model, history, data, results, pairs)
+        publish(context, predictor, history, data, results, pairs)
     final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
     return results | final  # the last epoch's validation numbers too: sweeps may optimise them
 
@@ -117,7 +118,7 @@ def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int)
         cfg.dataset.target,
         t.batch_size,
         t.jit_compile,
-        adversary(t, model),
+        adversary(t, loop.main_model(model)),
         t.adversarial.ratio,
     )
 

@@ -48,3 +48,30 @@ def test_googlenet_is_table_1(impl):
 def test_googlenet_runs_down_to_its_smallest_input():
     model = build_model("googlenet", (32, 32, 3), 10)  # five halvings: 1x1 before the average pool
     assert model(np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)
+
+
+def aux_head_by_hand(channels: int, classes: int = 1000) -> int:
+    """Section 5: 1x1 conv 128 on the pooled 4x4 map, FC 1024, FC classes; weights and biases."""
+    return (channels * 128 + 128) + (4 * 4 * 128 * 1024 + 1024) + (1024 * classes + classes)
+
+
+def test_the_auxiliary_heads_are_section_5s_off_by_default_and_left_out_of_the_predicting_model():
+    from pipeline.training.loop import main_model
+
+    model = build_model("googlenet", (224, 224, 3), 1000, impl="keras", aux_heads=True)
+    assert [tuple(o.shape) for o in model.outputs] == [(None, 1000)] * 3
+    assert model.get_layer("aux_4a_pool").output.shape[1:] == (4, 4, 512)  # 5x5/3 average pool of 14x14
+    assert model.get_layer("aux_4d_pool").output.shape[1:] == (4, 4, 528)
+    assert model.count_params() == by_hand() + aux_head_by_hand(512) + aux_head_by_hand(528)
+    assert aux_head_by_hand(512) == 3_188_840
+    predictor = main_model(model)
+    assert len(predictor.outputs) == 1 and predictor.count_params() == by_hand()
+    x = np.random.default_rng(0).random((2, 224, 224, 3)).astype("float32")
+    np.testing.assert_allclose(predictor(x), model(x)[0], rtol=1e-5, atol=1e-5)  # the same layers
+    assert len(build_model("googlenet", (64, 64, 3), 10).outputs) == 1  # off by default
+
+
+def test_the_auxiliary_pool_shrinks_to_the_map_on_small_inputs():
+    model = build_model("googlenet", (32, 32, 1), 10, aux_heads=True)  # 4a's maps: 2x2
+    assert model.get_layer("aux_4a_pool").output.shape[1:] == (1, 1, 512)
+    assert [o.shape for o in model(np.zeros((2, 32, 32, 1), np.float32))] == [(2, 10)] * 3
