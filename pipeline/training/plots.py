@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 import pipeline.drawing  # noqa: F401 - the non-interactive backend
 
@@ -20,6 +21,7 @@ def training_curves(history: Sequence[dict]) -> plt.Figure:
             if any(v is not None for v in values):
                 axis.plot(epochs, values, style, markersize=3, label=split)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
         axis.set_title(metric)
         axis.grid(alpha=0.3)
         axis.legend()
