@@ -42,10 +42,9 @@ def main_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.outputs[0], name=model.name)
 
 
-def training_loss(target: str, y, outputs) -> tuple[tf.Tensor, tf.Tensor]:
-    """The summed loss to minimise (auxiliary outputs' losses weighted by `AUXILIARY_WEIGHT`) and
-    the first output's per-example loss, the one reported."""
-    main, *auxiliary = outputs if isinstance(outputs, list | tuple) else [outputs]
+def training_loss(target: str, y, main, auxiliary=()) -> tuple[tf.Tensor, tf.Tensor]:
+    """The summed loss to minimise (the auxiliary outputs' losses weighted by `AUXILIARY_WEIGHT`)
+    and the first output's per-example loss, the one reported."""
     losses = per_example_loss(target, y, main)
     total = tf.reduce_sum(losses)
     for extra in auxiliary:
@@ -118,14 +117,14 @@ class Steps:
             x = self.mix_adversarial(x, y)
         with tf.GradientTape() as tape:
             outputs = self.model(x, training=True)
-            total, losses = training_loss(self.target, y, outputs)
+            main, *auxiliary = outputs if isinstance(outputs, list | tuple) else [outputs]
+            total, losses = training_loss(self.target, y, main, auxiliary)
             loss = total / self.global_batch
             if self.model.losses:
                 loss += tf.add_n(self.model.losses) / self.strategy.num_replicas_in_sync
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        main = outputs[0] if isinstance(outputs, list | tuple) else outputs
         return tf.reduce_sum(losses), correct_count(self.target, y, main), tf.cast(tf.shape(y)[0], tf.float32)
 
     def _train_steps(self, iterator, count):

@@ -21,7 +21,7 @@ def test_the_training_loss_adds_each_auxiliary_loss_times_0_3():
     rng = np.random.default_rng(0)
     outputs = [rng.normal(size=(6, 4)).astype(np.float32) for _ in range(3)]
     labels = rng.integers(0, 4, 6)
-    total, reported = training_loss("label", labels, [tf.constant(o) for o in outputs])
+    total, reported = training_loss("label", labels, tf.constant(outputs[0]), [tf.constant(o) for o in outputs[1:]])
     main, *auxiliary = (cross_entropy(o, labels) for o in outputs)
     assert AUXILIARY_WEIGHT == 0.3  # Szegedy et al. 2015, section 5
     np.testing.assert_allclose(reported, main, rtol=1e-5)
