@@ -26,10 +26,10 @@ ui: $(STAMP) ## open the MLflow UI on this directory's store at http://127.0.0.1
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
 
 server: $(STAMP) ## an MLflow server on 127.0.0.1:5000 for a team: runs in $$MLFLOW_BACKEND_STORE_URI (PostgreSQL; default a SQLite file), artifacts uploaded through it
-	$(BIN)/python -m pipeline.server $(ARGS)
+	$(BIN)/python -m pipeline.tracking.server $(ARGS)
 
 reap: $(STAMP) ## mark KILLED the runs left RUNNING by a dead process (kill -9, a lost node) in $$MLFLOW_TRACKING_URI or ./mlflow.db
-	$(BIN)/python -m pipeline.reap $(ARGS)
+	$(BIN)/python -m pipeline.tracking.reap $(ARGS)
 
 test: $(STAMP) ## run the tests not marked slow (under 10 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" $(PYTEST_ARGS)

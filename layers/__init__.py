@@ -5,7 +5,7 @@ shapes), plus layers Keras lacks. The math lives in ``layers.ops``. This package
 nothing from ``pipeline``: copy the folder into any project.
 """
 
-from layers import ops
+from layers import ops as ops  # the math as plain functions (an explicit re-export: `from layers import ops`)
 from layers.activations import Maxout
 from layers.conv import Conv1D, Conv2D, Conv3D
 from layers.local import LocallyConnected1D, LocallyConnected2D
@@ -22,7 +22,6 @@ from layers.transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from layers.unpooling import MaxUnpooling2D, UpSampling2D
 
 __all__ = [
-    "ops",
     "Conv1D",
     "Conv2D",
     "Conv3D",

@@ -29,13 +29,13 @@ import tensorflow as tf
 from layers import _conv_geometry as cg
 from layers import _geometry as g
 from layers import _one_window as one_window
-from layers._conv_geometry import (  # noqa: F401  (re-exported: ops is the one public module of math)
+from layers._conv_geometry import (  # re-exported: ops is the one public module of math
     conv_geometry,
     conv_output_size,
     transpose_geometry,
     transpose_output_size,
 )
-from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one public module of math)
+from layers._pool_ops import (  # re-exported: ops is the one public module of math
     avg_pool,
     lp_pool,
     max_pool,
@@ -46,6 +46,28 @@ from layers._pool_ops import (  # noqa: F401  (re-exported: ops is the one publi
 )
 from layers._routing import routed, stopped
 from layers._shapes import dilate, pad_or_crop
+
+__all__ = [
+    "avg_pool",
+    "bias_add",
+    "conv",
+    "conv_geometry",
+    "conv_input_vjp",
+    "conv_input_vjp_reference",
+    "conv_kernel_vjp",
+    "conv_matrix",
+    "conv_output_size",
+    "conv_transpose",
+    "local_conv",
+    "lp_pool",
+    "max_pool",
+    "max_pool_with_argmax",
+    "max_unpool",
+    "maxout",
+    "transpose_geometry",
+    "transpose_output_size",
+    "upsample",
+]
 
 
 def _check_rank(x: tf.Tensor, rank: int, name: str = "x") -> None:

@@ -6,9 +6,10 @@ Composition and the schema check happen here, before TensorFlow or MLflow is imp
 from pathlib import Path
 
 import hydra
+from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 
-from pipeline.config import register
+from pipeline.config import Config
 from pipeline.console import filter_native_noise
 
 
@@ -19,12 +20,14 @@ def config_dir() -> str:
     return str(installed if (installed / "config.yaml").exists() else checkout)
 
 
-register()
+# The root schema: `conf/config.yaml` lists it first, so every group's YAML is merged into, and
+# checked against, the dataclasses of `pipeline.config`.
+ConfigStore.instance().store(name="schema", node=Config)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    from pipeline.app import main as run
+    from pipeline.app import main as run  # deferred: TensorFlow and MLflow load after composition succeeds
 
     return run(cfg)
 

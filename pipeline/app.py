@@ -1,17 +1,41 @@
 """What `python -m pipeline` does with a composed config: check it, pick the run directory,
-open the MLflow run, run the stages. User errors end as one line and exit code 2."""
+open the MLflow run, run the stages. A user error (`pipeline.errors.UserError`: a bad setting, a
+missing file, an unreachable store, diverging training) ends as one line and exit code 2; any
+other exception is a bug: its traceback is printed, the MLflow run is marked FAILED, exit code 1."""
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from pathlib import Path
 
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.errors import UserError
-from pipeline.stages import STAGES, StageContext
+from pipeline import tracking
+from pipeline.attacks import AUTOATTACK_MEMBERS, AUTOATTACK_VERSIONS, TRAINING_ATTACKS
+from pipeline.console import restore_stderr
+from pipeline.data import load, load_arguments
+from pipeline.errors import ConfigError, UserError
+from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
+from pipeline.stages import STAGES
+from pipeline.stages.context import StageContext
+from pipeline.stages.inputs import adopt_run
+from pipeline.sweeps import finished_job_metrics
+from pipeline.training import (
+    OBJECTIVES,
+    OPTIMIZERS,
+    SCHEDULES,
+    STRATEGIES,
+    is_chief,
+    make_strategy,
+    resolve_seed,
+)
+from pipeline.visualize import ATTRIBUTIONS, FAITHFULNESS_BASELINES, METHODS
 
 log = logging.getLogger("pipeline")
 
@@ -27,8 +51,6 @@ HEADLINE = (
 
 def main(cfg: DictConfig) -> float | None:
     """The Hydra task: this job's output directory and overrides come from Hydra's runtime config."""
-    from hydra.core.hydra_config import HydraConfig
-
     hydra_cfg = HydraConfig.get()
     sweep = hydra_cfg.mode.name == "MULTIRUN"
     return run(cfg, Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task), sweep=sweep)
@@ -39,27 +61,23 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
     logging.getLogger("absl").setLevel(logging.WARNING)  # TFDS's and TensorFlow's chatter
     # Plain values from here on: enums as their strings, interpolations resolved.
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    if cfg.stages is None:
+        cfg.stages = list(STAGES)
     try:
         check(cfg)
         folder = run_dir(cfg, output_dir)
         if cfg.sweep_resume:
-            from pipeline.sweeps import finished_job_metrics
-
             done = finished_job_metrics(cfg, folder)
             if done is not None:
                 log.info("sweep_resume=true: this job FINISHED before (%s); skipped", folder)
                 return objective(cfg, done, sweep)
-        from pipeline import tracking, training  # heavy: TensorFlow, MLflow
-
-        strategy = training.make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
+        strategy = make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
         log_devices()
         if cfg.model.from_run:
-            from pipeline.stage_inputs import adopt_run
-
             cfg = adopt_run(cfg, tracking.tracking_uri(cfg))
-        cfg.trainer.seed = training.resolve_seed(cfg.trainer.seed, folder)
+        cfg.trainer.seed = resolve_seed(cfg.trainer.seed, folder)
         preflight(cfg)
-        chief = training.is_chief()
+        chief = is_chief()
         with tracking.tracked_run(cfg, folder, overrides, chief=chief) as mlflow_run:
             context = StageContext(cfg, folder, mlflow_run, strategy)
             results: dict[str, float] = {}
@@ -67,9 +85,7 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
                 if name in cfg.stages and (chief or stage.every_worker):
                     results |= stage.run(context)
         value = objective(cfg, results, sweep)
-    except Exception as error:
-        if not isinstance(error, (ValueError, UserError)):
-            raise
+    except UserError as error:
         log.error("%s", error)
         sys.exit(2)
     headline = {k: v for k, v in results.items() if k.startswith(HEADLINE) or k == cfg.optimized_metric}
@@ -78,8 +94,6 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
     if cfg.trainer.strategy == "multi_worker":
         # A MultiWorkerMirroredStrategy process does not exit once done (TensorFlow's collective
         # runtime keeps non-daemon threads alive); everything is written, so leave now.
-        from pipeline.console import restore_stderr
-
         logging.shutdown()
         sys.stdout.flush()
         restore_stderr()
@@ -104,7 +118,7 @@ def check(cfg: DictConfig) -> None:
     raised before anything is trained or recorded."""
     for bad, message in problems(cfg):
         if bad:
-            raise ValueError(message)
+            raise ConfigError(message)
     check_names(cfg)
 
 
@@ -118,7 +132,7 @@ def problems(cfg: DictConfig) -> list[tuple[bool, str]]:
             t.steps_per_execution is not None and t.steps_per_execution < 1,
             f"trainer.steps_per_execution must be >= 1 or null (automatic), got {t.steps_per_execution}",
         ),
-        (cfg.optimizer.lr <= 0, f"optimizer.lr must be > 0, got {cfg.optimizer.lr}"),
+        (not 0 < cfg.optimizer.lr < math.inf, f"optimizer.lr must be a number > 0, got {cfg.optimizer.lr}"),
         (
             not 0 <= cfg.dataset.validation_fraction < 1,
             f"dataset.validation_fraction must be in [0, 1), got {cfg.dataset.validation_fraction}",
@@ -225,8 +239,6 @@ def interpolation_problems(s: DictConfig) -> list[tuple[bool, str]]:
 
 def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
     """adversarial.autoattack settings that cannot run: an unknown norm, no budget for it."""
-    from pipeline.attacks import AUTOATTACK_MEMBERS as MEMBERS
-
     a = cfg.adversarial.autoattack
     return [
         (a.norm not in ("inf", "2"), f"adversarial.autoattack.norm must be inf or 2, got {a.norm}"),
@@ -237,20 +249,19 @@ def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
         (a.eps is not None and a.eps <= 0, f"adversarial.autoattack.eps must be > 0 or null, got {a.eps}"),
         (a.num_examples < 1, f"adversarial.autoattack.num_examples must be >= 1, got {a.num_examples}"),
         (
-            not set(a.settings) <= set(MEMBERS),
-            f"adversarial.autoattack.settings names {sorted(set(a.settings) - set(MEMBERS))}; "
-            f"known: {', '.join(MEMBERS)}",
+            not set(a.settings) <= set(AUTOATTACK_MEMBERS),
+            f"adversarial.autoattack.settings names {sorted(set(a.settings) - set(AUTOATTACK_MEMBERS))}; "
+            f"known: {', '.join(AUTOATTACK_MEMBERS)}",
         ),
     ]
 
 
 def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
     """visualize.faithfulness settings the metrics cannot use."""
-    from pipeline.visualize import FAITHFULNESS_BASELINES as BASELINES
-
+    baselines = FAITHFULNESS_BASELINES
     prefix = "visualize.faithfulness."
     return [
-        (f.baseline not in BASELINES, f"{prefix}baseline must be one of {', '.join(BASELINES)}, got {f.baseline}"),
+        (f.baseline not in baselines, f"{prefix}baseline must be one of {', '.join(baselines)}, got {f.baseline}"),
         *[(f[k] < 1, f"{prefix}{k} must be >= 1, got {f[k]}") for k in ("num_images", "steps", "grid", "batch_size")],
         (f.randomization_images < 1, f"{prefix}randomization_images must be >= 1, got {f.randomization_images}"),
         (f.samples < 2, f"{prefix}samples must be >= 2 (a correlation needs two), got {f.samples}"),
@@ -260,11 +271,6 @@ def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
 
 def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
-    from pipeline.attacks import AUTOATTACK_VERSIONS, TRAINING_ATTACKS
-    from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
-    from pipeline.training import OBJECTIVES, OPTIMIZERS, SCHEDULES, STRATEGIES
-    from pipeline.visualize import ATTRIBUTIONS, METHODS
-
     STAGES.check(cfg.stages)
     OBJECTIVES.check(cfg.dataset.target)
     IMPLEMENTATIONS.check(cfg.layers.impl)
@@ -286,7 +292,7 @@ def run_dir(cfg: DictConfig, output_dir: Path) -> Path:
     if cfg.trainer.resume_dir:
         path = Path(cfg.trainer.resume_dir)
         if not (path / "checkpoints").is_dir():
-            raise ValueError(f"trainer.resume_dir={path} holds no checkpoints to resume from.")
+            raise ConfigError(f"trainer.resume_dir={path} holds no checkpoints to resume from.")
         return path
     if cfg.trainer.resume:
         previous = latest_matching_run(cfg, output_dir)
@@ -294,7 +300,7 @@ def run_dir(cfg: DictConfig, output_dir: Path) -> Path:
             return previous
         log.info("trainer.resume=true but no earlier run of this config has checkpoints; starting fresh.")
     if not os.access(output_dir, os.W_OK):
-        raise ValueError(f"The output directory {output_dir} is not writable.")
+        raise ConfigError(f"The output directory {output_dir} is not writable.")
     return output_dir
 
 
@@ -323,17 +329,11 @@ def _comparable(cfg: DictConfig) -> dict:
 
 def log_devices() -> None:
     """Say where training runs (TensorFlow's own CUDA messages are filtered from the console)."""
-    import tensorflow as tf
-
     gpus = tf.config.list_physical_devices("GPU")
     log.info("Devices: %s", f"{len(gpus)} GPU(s)" if gpus else "CPU (no GPU visible to TensorFlow)")
 
 
 def preflight(cfg: DictConfig) -> None:
     """Fail before an MLflow run exists when the dataset is missing or its settings are wrong."""
-    import tensorflow_datasets as tfds
-
-    from pipeline.data import load, load_arguments
-
     tfds.disable_progress_bar()
     load(**load_arguments(cfg.dataset, "test"))

@@ -1,5 +1,6 @@
 """Structured configs: one dataclass per config group, so Hydra rejects typos and wrong types at
-composition, before TensorFlow is imported or an MLflow run exists. Light imports only.
+composition, before TensorFlow is imported or an MLflow run exists. Imports nothing from the
+project and nothing of Hydra (`pipeline.__main__` puts `Config` in Hydra's ConfigStore).
 
 Names (stages, methods, attacks, optimizers, schedules, strategies) are plain strings here:
 each kind has one registry, and `pipeline.app.check` checks them against it."""
@@ -9,10 +10,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
-
-from hydra.core.config_store import ConfigStore
-
-from pipeline.stages import STAGES
 
 
 class Precision(enum.Enum):
@@ -101,7 +98,7 @@ class TrackingConfig:
     registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at its version
     probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
     system_metrics_interval_s: Optional[float] = 5.0  # CPU, memory (GPU where present); null: off
-    heartbeat_stale_s: float = 3600.0  # a RUNNING run of another host silent this long is dead (pipeline.reap)
+    heartbeat_stale_s: float = 3600.0  # a RUNNING run of another host silent this long is dead (pipeline.tracking.reap)
 
 
 @dataclass
@@ -198,7 +195,7 @@ class DetectConfig:  # the detection stage (pipeline.detection): datasets with c
 
 
 @dataclass
-class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipeline.sweep_plot)
+class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipeline.sweeps.plot)
     x: Optional[str] = None  # a swept setting, e.g. dataset.train_examples; null: no figure
     y: str = "test_accuracy"  # a metric every job logs
     lines: Optional[str] = None  # a setting whose values each get a line, e.g. model.name
@@ -217,13 +214,7 @@ class Config:
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
-    stages: List[str] = field(default_factory=lambda: list(STAGES))
+    stages: Optional[List[str]] = None  # null: every stage of pipeline.stages.STAGES, in order
     optimized_metric: str = "test_accuracy"  # what a job returns to the sweeper (Optuna's objective)
     sweep_plot: SweepPlotConfig = field(default_factory=SweepPlotConfig)
     sweep_resume: bool = False  # -m ... sweep_resume=true: continue the newest sweep of the same command
-
-
-def register() -> None:
-    """Put the root schema in Hydra's ConfigStore; `conf/config.yaml` lists it first, so every
-    group's YAML is merged into, and checked against, these dataclasses."""
-    ConfigStore.instance().store(name="schema", node=Config)

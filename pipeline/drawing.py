@@ -1,13 +1,19 @@
 """Drawing helpers every stage's `plots.py` shares: the non-interactive backend, grids of images,
-and images shown on their true [0, 1] scale."""
+images shown on their true [0, 1] scale, and `Panel` (one figure with its caption, as stages
+publish it)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files: no display needed
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 CELL = 1.6  # inches per image in a grid
 
@@ -38,3 +44,32 @@ def show(axis, image: np.ndarray, title: str = "", **kwargs):
     shown = axis.imshow(data, cmap=kwargs.pop("cmap", cmap), **kwargs)
     axis.set_title(title, fontsize=7)
     return shown
+
+
+@dataclass
+class Panel:
+    """One figure: file name (no extension), the matplotlib figure, one line saying what it shows;
+    optionally an animation, frames (H, W, C) in [0, 1], saved as `<name>.gif` and as PNG frames."""
+
+    name: str
+    figure: plt.Figure
+    caption: str
+    animation: Sequence[np.ndarray] | None = None
+
+    def save(self, folder: Path) -> None:
+        self.figure.savefig(folder / f"{self.name}.png", dpi=110, bbox_inches="tight")
+        plt.close(self.figure)
+        if self.animation is None:
+            return
+        frames = [Image.fromarray(to_uint8(frame)) for frame in self.animation]
+        (folder / f"{self.name}_frames").mkdir(exist_ok=True)
+        for i, frame in enumerate(frames):
+            frame.save(folder / f"{self.name}_frames" / f"frame_{i:03d}.png")
+        frames[0].save(folder / f"{self.name}.gif", save_all=True, append_images=frames[1:], duration=400, loop=0)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """An image in [0, 1] (grey with a trailing channel or not) as 8-bit RGB or grey."""
+    image = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+    image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    return np.round(image * 255).astype(np.uint8)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.server import scratch_database, tracking_server
-from pipeline.store_probe import TrackingUnavailableError
+from pipeline.tracking.server import scratch_database, tracking_server
+from pipeline.tracking.store import TrackingUnavailableError
 
 log = logging.getLogger("bench_tracking")
 EPOCH_METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time_s")

@@ -79,8 +79,8 @@ def markdown(rows: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> None:
     import mlflow
 
-    from pipeline.store_probe import TrackingUnavailableError, probe
     from pipeline.tracking import DEFAULT_URI
+    from pipeline.tracking.store import TrackingUnavailableError, probe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI))

@@ -1,12 +1,15 @@
 """Test set-up: quiet TensorFlow, two logical CPUs for tf.distribute tests, a fresh Keras state."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import pytest
 import tensorflow as tf
+
+CONF = Path(__file__).resolve().parents[1] / "conf"  # the app's config groups
 
 # MirroredStrategy over two logical CPU devices is a cheap test of the distributed path;
 # logical devices must be configured before TensorFlow initialises its runtime.
@@ -43,3 +46,21 @@ def digits_lenet(request, tmp_path_factory):
     x, y = next(iter(test))
     mean_pixel = float(np.mean([float(tf.reduce_mean(images)) for images, _ in train]))
     return SimpleNamespace(model=model, x=x.numpy(), y=y.numpy(), mean_pixel=mean_pixel)
+
+
+@pytest.fixture
+def composed():
+    """`composed(*overrides, return_hydra_config=False)`: the app's config as Hydra composes it
+    from `conf/` against the schema (as `python -m pipeline` does), before any check runs."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import pipeline.__main__  # noqa: F401 - puts the schema in Hydra's ConfigStore
+
+    def make(*overrides: str, return_hydra_config: bool = False):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+    yield make
+    GlobalHydra.instance().clear()

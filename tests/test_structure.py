@@ -1,8 +1,12 @@
-"""The layout's promises: `layers` stands alone, and a package of `pipeline` uses another one only
-through the names that package's `__init__` exports."""
+"""The layout's promises: `layers` stands alone; a package of `pipeline` uses another one only
+through the names that package's `__init__` exports (the stage plumbing, `pipeline.stages`, is
+read module by module); the project's import graph has no cycle; the library packages import
+light; every exported name is a function, class or registry, never a module."""
 
 import ast
 import importlib
+import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(p.parent.name for p in (ROOT / "pipeline").glob("*/__init__.py"))
+PLUMBING = "stages"  # pipeline.stages: the modules every stage reads, imported by name
+ALIASES = ("serving.py",)  # pipeline/serving.py: the loader path older logged models name
 
 
 def test_importing_layers_imports_nothing_from_pipeline():
@@ -42,7 +48,7 @@ def crossings(path: Path, own: str | None) -> list[str]:
     wrong = []
     for module, names in imports(path):
         parts = module.split(".")
-        if len(parts) < 2 or parts[1] not in PACKAGES or parts[1] == own:
+        if len(parts) < 2 or parts[1] not in PACKAGES or parts[1] in (own, PLUMBING):
             continue
         package = importlib.import_module(f"pipeline.{parts[1]}")
         if len(parts) > 2:
@@ -53,6 +59,8 @@ def crossings(path: Path, own: str | None) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "pipeline").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_packages_meet_only_through_their_exports(path):
+    if path.relative_to(ROOT / "pipeline").as_posix() in ALIASES:
+        return
     assert crossings(path, own_package(path)) == []
 
 
@@ -81,3 +89,154 @@ def test_the_wheel_lists_every_package():
         if p.parts[len(ROOT.parts)] in ("layers", "pipeline")
     }
     assert listed == found | {"pipeline.conf"}
+
+
+# --- The import graph: every import of a project module, those inside functions included.
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(name: str) -> bool:
+    base = ROOT.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imported_modules(path: Path) -> list[tuple[str, bool]]:
+    """(module, inside a function) for every project module `path` imports; `from a import b`
+    names the module `a.b` when b is one, else `a`."""
+    tree = ast.parse(path.read_text())
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    inner = {id(node) for function in functions for node in ast.walk(function)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [
+                f"{node.module}.{a.name}" if is_module(f"{node.module}.{a.name}") else node.module for a in node.names
+            ]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found += [(name, id(node) in inner) for name in names if name.split(".")[0] in ("layers", "pipeline")]
+    return found
+
+
+SOURCES = sorted([*(ROOT / "pipeline").rglob("*.py"), *(ROOT / "layers").rglob("*.py")])
+GRAPH = {module_name(p): {m for m, _ in imported_modules(p)} - {module_name(p)} for p in SOURCES}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component of more than one module (Tarjan's algorithm)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_import_graph_has_no_cycle():
+    assert cycles(GRAPH) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_config_schema_imports_nothing_of_the_project():
+    assert GRAPH["pipeline.config"] == set()
+
+
+# Imports of project modules inside functions: each defers something heavy the module's callers
+# may never need, and says so in a comment on the line.
+DEFERRED = {("pipeline.__main__", "pipeline.app")}  # TensorFlow and MLflow load after composition succeeds
+
+
+def test_project_imports_inside_functions_are_only_the_deferred_ones():
+    inside = {(module_name(p), m) for p in SOURCES for m, deferred in imported_modules(p) if deferred}
+    assert inside == DEFERRED
+
+
+# --- Light imports: a library user pays for the library, not for the app around it.
+
+LIBRARIES = {
+    "layers": ["hydra", "mlflow", "omegaconf", "tensorflow_datasets", "pipeline"],
+    "pipeline.models": ["hydra", "mlflow"],
+    "pipeline.attacks": ["hydra", "mlflow"],
+    "pipeline.visualize": ["hydra", "mlflow"],
+    "pipeline.data": ["hydra", "mlflow"],
+    "pipeline.training": ["hydra", "mlflow"],
+    "pipeline.detection": ["hydra", "mlflow"],
+}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_library_package_imports_neither_hydra_nor_mlflow(library):
+    script = f"import sys, json, {library}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert loaded & set(LIBRARIES[library]) == set()
+
+
+# --- Exports: every name in a package's __all__ is something to call or look up, never a module.
+
+EXPORTING = ["layers", "layers.ops", *(f"pipeline.{name}" for name in PACKAGES)]
+
+
+@pytest.mark.parametrize("package", EXPORTING)
+def test_every_exported_name_is_a_function_class_or_registry(package):
+    module = importlib.import_module(package)
+    not_callable = [
+        name
+        for name in module.__all__
+        if inspect.ismodule(getattr(module, name)) or not (callable(getattr(module, name)) or name.isupper())
+    ]
+    assert not_callable == []
+
+
+@pytest.mark.parametrize("package", EXPORTING)
+def test_no_submodule_hides_a_function_of_its_name(package):
+    """`from pipeline.visualize import integrated_gradients` gives the function, not its module:
+    a submodule that defines a function or class of its own name has it exported."""
+    module = importlib.import_module(package)
+    folder = Path(module.__file__).parent
+    if Path(module.__file__).name != "__init__.py":
+        return
+    shadowed = [
+        path.stem
+        for path in folder.glob("*.py")
+        if path.stem != "stage"  # a stage's module, found by the stage registry
+        and _defines(importlib.import_module(module_name(path)), path.stem)
+        and inspect.ismodule(getattr(module, path.stem, None))
+    ]
+    assert shadowed == []
+
+
+def _defines(module, name: str) -> bool:
+    obj = getattr(module, name, None)
+    return (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__

@@ -23,7 +23,6 @@ from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import BIM, PGD
 from pipeline.attacks.square import Square
-from pipeline.attacks.stage import run_stage
 from pipeline.registry import Registry
 
 ATTACKS: Registry[type[Attack]] = Registry(
@@ -65,5 +64,4 @@ __all__ = [
     "accuracy",
     "make_attack",
     "robust_accuracy",
-    "run_stage",
 ]

@@ -14,19 +14,19 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
-from pipeline import report
 from pipeline.attacks import plots
+from pipeline.attacks.autoattack_report import worst_case
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import robust_accuracy
 from pipeline.attacks.fgsm import FGSM
 from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
 from pipeline.attacks.pgd import PGD
-from pipeline.attacks.worst_case import worst_case
+from pipeline.drawing import Panel
 from pipeline.inference import predicted_classes, probabilities
-from pipeline.report import Panel
-from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
-from pipeline.stages import StageContext
+from pipeline.stages import report
+from pipeline.stages.context import StageContext
+from pipeline.stages.inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.visualize import saliency
 
 log = logging.getLogger(__name__)

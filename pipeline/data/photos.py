@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.data.samples import SKIMAGE_PHOTOS, fit, sample_images
+from pipeline.errors import ConfigError
 
 NAME = "photos"
 DEFAULT_SHAPE = (224, 224, 3)
@@ -37,7 +38,7 @@ def read(
     classes = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and _images(p)))
     files = [(f, i) for i, c in enumerate(classes) for f in _images(folder / c)] or [(f, -1) for f in _images(folder)]
     if not files:
-        raise ValueError(f"No images ({', '.join(sorted(SUFFIXES))}) in {folder} or its sub-folders.")
+        raise ConfigError(f"No images ({', '.join(sorted(SUFFIXES))}) in {folder} or its sub-folders.")
     files = files[:max_examples]
     images = np.stack([fit(_open(f), shape) for f, _ in files])
     return images, np.array([label for _, label in files], np.int32), classes
@@ -48,10 +49,10 @@ def read_folder(folder: str, input_shape: Sequence[int], max_examples: int | Non
     float32 in [0, 1]. For image sets that are not a dataset (an attribute's examples)."""
     root = Path(folder).expanduser()
     if not root.is_dir():
-        raise ValueError(f"{root} is not a folder of images.")
+        raise ConfigError(f"{root} is not a folder of images.")
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)[:max_examples]
     if not files:
-        raise ValueError(f"No images ({', '.join(sorted(SUFFIXES))}) in {root} or its sub-folders.")
+        raise ConfigError(f"No images ({', '.join(sorted(SUFFIXES))}) in {root} or its sub-folders.")
     return np.stack([fit(_open(f), input_shape) for f in files])
 
 
@@ -64,7 +65,7 @@ def _shape(image_size) -> tuple[int, int, int]:
 
 def _only_test(split: str, where: str) -> None:
     if split != "test":
-        raise ValueError(
+        raise ConfigError(
             f"{where} have no {split!r} split: without train/, validation/, test/ folders a photos folder is "
             "for analysis (stages=[visualize,adversarial]), not training."
         )
@@ -72,13 +73,13 @@ def _only_test(split: str, where: str) -> None:
 
 def _split_folder(root: Path, split: str) -> Path:
     if not root.is_dir():
-        raise ValueError(f"dataset.data_dir={root} is not a folder (the photos dataset reads images from one).")
+        raise ConfigError(f"dataset.data_dir={root} is not a folder (the photos dataset reads images from one).")
     present = [s for s in SPLITS if (root / s).is_dir()]
     if not present:
         _only_test(split, f"The photos in {root}")
         return root
     if split not in present:
-        raise ValueError(f"{root} has no {split}/ folder (it has {', '.join(p + '/' for p in present)}).")
+        raise ConfigError(f"{root} has no {split}/ folder (it has {', '.join(p + '/' for p in present)}).")
     return root / split
 
 
@@ -96,6 +97,6 @@ def _open(path: Path) -> np.ndarray:
 def dataset(images: np.ndarray, labels: np.ndarray, batch_size: int | None, target: str) -> tf.data.Dataset:
     """The photos as (image, target) pairs, in file order."""
     if target not in ("label", "image"):
-        raise ValueError(f"The photos dataset has no {target}s; target is label or image.")
+        raise ConfigError(f"The photos dataset has no {target}s; target is label or image.")
     ds = tf.data.Dataset.from_tensor_slices((images, images if target == "image" else labels))
     return ds.batch(batch_size) if batch_size else ds

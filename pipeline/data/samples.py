@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.errors import ConfigError
+
 # Photographs bundled with scikit-image (no download), by the name `skimage.data` gives them;
 # the visualization stage shows the first three, the `photos` dataset defaults to all of them.
 SKIMAGE_PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")
@@ -29,9 +31,9 @@ def sample_images(
     channels = input_shape[-1]
     unknown = [name for name in names if name not in SKIMAGE_PHOTOS]
     if unknown:
-        raise ValueError(f"Unknown sample image(s) {unknown}. Known: {SKIMAGE_PHOTOS}.")
+        raise ConfigError(f"Unknown sample image(s) {unknown}. Known: {SKIMAGE_PHOTOS}.")
     if channels not in (1, 3):
-        raise ValueError(f"Sample images have 1 or 3 channels. Received: input_shape={tuple(input_shape)}")
+        raise ConfigError(f"Sample images have 1 or 3 channels. Received: input_shape={tuple(input_shape)}")
     photos = {}
     for name in names:
         photos[name] = fit(getattr(skimage.data, name)() / 255.0, input_shape)

@@ -14,7 +14,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 
 from pipeline.data.builders import OFFLINE_BUILDERS
-from pipeline.errors import UserError
+from pipeline.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _make_builder(name: str, data_dir: str | None, options: Mapping[str, Any]) -
     try:
         return tfds.builder(name, data_dir=data_dir, **({"config": config} if config else {}))
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(unknown_name_message(name)) from None
+        raise ConfigError(unknown_name_message(name)) from None
 
 
 def unknown_name_message(name: str) -> str:
@@ -110,7 +110,7 @@ def _config_class(name: str) -> type:
     builder_class = OFFLINE_BUILDERS.get(name.split(":")[0])
     configs = getattr(builder_class, "BUILDER_CONFIGS", None)
     if not configs:
-        raise ValueError(
+        raise ConfigError(
             f"Dataset {name!r} takes no options. Datasets with options: "
             f"{', '.join(n for n, b in OFFLINE_BUILDERS.items() if b.BUILDER_CONFIGS)}."
         )

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from pipeline.errors import ConfigError
+
 # Datasets where a mirror image changes or invents the class (digits, letters, orientations).
 NO_FLIP = frozenset({"mnist", "emnist", "kmnist", "svhn_cropped", "omniglot", "bars", "digits"})
 # Datasets whose images fill their frame (8x8 digits): a crop would cut the digit, so they are
@@ -28,7 +30,7 @@ def image_shape(image_size: int | Sequence[int] | None, source_shape: Sequence[i
     if image_size is None:
         return tuple(source_shape)
     if len(source_shape) != 3:
-        raise ValueError(
+        raise ConfigError(
             f"`image_size` applies to images; this dataset holds {len(source_shape) - 1}D signals "
             f"of shape {tuple(source_shape)}. Received: image_size={image_size}"
         )
@@ -36,7 +38,7 @@ def image_shape(image_size: int | Sequence[int] | None, source_shape: Sequence[i
     if len(size) == 2:
         size = (*size, source_shape[-1])
     if len(size) != 3 or any(not isinstance(s, int) or s < 1 for s in size) or size[2] not in (1, 3):
-        raise ValueError(
+        raise ConfigError(
             "Invalid value for argument `image_size`. Expected an int, (height, width) or "
             f"(height, width, channels) with 1 or 3 channels. Received: image_size={image_size}"
         )

@@ -1,5 +1,6 @@
-"""Sliding-window detection (`stages=[..., detect]`): `score_maps`, `detections`,
-`mean_average_precision`, and the stage's `run_stage`."""
+"""Sliding-window detection: `score_maps` (a classifier slid over whole images), `detections`
+(boxes after non-maximum suppression) and `mean_average_precision`. The detect stage
+(`stages=[..., detect]`) is `pipeline.detection.stage`."""
 
 from pipeline.detection.boxes import (
     average_precision,
@@ -9,15 +10,12 @@ from pipeline.detection.boxes import (
     score_maps,
     window_boxes,
 )
-from pipeline.detection.stage import CANVASES, run_stage
 
 __all__ = [
-    "CANVASES",
     "average_precision",
     "detections",
     "matches",
     "mean_average_precision",
-    "run_stage",
     "score_maps",
     "window_boxes",
 ]

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline import report
 from pipeline.data import CANVAS_BACKGROUND, canvases
 from pipeline.detection import boxes, plots
+from pipeline.drawing import Panel
 from pipeline.registry import Registry
-from pipeline.stages import StageContext
+from pipeline.stages import report
+from pipeline.stages.context import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
     truths = [(true_boxes, classes) for _, true_boxes, classes in drawn]
     mean_ap, per_class = boxes.mean_average_precision(found, truths, settings.match_iou)
     metrics = {"detection_map50": mean_ap, **{f"detection_ap50_class_{c}": ap for c, ap in per_class.items()}}
-    panel = report.Panel(
+    panel = Panel(
         "detections",
         plots.detections_figure(images[: settings.shown], found, truths, window, stride, mean_ap),
         f"The classifier slid over {len(images)} canvases of digits it never trained on ({window}-pixel windows, "

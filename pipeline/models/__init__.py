@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from pipeline.errors import ConfigError
 from pipeline.models import (
     alexnet,
     allconv,
@@ -49,6 +50,7 @@ class Architecture:
     `build(num_classes, family, **options)` returns a list of layers (a `keras.Sequential`)
     or, when `functional`, `build(inputs, num_classes, family, **options)` returns the outputs.
     `code_layer` declares an autoencoder's code: the layer whose output the decoder starts from.
+    `towers`: `build` also takes `make_tower` (`tower` below), to build another architecture inside.
     """
 
     build: Callable
@@ -57,6 +59,7 @@ class Architecture:
     spatial_rank: int = 2
     multiple_of: Callable[..., int] = lambda **options: 1
     code_layer: str | None = None
+    towers: bool = False
 
 
 ARCHITECTURES: Registry[Architecture] = Registry(
@@ -87,7 +90,7 @@ ARCHITECTURES: Registry[Architecture] = Registry(
         ),
         "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
         "hed": Architecture(hed.build, hed.min_input, True),
-        "siamese": Architecture(siamese.build, siamese.min_input, True, spatial_rank=3),
+        "siamese": Architecture(siamese.build, siamese.min_input, True, spatial_rank=3, towers=True),
     },
 )
 
@@ -121,7 +124,7 @@ def build_model(
     """
     if pretrained is None:
         if num_classes is None:
-            raise ValueError(f"{name} needs num_classes (only a pretrained model can keep its weights' own).")
+            raise ConfigError(f"{name} needs num_classes (only a pretrained model can keep its weights' own).")
         return _build(name, tuple(input_shape), num_classes, impl, options)
     weights = read_pretrained(name, pretrained, tuple(input_shape), num_classes, options)
     model = _build(name, tuple(input_shape), weights.num_classes, impl, weights.options, weights.preprocess)
@@ -151,7 +154,8 @@ def _assemble(
     if arch.functional:
         inputs = keras.Input(input_shape, name="image")
         x = blocks.apply(first, inputs)
-        return keras.Model(inputs, arch.build(x, outputs, layer_family, **options), name=model_name)
+        more = {"make_tower": tower} if arch.towers else {}
+        return keras.Model(inputs, arch.build(x, outputs, layer_family, **more, **options), name=model_name)
     return keras.Sequential(
         [keras.Input(input_shape, name="image"), *first, *arch.build(outputs, layer_family, **options)],
         name=model_name,
@@ -163,25 +167,25 @@ def _check_options(name: str, arch: Architecture, options: dict) -> None:
     parameters = inspect.signature(arch.build).parameters
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return  # the builder validates its own options
-    known = [p for p in parameters if p not in ("inputs", "num_classes", "family", *fixed)]
+    known = [p for p in parameters if p not in ("inputs", "num_classes", "family", "make_tower", *fixed)]
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(f"Unknown option(s) {unknown} for {name!r}. Its options: {known or 'none'}.")
+        raise ConfigError(f"Unknown option(s) {unknown} for {name!r}. Its options: {known or 'none'}.")
 
 
 def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dict) -> None:
     if len(input_shape) != arch.spatial_rank + 1:
         kind = "(length, channels)" if arch.spatial_rank == 1 else "(height, width, channels)"
-        raise ValueError(f"{name} takes inputs of shape {kind}. Received: input_shape={input_shape}")
+        raise ConfigError(f"{name} takes inputs of shape {kind}. Received: input_shape={input_shape}")
     spatial = input_shape[:-1]
     smallest, multiple = arch.min_input(**options), arch.multiple_of(**options)
     if any(n is not None and n < smallest for n in spatial):
-        raise ValueError(
+        raise ConfigError(
             f"Input {input_shape} is too small for {name}: its downsampling needs at least "
             f"{smallest} pixels per side (minimum input size {smallest})."
         )
     if any(n is not None and n % multiple for n in spatial):
-        raise ValueError(
+        raise ConfigError(
             f"{name} needs input sides that are multiples of {multiple}. Received: input_shape={input_shape}"
         )
 

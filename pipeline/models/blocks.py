@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import keras
 
+from pipeline.errors import ConfigError
+
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "maxout")
 # A maxout unit takes the maximum of this many linear pieces (Goodfellow et al. use 2 to 5).
 MAXOUT_PIECES = 2
@@ -14,7 +16,7 @@ MAXOUT_PIECES = 2
 
 def check_choice(option: str, value, choices: Sequence) -> None:
     if value not in choices:
-        raise ValueError(
+        raise ConfigError(
             f"Invalid value for option `{option}`. Expected one of {tuple(choices)}. Received: {option}={value!r}"
         )
 

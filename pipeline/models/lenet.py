@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import keras
 
+from pipeline.errors import ConfigError
 from pipeline.models import blocks
 
 
@@ -24,7 +25,7 @@ def build(
 ) -> list[keras.layers.Layer]:
     """`width` scales every layer's filters and units (a sweep's capacity knob)."""
     if width <= 0:
-        raise ValueError(f"model.options.width must be > 0, got {width}")
+        raise ConfigError(f"model.options.width must be > 0, got {width}")
     out: list[keras.layers.Layer] = []
     for i, base in enumerate((6, 16, 120), start=1):
         filters = max(1, round(base * width))

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import keras
 
+from pipeline.errors import ConfigError
 from pipeline.models import blocks
 
 
@@ -29,7 +30,7 @@ def build_mlp(
 ) -> list[keras.layers.Layer]:
     """Flatten, then `len(hidden_units)` hidden FC layers with `activation`, then the logits."""
     if not hidden_units or any(int(u) < 1 for u in hidden_units):
-        raise ValueError(
+        raise ConfigError(
             "Invalid value for option `hidden_units`. Expected "
             f"positive widths. Received: hidden_units={hidden_units!r}"
         )

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import keras
 
+from pipeline.errors import ConfigError
 from pipeline.models import blocks
 
 POOLINGS = ("max", "average", "l2", "none")
@@ -43,13 +44,13 @@ def settings(preset: str | None = None, **options) -> dict:
     """The options in force: defaults, then the preset, then what was passed."""
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
-        raise ValueError(f"Unknown option(s) {unknown} for 'pattern'. Options: {sorted(DEFAULTS)} and 'preset'.")
+        raise ConfigError(f"Unknown option(s) {unknown} for 'pattern'. Options: {sorted(DEFAULTS)} and 'preset'.")
     if preset is not None:
         blocks.check_choice("preset", preset, tuple(PRESETS))
     merged = {**DEFAULTS, **PRESETS.get(preset, {}), **options}
     for option in ("convs_per_stage", "stages", "fc_layers"):
         if not isinstance(merged[option], int) or merged[option] < 0:
-            raise ValueError(
+            raise ConfigError(
                 f"Invalid value for option `{option}`. Expected an integer >= 0. Received: {option}={merged[option]!r}"
             )
     blocks.check_choice("pooling", merged["pooling"], POOLINGS)
@@ -83,7 +84,7 @@ def _stage_widths(filters: int | Sequence[int], stages: int) -> list[int]:
         return [filters * 2**i for i in range(stages)]
     widths = [int(f) for f in filters]
     if len(widths) != stages:
-        raise ValueError(f"Option `filters` needs one width per stage ({stages}). Received: filters={filters!r}")
+        raise ConfigError(f"Option `filters` needs one width per stage ({stages}). Received: filters={filters!r}")
     return widths
 
 

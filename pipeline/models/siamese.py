@@ -13,9 +13,12 @@ classes apart and folds unseen ones together (conf/experiment/siamese_digits.yam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import keras
+
+from pipeline.errors import ConfigError
 
 
 def min_input(**options) -> int:
@@ -26,14 +29,17 @@ def build(
     inputs,
     num_classes: int,
     family: SimpleNamespace,
+    make_tower: Callable[..., keras.Model],
     tower: str = "lenet5",
     embedding: int = 32,
     code: str | None = None,
 ):
-    """One "same" logit per pair, whatever `num_classes` (a pair dataset's two names)."""
+    """One "same" logit per pair, whatever `num_classes` (a pair dataset's two names).
+    `make_tower(name, input_shape, outputs, family)` builds the named architecture as one
+    sub-model (`pipeline.models.tower`)."""
     if tower == "siamese":
-        raise ValueError("A Siamese network's tower must be a single-image architecture. Received: tower='siamese'")
-    twin = _tower(tower, tuple(inputs.shape[2:]), embedding, family, code)
+        raise ConfigError("A Siamese network's tower must be a single-image architecture. Received: tower='siamese'")
+    twin = _tower(make_tower(tower, tuple(inputs.shape[2:]), embedding, family), tower, code)
     first, second = twin(inputs[:, 0]), twin(inputs[:, 1])
     difference = keras.layers.Subtract(name="difference")([first, second])
     nearness = -keras.ops.sum(keras.ops.square(difference), axis=-1, keepdims=True)
@@ -50,15 +56,12 @@ def build(
     return scale(nearness)
 
 
-def _tower(name: str, input_shape: tuple, embedding: int, family: SimpleNamespace, code: str | None) -> keras.Model:
-    """The named architecture ending in an `embedding`-wide layer, or cut at its layer `code`."""
-    from pipeline import models  # the registry the tower comes from
-
-    whole = models.tower(name, input_shape, embedding, family)
+def _tower(whole: keras.Model, name: str, code: str | None) -> keras.Model:
+    """The tower as built (ending in an `embedding`-wide layer), or cut at its layer `code`."""
     if code is None:
         return whole
     names = [layer.name for layer in whole.layers]
     if code not in names:
-        raise ValueError(f"model.options.code={code!r} is not a layer of {name!r}. Its layers: {names}")
+        raise ConfigError(f"model.options.code={code!r} is not a layer of {name!r}. Its layers: {names}")
     flat = keras.layers.Flatten(name="code")(whole.get_layer(code).output)
-    return keras.Model(whole.inputs, flat, name=f"{name}_tower")
+    return keras.Model(whole.inputs, flat, name=whole.name)

@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import keras
 
+from pipeline.errors import ConfigError
+
 
 def min_input(depth: int = 3, **options) -> int:
     return 2**depth
@@ -32,7 +34,7 @@ def double_conv(x, family: SimpleNamespace, filters: int, name: str):
 def build(inputs, num_classes: int, family: SimpleNamespace, depth: int = 3, filters: int = 16):
     """`depth` poolings; `filters` in the first stage, doubled at each stage down."""
     if not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"Invalid value for option `depth`. Expected an integer >= 1. Received: depth={depth!r}")
+        raise ConfigError(f"Invalid value for option `depth`. Expected an integer >= 1. Received: depth={depth!r}")
     skips, x = [], inputs
     for level in range(1, depth + 1):
         x = double_conv(x, family, filters * 2 ** (level - 1), f"down{level}")

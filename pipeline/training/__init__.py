@@ -6,11 +6,11 @@ with checkpoints and resumption, schedules, optimizers and strategies by name, a
 ['constant', 'cosine', 'one_cycle', 'step']
 """
 
+from pipeline.training.checkpoints import resolve_seed
 from pipeline.training.loop import NonFiniteLossError, Steps, correct_count, early_stop, evaluate, per_example_loss
 from pipeline.training.objectives import OBJECTIVES
 from pipeline.training.optimizers import OPTIMIZERS, make_optimizer
 from pipeline.training.schedules import SCHEDULES, OneCycle, learning_rate
-from pipeline.training.stage import adversary, resolve_seed, run_stage
 from pipeline.training.strategies import STRATEGIES, is_chief, make_strategy
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "NonFiniteLossError",
     "OneCycle",
     "Steps",
-    "adversary",
     "correct_count",
     "early_stop",
     "evaluate",
@@ -31,5 +30,4 @@ __all__ = [
     "make_strategy",
     "per_example_loss",
     "resolve_seed",
-    "run_stage",
 ]

@@ -1,9 +1,11 @@
-"""Model, optimizer and history after every epoch, so a run can resume where it stopped."""
+"""Model, optimizer and history after every epoch, and the seed a run drew, so a run can resume
+where it stopped with the weights an uninterrupted run would have."""
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import tensorflow as tf
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.json"  # in the run directory: one dict of metrics per finished epoch
+SEED_FILE = "seed"  # in the run directory: the seed drawn for trainer.seed=null, read again on resume
 
 
 @dataclass
@@ -47,3 +50,18 @@ class Checkpoints:
         staged.replace(self.directory / HISTORY_FILE)
         self.epoch.assign(epoch)
         self.manager.save(checkpoint_number=epoch)
+
+
+def resolve_seed(seed: int | None, run_dir: Path) -> int:
+    """`trainer.seed`, or for null one drawn at random: recorded in the run directory (and so in
+    the run's params), and read back when the run resumes, so it ends with the weights an
+    uninterrupted run would have."""
+    if seed is not None:
+        return int(seed)
+    recorded = run_dir / SEED_FILE
+    if recorded.exists():
+        return int(recorded.read_text())
+    drawn = random.SystemRandom().randrange(2**31)
+    recorded.write_text(str(drawn))
+    log.info("trainer.seed=null: drew seed %d (recorded as trainer.seed and in %s)", drawn, recorded)
+    return drawn

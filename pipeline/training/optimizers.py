@@ -8,6 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from pipeline.errors import ConfigError
 from pipeline.registry import Registry
 from pipeline.training.schedules import Scaled, learning_rate
 
@@ -37,7 +38,7 @@ def make_optimizer(
     arguments = {"learning_rate": learning_rate(settings, steps_per_epoch, epochs, scalable)}
     if settings["momentum"] is not None:
         if settings["name"] not in TAKE_MOMENTUM:
-            raise ValueError(f"optimizer.momentum applies to {' and '.join(TAKE_MOMENTUM)}, not {settings['name']}")
+            raise ConfigError(f"optimizer.momentum applies to {' and '.join(TAKE_MOMENTUM)}, not {settings['name']}")
         arguments["momentum"] = settings["momentum"]
     if settings["weight_decay"] is not None:
         arguments["weight_decay"] = settings["weight_decay"]

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from pipeline import report
+from pipeline.drawing import Panel
 from pipeline.inference import outputs_and_targets
 from pipeline.training import plots
 
@@ -36,8 +36,8 @@ def pair_aucs(pairs: PairScores) -> dict[str, float]:
     return {metric: float(roc_auc_score(pairs.same, pairs.scores[label])) for metric, label in PAIR_SCORES.items()}
 
 
-def roc_panel(pairs: PairScores) -> report.Panel:
-    return report.Panel(
+def roc_panel(pairs: PairScores) -> Panel:
+    return Panel(
         "roc_curve",
         plots.roc_curves(pairs.same, pairs.scores, "Test pairs of classes never seen in training"),
         "How well the 'same class?' score separates the test pairs, all of classes the net never "

@@ -7,19 +7,20 @@ logs per-epoch metrics, figures and the model to MLflow (on the chief only).
 from __future__ import annotations
 
 import logging
-import random
 import warnings
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import report, tracking
+from pipeline import tracking
+from pipeline.attacks import make_attack
+from pipeline.drawing import Panel
 from pipeline.inference import predictions_and_labels
 from pipeline.models import build_model, flops
-from pipeline.stage_inputs import MODEL_FILE, sample_test_split
-from pipeline.stages import StageContext
+from pipeline.stages import report
+from pipeline.stages.context import StageContext
+from pipeline.stages.inputs import MODEL_FILE, sample_test_split
 from pipeline.training import loop, plots, transfer
 from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
@@ -29,7 +30,6 @@ from pipeline.training.pairs import PairScores, pair_aucs, pair_scores, roc_pane
 log = logging.getLogger(__name__)
 
 STAGE = "train"
-SEED_FILE = "seed"  # in the run directory: the seed drawn for trainer.seed=null, read again on resume
 
 
 def run_stage(context: StageContext) -> dict[str, float]:
@@ -123,21 +123,6 @@ def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int)
     )
 
 
-def resolve_seed(seed: int | None, run_dir: Path) -> int:
-    """`trainer.seed`, or for null one drawn at random: recorded in the run directory (and so in
-    the run's params), and read back when the run resumes, so it ends with the weights an
-    uninterrupted run would have."""
-    if seed is not None:
-        return int(seed)
-    recorded = run_dir / SEED_FILE
-    if recorded.exists():
-        return int(recorded.read_text())
-    drawn = random.SystemRandom().randrange(2**31)
-    recorded.write_text(str(drawn))
-    log.info("trainer.seed=null: drew seed %d (recorded as trainer.seed and in %s)", drawn, recorded)
-    return drawn
-
-
 def configure(trainer: DictConfig) -> None:
     """Seeds, op determinism, precision."""
     keras.utils.set_random_seed(trainer.seed)
@@ -151,8 +136,6 @@ def adversary(trainer: DictConfig, model: keras.Model):
     settings = trainer.adversarial
     if not settings.attack:
         return None
-    from pipeline.attacks import make_attack
-
     log.info(
         "Adversarial training: %s, eps %g, %.0f%% of each batch", settings.attack, settings.eps, 100 * settings.ratio
     )
@@ -171,7 +154,7 @@ def publish(
     cfg = context.cfg
     tracking.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     panels = [
-        report.Panel(
+        Panel(
             "training_curves",
             plots.training_curves(history),
             "Loss and accuracy per epoch on the training batches and the validation split.",
@@ -180,7 +163,7 @@ def publish(
     if cfg.dataset.target == "label":
         predictions, labels = predictions_and_labels(model, data.test_local)
         panels.append(
-            report.Panel(
+            Panel(
                 "confusion_matrix",
                 plots.confusion_matrix(labels, predictions, data.test_info.class_names),
                 "Test images by true class (rows) and predicted class (columns).",

@@ -7,12 +7,13 @@ import os
 
 import tensorflow as tf
 
+from pipeline.errors import ConfigError
 from pipeline.registry import Registry
 
 
 def _multi_worker() -> tf.distribute.Strategy:
     if "TF_CONFIG" not in os.environ:
-        raise ValueError("trainer.strategy=multi_worker needs the TF_CONFIG variable describing the cluster.")
+        raise ConfigError("trainer.strategy=multi_worker needs the TF_CONFIG variable describing the cluster.")
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 

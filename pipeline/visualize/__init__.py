@@ -17,14 +17,20 @@ from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import Equivariance, equivariance
 from pipeline.visualize.faithfulness import BASELINES as FAITHFULNESS_BASELINES
 from pipeline.visualize.faithfulness import faithfulness, random_maps
+from pipeline.visualize.feature_interpolation import feature_interpolation
 from pipeline.visualize.feature_maps import feature_maps
 from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
+from pipeline.visualize.integrated_gradients import integrated_gradients
 from pipeline.visualize.methods import METHODS
 from pipeline.visualize.occlusion import occlusion
+from pipeline.visualize.orientation_tuning import orientation_tuning
+from pipeline.visualize.randomization import randomization_check
 from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
-from pipeline.visualize.stage import run_stage
+from pipeline.visualize.score_cam import score_cam
+from pipeline.visualize.top_patches import TopPatches, top_activating_patches
 
 __all__ = [
     "MAX_STEPS_ENV",
@@ -33,6 +39,7 @@ __all__ = [
     "METHODS",
     "Equivariance",
     "ReceptiveField",
+    "TopPatches",
     "activation_maximization",
     "class_model",
     "deep_dream",
@@ -40,14 +47,20 @@ __all__ = [
     "embedding",
     "equivariance",
     "faithfulness",
+    "feature_interpolation",
     "feature_maps",
     "filters",
     "grad_cam",
+    "grad_cam_plus_plus",
+    "integrated_gradients",
     "interpolate",
     "occlusion",
+    "orientation_tuning",
     "random_maps",
+    "randomization_check",
     "reconstructions",
-    "run_stage",
     "saliency",
+    "score_cam",
     "smoothgrad",
+    "top_activating_patches",
 ]

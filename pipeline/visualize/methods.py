@@ -14,9 +14,9 @@ import keras
 import numpy as np
 from omegaconf import DictConfig
 
+from pipeline.drawing import Panel
 from pipeline.inference import probabilities
 from pipeline.registry import Registry
-from pipeline.report import Panel
 from pipeline.visualize._common import after_activation, kernel_layers
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.report import Panel
+from pipeline.drawing import Panel
 from pipeline.visualize import plots
 from pipeline.visualize._common import (
     after_activation,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import time
 
-from pipeline import report
 from pipeline.data import PHOTOS, read_folder, sample_images
 from pipeline.models import ARCHITECTURES
-from pipeline.stage_inputs import class_names, labels_or_predictions, sample_test_split
-from pipeline.stages import StageContext
+from pipeline.stages import report
+from pipeline.stages.context import StageContext
+from pipeline.stages.inputs import class_names, labels_or_predictions, sample_test_split
 from pipeline.visualize.methods import METHODS, Context
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import logging
 
 import numpy as np
 
-from pipeline.report import Panel
+from pipeline.drawing import Panel
 from pipeline.visualize import trust_plots
 from pipeline.visualize._common import kernel_layers
 from pipeline.visualize.attributions import ATTRIBUTIONS

@@ -6,22 +6,18 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from pipeline import app
-from pipeline.config import register
 from tests.pipeline.conftest import store
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-register()
 sys.path.insert(0, str(CONF.parent / "scripts"))
 import leaderboard  # noqa: E402
 
 
 @pytest.fixture
-def tiny_cfg(tmp_path, tfds_dir):
+def tiny_cfg(tmp_path, tfds_dir, composed):
     """The default experiment shrunk: one short epoch, one method per stage, outputs in tmp_path."""
     overrides = [
         "debug=tiny",
@@ -31,10 +27,7 @@ def tiny_cfg(tmp_path, tfds_dir):
         "tracking.experiment=in_process",
         "visualize.methods=[saliency,receptive_field]",
     ]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    GlobalHydra.instance().clear()
+    cfg = composed(*overrides)
     (tmp_path / "run").mkdir()
     return cfg, overrides
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from pipeline.server import scratch_database
-from pipeline.store_probe import TrackingUnavailableError
+from pipeline.tracking.server import scratch_database
+from pipeline.tracking.store import TrackingUnavailableError
 from tests.pipeline.conftest import REPO, cli_env
 
 

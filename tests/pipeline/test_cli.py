@@ -146,7 +146,7 @@ def test_a_logged_model_with_a_lambda_layer_is_refused(recorded, tfds_dir):
     import keras
     import mlflow
 
-    from pipeline import serving
+    from pipeline.tracking import serving
 
     inputs = keras.Input((32, 32, 1))
     outputs = keras.layers.Dense(10)(keras.layers.Flatten()(keras.layers.Lambda(lambda t: t * 2.0)(inputs)))

@@ -5,14 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pipeline.app import check
-from pipeline.config import register
 from pipeline.data import OFFLINE_BUILDERS, PHOTOS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
 from pipeline.registry import UnknownNameError
@@ -20,22 +17,10 @@ from pipeline.stages import STAGES
 from tests.models.helpers import SMALL
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-register()
 
 
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
-
-
-@pytest.fixture
-def composed():
-    def make(*overrides: str):
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose("config", overrides=list(overrides))
-
-    yield make
-    GlobalHydra.instance().clear()
 
 
 def test_default_is_lenet5_on_digits_with_our_layers(composed):

@@ -1,5 +1,5 @@
 """What MLflow's own UI shows of a run, seen in a real browser (Debian's chromium, driven by
-Playwright) against `pipeline.server`: the runs list with the training data as dataset inputs,
+Playwright) against `pipeline.tracking.server`: the runs list with the training data as dataset inputs,
 the run's Overview with its description (the command that reproduces it), its system metrics,
 and the experiment's Models tab with the logged model linked to the run. Screenshots of each
 are saved under the test's temporary directory."""
@@ -11,7 +11,7 @@ import sys
 import mlflow
 import pytest
 
-from pipeline.server import tracking_server
+from pipeline.tracking.server import tracking_server
 from tests.pipeline.conftest import cli_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

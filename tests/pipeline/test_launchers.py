@@ -8,12 +8,12 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from tests.pipeline.conftest import REPO, all_runs, sweep_runs
+from tests.pipeline.conftest import all_runs, sweep_runs
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the sweeps extra: pip install -e '.[sweeps]'")
 
 
-def slurm_script(tmp_path, monkeypatch, *overrides: str) -> str:
+def slurm_script(tmp_path, monkeypatch, composed, *overrides: str) -> str:
     """The sbatch file submitit writes for `hydra/launcher=slurm`, with the parameters prepared as
     Hydra's submitit launcher prepares them (generic ones as they are, the rest prefixed slurm_).
     submitit looks for `srun` first: a stand-in on PATH, since no cluster is here."""
@@ -23,14 +23,9 @@ def slurm_script(tmp_path, monkeypatch, *overrides: str) -> str:
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     import submitit
-    from hydra import compose, initialize_config_dir
     from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 
-    from pipeline.config import register
-
-    register()
-    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
-        cfg = compose("config", overrides=["hydra/launcher=slurm", *overrides], return_hydra_config=True)
+    cfg = composed("hydra/launcher=slurm", *overrides, return_hydra_config=True)
     params = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
     params.pop("_target_")
     params.pop("submitit_folder")
@@ -42,9 +37,9 @@ def slurm_script(tmp_path, monkeypatch, *overrides: str) -> str:
     return executor._executor._make_submission_file_text("python -m pipeline", "uid")
 
 
-def test_the_slurm_config_asks_for_a_gpu_node_with_requeue_warning(tmp_path, monkeypatch):
+def test_the_slurm_config_asks_for_a_gpu_node_with_requeue_warning(tmp_path, monkeypatch, composed):
     script = slurm_script(
-        tmp_path, monkeypatch, "hydra.launcher.partition=gpu", "hydra.launcher.setup=[module load cuda]"
+        tmp_path, monkeypatch, composed, "hydra.launcher.partition=gpu", "hydra.launcher.setup=[module load cuda]"
     )
     lines = set(script.splitlines())
     for wanted in (

@@ -1,6 +1,6 @@
 """Training never dies of the tracker: what the store cannot take waits in the run directory, in
 order and with its own times, and is delivered when the store answers again or by
-`python -m pipeline.sync`."""
+`python -m pipeline.tracking.sync`."""
 
 import json
 import signal
@@ -12,10 +12,10 @@ import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
 
+import pipeline.tracking.sync as sync
 from pipeline import outbox as outbox_module
-from pipeline import sync
-from pipeline.outbox import OUTBOX_FILE, Outbox
-from pipeline.server import free_port, tracking_server
+from pipeline.tracking.outbox import OUTBOX_FILE, Outbox
+from pipeline.tracking.server import free_port, tracking_server
 from tests.pipeline.conftest import cli_env
 
 
@@ -46,7 +46,7 @@ def _flush_without_probe(flush):
     """The probe would find the (real) store up: leave the decision to the patched deliver."""
 
     def patched(self, probe_timeout_s=2.0):
-        import pipeline.store_probe as store_probe
+        import pipeline.tracking.store as store_probe
 
         real_probe, store_probe.probe = store_probe.probe, lambda uri, timeout_s: None
         try:
@@ -107,7 +107,7 @@ def test_sync_says_in_one_line_when_the_store_still_does_not_answer(tmp_path):
     record = {"op": "end", "status": "FINISHED", "time_ms": 0, "uri": uri}
     (tmp_path / OUTBOX_FILE).write_text(json.dumps(record) + "\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.sync", str(tmp_path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pipeline.tracking.sync", str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
@@ -117,7 +117,7 @@ def test_sync_says_in_one_line_when_the_store_still_does_not_answer(tmp_path):
 @pytest.mark.slow
 def test_a_server_down_longer_than_the_retries_loses_nothing(tmp_path, tfds_dir):
     """The server stops after the first epoch and stays down: training ends normally (exit 0),
-    the rest waits in the run directory; once the server is back, `pipeline.sync` delivers every
+    the rest waits in the run directory; once the server is back, `pipeline.tracking.sync` delivers every
     epoch, the figures, the model and the final status to the same run."""
     port, backend, artifacts = free_port(), f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "served"
     uri = f"http://127.0.0.1:{port}"
@@ -135,10 +135,10 @@ def test_a_server_down_longer_than_the_retries_loses_nothing(tmp_path, tfds_dir)
         run_dir = _wait_for_first_epoch(tmp_path, training)
     out, _ = training.communicate(timeout=600)  # the server is down from here on
     assert training.returncode == 0, out[-3000:]
-    assert f"python -m pipeline.sync {run_dir}" in out and (run_dir / OUTBOX_FILE).exists()
+    assert f"python -m pipeline.tracking.sync {run_dir}" in out and (run_dir / OUTBOX_FILE).exists()
     with tracking_server(backend, artifacts, port=port):
         synced = subprocess.run(
-            [sys.executable, "-m", "pipeline.sync", str(run_dir)], capture_output=True, text=True, timeout=600
+            [sys.executable, "-m", "pipeline.tracking.sync", str(run_dir)], capture_output=True, text=True, timeout=600
         )
         assert synced.returncode == 0, synced.stderr[-3000:]
         client = mlflow.MlflowClient(uri)

@@ -4,8 +4,8 @@ cannot be reached. Each test creates and drops its own database; without a Postg
 
 import pytest
 
-from pipeline.server import scratch_database, tracking_server
-from pipeline.store_probe import TrackingUnavailableError, probe
+from pipeline.tracking.server import scratch_database, tracking_server
+from pipeline.tracking.store import TrackingUnavailableError, probe
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_server_script_refuses_a_database_that_does_not_answer():
 
     bad = "postgresql://postgres:pw@127.0.0.1:1/x"
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.server", "--backend-store-uri", bad],
+        [sys.executable, "-m", "pipeline.tracking.server", "--backend-store-uri", bad],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,5 +1,5 @@
-"""pipeline.reap: RUNNING runs whose process died are marked KILLED; live ones, runs from other
-hosts with a fresh heartbeat, runs whose records wait for pipeline.sync and runs without a
+"""pipeline.tracking.reap: RUNNING runs whose process died are marked KILLED; live ones, runs from other
+hosts with a fresh heartbeat, runs whose records wait for pipeline.tracking.sync and runs without a
 heartbeat are left alone."""
 
 import os
@@ -11,8 +11,8 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
-from pipeline.outbox import OUTBOX_FILE
-from pipeline.reap import liveness_tags, reap, why_dead
+from pipeline.tracking.outbox import OUTBOX_FILE
+from pipeline.tracking.reap import liveness_tags, reap, why_dead
 from tests.pipeline.conftest import REPO
 
 
@@ -78,7 +78,7 @@ def test_the_command_line_reaps_and_refuses_unknown_experiments(client, tmp_path
     experiment = client.create_experiment("e")
     dead = running(client, experiment, **{**liveness_tags(), "pid": str(dead_pid())})
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    command = [sys.executable, "-m", "pipeline.reap", "--tracking-uri", uri]
+    command = [sys.executable, "-m", "pipeline.tracking.reap", "--tracking-uri", uri]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "1 dead run(s) marked KILLED" in done.stderr

@@ -8,14 +8,14 @@ import sys
 import mlflow
 import pytest
 
-from pipeline.server import tracking_server
+from pipeline.tracking.server import tracking_server
 
 ADMIN = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "an-admin-pw-for-tests"}
 
 
 def test_basic_auth_without_its_secret_key_is_refused_in_one_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.server", "--app-name", "basic-auth"],
+        [sys.executable, "-m", "pipeline.tracking.server", "--app-name", "basic-auth"],
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,

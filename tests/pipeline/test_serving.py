@@ -8,7 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from pipeline.server import free_port, running
+from pipeline.tracking.server import free_port, running
 from tests.pipeline.conftest import all_runs, store
 
 

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline import sweep_plot
+from pipeline.sweeps import plot as sweep_plot
 
 SPEC = {"x": "dataset.train_examples", "y": "test_accuracy", "lines": "model.name", "log_x": True, "title": None}
 

@@ -3,7 +3,7 @@ trained on, and the inductive-bias sweep with its figure in the parent run."""
 
 import pytest
 
-from pipeline import sweep_plot
+from pipeline.sweeps import plot as sweep_plot
 from tests.pipeline.conftest import all_runs, store, sweep_runs
 
 

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from pipeline.training import Steps, adversary, correct_count, early_stop, evaluate, learning_rate, per_example_loss
+from pipeline.training import Steps, correct_count, early_stop, evaluate, learning_rate, per_example_loss
+from pipeline.training.stage import adversary
 
 
 def schedule(name: str, lr: float = 0.1, step_every: int = 10, step_factor: float = 0.1) -> dict:

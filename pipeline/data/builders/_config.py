@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import tensorflow_datasets as tfds
 
+from pipeline.errors import ConfigError
+
 ConfigT = TypeVar("ConfigT", bound="SyntheticConfig")
 
 # Fields every TFDS BuilderConfig has; they are bookkeeping, not generator parameters.
@@ -35,7 +37,7 @@ class SyntheticConfig(tfds.core.BuilderConfig):
         known = cls.parameters()
         unknown = sorted(set(options) - set(known))
         if unknown:
-            raise ValueError(f"Unknown option(s) {unknown} for this dataset. Known options: {sorted(known)}.")
+            raise ConfigError(f"Unknown option(s) {unknown} for this dataset. Known options: {sorted(known)}.")
         defaults = cls(name="default")
         changed = {k: v for k, v in options.items() if v != getattr(defaults, k)}
         if not changed:
@@ -49,7 +51,7 @@ class SyntheticConfig(tfds.core.BuilderConfig):
         """Raise a `ValueError` naming the first parameter out of range."""
         for key in ("train_size", "test_size"):
             if getattr(self, key) < 1:
-                raise ValueError(f"`{key}` must be a positive integer. Received: {key}={getattr(self, key)}")
+                raise ConfigError(f"`{key}` must be a positive integer. Received: {key}={getattr(self, key)}")
 
     def rng(self, split: str):
         """A NumPy generator for one split: train and test never share random draws."""

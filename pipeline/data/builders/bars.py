@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 
 from pipeline.data.builders._base import GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
+from pipeline.errors import ConfigError
 
 
 @dataclasses.dataclass(eq=False)
@@ -34,15 +35,15 @@ class BarsConfig(SyntheticConfig):
     def validate(self) -> None:
         super().validate()
         if self.image_size < 8:
-            raise ValueError(f"`image_size` must be at least 8. Received: image_size={self.image_size}")
+            raise ConfigError(f"`image_size` must be at least 8. Received: image_size={self.image_size}")
         if self.num_orientations < 2:
-            raise ValueError(
+            raise ConfigError(
                 f"`num_orientations` must be at least 2. Received: num_orientations={self.num_orientations}"
             )
         if not 0.0 <= self.edge_fraction <= 1.0:
-            raise ValueError(f"`edge_fraction` must be in [0, 1]. Received: edge_fraction={self.edge_fraction}")
+            raise ConfigError(f"`edge_fraction` must be in [0, 1]. Received: edge_fraction={self.edge_fraction}")
         if self.noise < 0 or self.jitter < 0:
-            raise ValueError(f"`noise` and `jitter` must be >= 0. Received: noise={self.noise}, jitter={self.jitter}")
+            raise ConfigError(f"`noise` and `jitter` must be >= 0. Received: noise={self.noise}, jitter={self.jitter}")
 
 
 def orientation_names(num_orientations: int) -> list[str]:

@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 from pipeline.data.builders._base import GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
 from pipeline.data.builders.digits import IMAGE_SIZE, digit_images, split_indices
+from pipeline.errors import ConfigError
 
 TILE = IMAGE_SIZE  # a digit's box and the window side
 BACKGROUND = 10  # the class of windows showing no digit
@@ -44,13 +45,13 @@ class CanvasConfig(SyntheticConfig):
     def validate(self) -> None:
         super().validate()
         if self.canvas_size < 2 * TILE:
-            raise ValueError(f"`canvas_size` must be at least {2 * TILE}. Received: canvas_size={self.canvas_size}")
+            raise ConfigError(f"`canvas_size` must be at least {2 * TILE}. Received: canvas_size={self.canvas_size}")
         if self.max_digits < 1 or self.max_digits > (self.canvas_size // TILE) ** 2:
-            raise ValueError(
+            raise ConfigError(
                 f"`max_digits` must be from 1 to {(self.canvas_size // TILE) ** 2}. Received: {self.max_digits}"
             )
         if not 0.0 <= self.background_share < 1.0:
-            raise ValueError(f"`background_share` must be in [0, 1). Received: {self.background_share}")
+            raise ConfigError(f"`background_share` must be in [0, 1). Received: {self.background_share}")
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 
 from pipeline.data.builders._base import GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
+from pipeline.errors import ConfigError
 
 SHAPE_NAMES = ("circle", "square", "triangle")
 
@@ -32,11 +33,11 @@ class ShapesConfig(SyntheticConfig):
     def validate(self) -> None:
         super().validate()
         if self.image_size < 16:
-            raise ValueError(f"`image_size` must be at least 16. Received: image_size={self.image_size}")
+            raise ConfigError(f"`image_size` must be at least 16. Received: image_size={self.image_size}")
         if self.max_shapes < 1:
-            raise ValueError(f"`max_shapes` must be at least 1. Received: max_shapes={self.max_shapes}")
+            raise ConfigError(f"`max_shapes` must be at least 1. Received: max_shapes={self.max_shapes}")
         if self.noise < 0:
-            raise ValueError(f"`noise` must be >= 0. Received: noise={self.noise}")
+            raise ConfigError(f"`noise` must be >= 0. Received: noise={self.noise}")
 
 
 def shape_inside(kind: int, u: np.ndarray, v: np.ndarray, radius: float) -> np.ndarray:

@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 
 from pipeline.data.builders._base import GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
+from pipeline.errors import ConfigError
 
 WAVEFORMS = ("sine", "square", "triangle", "sawtooth")
 
@@ -33,9 +34,9 @@ class SignalsConfig(SyntheticConfig):
     def validate(self) -> None:
         super().validate()
         if self.length < 16:
-            raise ValueError(f"`length` must be at least 16. Received: length={self.length}")
+            raise ConfigError(f"`length` must be at least 16. Received: length={self.length}")
         if not 0 < self.min_cycles <= self.max_cycles <= self.length / 4:
-            raise ValueError(
+            raise ConfigError(
                 "Expected 0 < min_cycles <= max_cycles <= length / 4 (at least four samples a "
                 f"period). Received: min_cycles={self.min_cycles}, max_cycles={self.max_cycles}"
             )

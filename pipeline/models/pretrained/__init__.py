@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from pipeline.errors import ConfigError
 from pipeline.models.heads import head_start
 from pipeline.models.pretrained import files
 from pipeline.models.pretrained.files import MissingWeightsError, Weights
@@ -74,13 +75,13 @@ PRETRAINED_ARCHITECTURES: Registry[Family] = Registry(
 
 def _imagenet(arch: str, top: bool) -> Path:
     if arch not in files.APPLICATIONS:
-        raise ValueError(f"pretrained='imagenet' exists for {', '.join(files.APPLICATIONS)}; not for {arch}.")
+        raise ConfigError(f"pretrained='imagenet' exists for {', '.join(files.APPLICATIONS)}; not for {arch}.")
     return files.imagenet_weights(arch, top)
 
 
 def _hed(arch: str, top: bool) -> Path:
     if arch not in ("vgg16", "hed"):
-        raise ValueError(f"pretrained='hed' is a VGG16 conv stack: use it with vgg16 or hed, not {arch}.")
+        raise ConfigError(f"pretrained='hed' is a VGG16 conv stack: use it with vgg16 or hed, not {arch}.")
     return files.hed_weights()
 
 
@@ -129,7 +130,7 @@ class Pretrained:
             )
             return
         found = "no such layer" if source is None else f"shapes {[a.shape for a in source]}"
-        raise ValueError(
+        raise ConfigError(
             f"The pretrained weights do not fit {self.arch}: layer {layer.name} has shapes "
             f"{[tuple(w.shape) for w in layer.weights]}, the weights {found}. Are they {self.arch}'s?"
         )
@@ -141,7 +142,7 @@ def pretrained(arch: str, source: str, input_shape: tuple, num_classes: int | No
     (VGG: global average pooling and a dense layer when the size differs from 224x224)."""
     PRETRAINED_ARCHITECTURES.check(arch)
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"Pretrained {arch} takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}")
+        raise ConfigError(f"Pretrained {arch} takes RGB images (H, W, 3). Received: input_shape={tuple(input_shape)}")
     square = tuple(input_shape[:2]) == (224, 224)
     wants_top = square and num_classes in (None, 1000)
     path = SOURCES[source](arch, wants_top) if source in SOURCES else source

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pipeline.errors import UserError
+from pipeline.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _keras3(path: Path, arch: str) -> Weights:
     import keras
 
     if arch not in APPLICATIONS:
-        raise ValueError(f"{path} is a Keras 3 weights file; those load into {', '.join(APPLICATIONS)} only.")
+        raise ConfigError(f"{path} is a Keras 3 weights file; those load into {', '.join(APPLICATIONS)} only.")
     application = getattr(keras.applications, APPLICATIONS[arch][1])
     for top in (True, False):
         model = application(weights=None, include_top=top)
@@ -129,4 +129,4 @@ def _keras3(path: Path, arch: str) -> Weights:
             log.debug("%s is not a %s file with include_top=%s: %s", path, arch, top, error)
             continue
         return {layer.name: layer.get_weights() for layer in model.layers if layer.weights}
-    raise ValueError(f"{path} holds no Keras Applications {arch} weights (with or without its top).")
+    raise ConfigError(f"{path} holds no Keras Applications {arch} weights (with or without its top).")

@@ -6,7 +6,7 @@ When one fails (a server down for longer than MLflow's own retries, a database g
 appended to `<run dir>/mlflow_outbox.jsonl` and training goes on; the records after it queue
 behind it, so their order is kept. A delivery of the queue is tried at most every `RETRY_S`
 seconds, after a quick probe of the store; what is still queued when the process ends is
-delivered by `python -m pipeline.sync <run dir>`. Records keep their own timestamps, so the charts
+delivered by `python -m pipeline.tracking.sync <run dir>`. Records keep their own timestamps, so the charts
 of a run delivered late look like those of a run delivered live.
 """
 
@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from pipeline.tracking import serving
+from pipeline.tracking.store import TrackingUnavailableError, probe
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class Outbox:
             except tracker_errors() as error:
                 log.warning(
                     "MLflow at %s did not take a record (%s): training goes on, and what it cannot take "
-                    "waits in %s, delivered when it answers again or by `python -m pipeline.sync %s`.",
+                    "waits in %s, delivered when it answers again or by `python -m pipeline.tracking.sync %s`.",
                     self.uri,
                     _one_line(error),
                     self.path,
@@ -63,14 +66,15 @@ class Outbox:
                 )
                 self.last_try = time.monotonic()
         with self.path.open("a") as queue:
-            queue.write(json.dumps({**record, "uri": self.uri}) + "\n")  # the store `pipeline.sync` delivers to
+            queue.write(
+                json.dumps({**record, "uri": self.uri}) + "\n"
+            )  # the store `pipeline.tracking.sync` delivers to
         if time.monotonic() - self.last_try > RETRY_S:
             self.flush()
 
     def flush(self, probe_timeout_s: float = 2.0) -> bool:
         """Offer the queue to the store, in order; True once nothing waits. A store that does not
         answer a quick probe is not offered anything (MLflow's retries would block training)."""
-        from pipeline.store_probe import TrackingUnavailableError, probe
 
         self.last_try = time.monotonic()
         queued = self._queued()
@@ -146,7 +150,6 @@ def _dataset(client: Any, run_id: str, record: Mapping[str, Any]) -> None:
 
 
 def _model(client: Any, run_id: str, record: Mapping[str, Any]) -> None:
-    from pipeline import serving
 
     serving.log_saved_model(client, run_id, record)
 

@@ -5,12 +5,12 @@ seconds since the epoch, written when it starts and after every epoch). A RUNNIN
 when, on this host, its process is gone (or its pid now belongs to another process), and, from
 another host, when its heartbeat is older than `tracking.heartbeat_stale_s` (a sweep's parent run
 writes no heartbeat: only its host judges it). A run whose records still wait in its run
-directory for `pipeline.sync` is left alone: its final status is among them. Runs without a
+directory for `pipeline.tracking.sync` is left alone: its final status is among them. Runs without a
 heartbeat (older runs, other tools') are never touched.
 
 Every run of the pipeline reaps its experiment before it starts; by hand:
 
-    python -m pipeline.reap [--tracking-uri URI] [--experiment NAME]      # or: make reap
+    python -m pipeline.tracking.reap [--tracking-uri URI] [--experiment NAME]      # or: make reap
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import TrackingConfig
-from pipeline.outbox import OUTBOX_FILE
+from pipeline.tracking.outbox import OUTBOX_FILE, tracker_errors
+from pipeline.tracking.store import DEFAULT_URI, TrackingUnavailableError, probe
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def reap(client: Any, experiment_ids: Iterable[str], stale_s: float = DEFAULT_ST
         reason = why_dead(run.data.tags, now, stale_s)
         if reason is None:
             continue
-        client.set_tag(run.info.run_id, "error", f"marked KILLED by pipeline.reap: {reason}")
+        client.set_tag(run.info.run_id, "error", f"marked KILLED by pipeline.tracking.reap: {reason}")
         client.set_terminated(run.info.run_id, "KILLED")
         log.warning(
             "MLflow run %s (%s) was left RUNNING, but %s: marked KILLED", run.info.run_id, run.info.run_name, reason
@@ -103,8 +104,6 @@ def reap_quietly(uri: str, experiment_id: str, stale_s: float) -> None:
     """`reap` before a run starts: a store that refuses is the run's problem, not the reaper's."""
     import mlflow
 
-    from pipeline.outbox import tracker_errors
-
     try:
         reap(mlflow.MlflowClient(uri), [experiment_id], stale_s)
     except tracker_errors() as error:
@@ -113,9 +112,6 @@ def reap_quietly(uri: str, experiment_id: str, stale_s: float) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import mlflow
-
-    from pipeline.store_probe import TrackingUnavailableError, probe
-    from pipeline.tracking import DEFAULT_URI
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI))

@@ -1,4 +1,6 @@
-"""Is the tracking store there? Asked before training (one line and exit code 2 when not, since
+"""Where runs go and whether the store is there.
+
+Is the tracking store there? Asked before training (one line and exit code 2 when not, since
 MLflow itself retries for minutes) and before a waiting outbox is offered to it again."""
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from pipeline.errors import UserError
 
+DEFAULT_URI = "sqlite:///mlflow.db"  # MLflow's own default: a SQLite file where the user runs
 # Database stores MLflow reaches through SQLAlchemy, and the extra that installs their driver.
 DATABASE_EXTRAS = {"postgresql": "postgres"}
 

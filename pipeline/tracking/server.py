@@ -1,4 +1,4 @@
-"""`make server` (`python -m pipeline.server`): an MLflow tracking server for a team.
+"""`make server` (`python -m pipeline.tracking.server`): an MLflow tracking server for a team.
 
 Runs and metrics go to a database (`--backend-store-uri`, or `$MLFLOW_BACKEND_STORE_URI`: a
 PostgreSQL URI, or by default a SQLite file here); artifacts are uploaded through the server to
@@ -31,7 +31,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pipeline.store_probe import TrackingUnavailableError, probe
+from pipeline.tracking.store import TrackingUnavailableError, probe
 
 DEFAULT_BACKEND = "sqlite:///mlflow-server.db"
 
@@ -125,7 +125,7 @@ def tracking_server(
     """This module's server (on `port`, else a free one), for tests and benchmarks: yields its URI
     once it answers."""
     port = port or free_port()
-    command = [sys.executable, "-m", "pipeline.server", "--port", str(port), "--backend-store-uri", backend]
+    command = [sys.executable, "-m", "pipeline.tracking.server", "--port", str(port), "--backend-store-uri", backend]
     uri = f"http://127.0.0.1:{port}"
     with running([*command, "--artifacts-destination", str(artifacts), *extra], f"{uri}/health", cwd=cwd, **env):
         yield uri

@@ -10,50 +10,16 @@ import html
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
-
 from pipeline import tracking
+from pipeline.drawing import Panel
 from pipeline.stages import STAGES
 
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.html"
 MANIFEST = "panels.json"
-
-
-@dataclass
-class Panel:
-    """One figure: file name (no extension), the matplotlib figure, one line saying what it shows;
-    optionally an animation, frames (H, W, C) in [0, 1], saved as `<name>.gif` and as PNG frames."""
-
-    name: str
-    figure: plt.Figure
-    caption: str
-    animation: Sequence[np.ndarray] | None = None
-
-    def save(self, folder: Path) -> None:
-        self.figure.savefig(folder / f"{self.name}.png", dpi=110, bbox_inches="tight")
-        plt.close(self.figure)
-        if self.animation is None:
-            return
-        from PIL import Image
-
-        frames = [Image.fromarray(to_uint8(frame)) for frame in self.animation]
-        (folder / f"{self.name}_frames").mkdir(exist_ok=True)
-        for i, frame in enumerate(frames):
-            frame.save(folder / f"{self.name}_frames" / f"frame_{i:03d}.png")
-        frames[0].save(folder / f"{self.name}.gif", save_all=True, append_images=frames[1:], duration=400, loop=0)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """An image in [0, 1] (grey with a trailing channel or not) as 8-bit RGB or grey."""
-    image = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
-    image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-    return np.round(image * 255).astype(np.uint8)
 
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}

@@ -14,7 +14,7 @@ from pipeline import tracking
 from pipeline.attacks import plots
 from pipeline.attacks.autoattack import AutoAttack
 from pipeline.attacks.sanity import THRESHOLDS, run_checks
-from pipeline.report import Panel
+from pipeline.drawing import Panel
 
 
 @dataclass

@@ -20,13 +20,16 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
 from pipeline.errors import UserError
-from pipeline.store_probe import probe
+from pipeline.sweeps import plot
 from pipeline.tracking import (
     PARENT_ID_FILE,
     RUN_ID_FILE,
     clear_error,
     experiment_id,
     git_commit,
+    liveness_tags,
+    probe,
+    reap,
     same_command,
     tracking_uri,
 )
@@ -77,10 +80,8 @@ def _resume_earlier(config: DictConfig) -> None:
 
 def _parent_run(client: Any, config: DictConfig, sweep_dir: Path) -> str:
     """The sweep's parent run: the one its directory recorded when resuming, else a new one."""
-    from pipeline import reap
-
     parent_file = sweep_dir / PARENT_ID_FILE
-    tags = {"sweep": "true", "git_commit": git_commit(), **reap.liveness_tags()}
+    tags = {"sweep": "true", "git_commit": git_commit(), **liveness_tags()}
     if config.sweep_resume and parent_file.exists():
         parent = parent_file.read_text().strip()
         for key, value in tags.items():
@@ -139,8 +140,6 @@ class SweepCallback(Callback):
     def _start(self, config: DictConfig) -> None:
         import mlflow
 
-        from pipeline import reap
-
         uri = tracking_uri(config)
         probe(uri, config.tracking.probe_timeout_s)
         if config.sweep_resume:
@@ -149,7 +148,7 @@ class SweepCallback(Callback):
         mlflow.set_tracking_uri(uri)
         client = mlflow.MlflowClient()
         experiment = experiment_id(config.tracking.experiment)
-        reap.reap(client, [experiment], config.tracking.heartbeat_stale_s)  # a crashed sweep's runs
+        reap(client, [experiment], config.tracking.heartbeat_stale_s)  # a crashed sweep's runs
         # Created before the jobs fan out: concurrent jobs then never race to create it.
         parent = _parent_run(client, config, Path(config.hydra.sweep.dir))
         # A failing job ends the sweep without on_multirun_end; never leave the parent RUNNING.
@@ -168,8 +167,6 @@ class SweepCallback(Callback):
             [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
         )
         if config.sweep_plot.x:
-            from pipeline import sweep_plot
-
-            sweep_plot.publish(client, parent, children, config.sweep_plot, parent_file.parent)
+            plot.publish(client, parent, children, config.sweep_plot, parent_file.parent)
         failed = [c for c in children if c.info.status != "FINISHED"]
         client.set_terminated(parent, "FAILED" if failed or not children else "FINISHED")

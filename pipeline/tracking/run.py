@@ -21,15 +21,15 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import reap
-from pipeline.outbox import Outbox, tracker_errors
-from pipeline.store_probe import probe
+from pipeline.tracking import serving
+from pipeline.tracking.outbox import Outbox, tracker_errors
+from pipeline.tracking.reap import liveness_tags, reap_quietly
+from pipeline.tracking.store import DEFAULT_URI, probe
 
 log = logging.getLogger(__name__)
 
 RUN_ID_FILE = "mlflow_run_id"  # in a job's output directory: the MLflow run it logs to
 PARENT_ID_FILE = "mlflow_parent_run_id"  # in a sweep directory: the sweep's parent run
-DEFAULT_URI = "sqlite:///mlflow.db"
 
 
 _outbox: Outbox | None = None  # the active run's, set by tracked_run on the chief
@@ -61,7 +61,7 @@ def set_tags(tags: Mapping[str, str]) -> None:
 
 
 def heartbeat() -> None:
-    """The active run is alive (`pipeline.reap` tells dead runs by a stale heartbeat)."""
+    """The active run is alive (`pipeline.tracking.reap` tells dead runs by a stale heartbeat)."""
     set_tags({"heartbeat": repr(time.time())})
 
 
@@ -83,7 +83,7 @@ def log_artifacts(local: Path, path: str | None = None) -> None:
 
 
 def log_model(model_file: Path, x_example: Any, registered_name: str | None, alias: str | None = None) -> None:
-    """The saved model as a logged model of the active run (see `pipeline.serving`), with its input
+    """The saved model as a logged model of the active run (see `pipeline.tracking.serving`), with its input
     example (kept beside it as `input_example.npy`); registered under `registered_name`, with
     `alias` pointing at the new version, when given."""
     import numpy as np
@@ -106,8 +106,6 @@ def log_model(model_file: Path, x_example: Any, registered_name: str | None, ali
 def load_logged_model(run_id: str) -> Any:
     """The Keras model a run logged (Keras safe mode: no code in the file runs)."""
     import mlflow
-
-    from pipeline import serving
 
     serving.register_custom_objects()
     return mlflow.keras.load_model(f"runs:/{run_id}/{serving.MODEL_NAME}")
@@ -212,7 +210,7 @@ def _end(status: str) -> None:
     if _outbox.pending:
         log.warning(
             "MLflow run %s: %d records could not be delivered; they wait in %s. Deliver them with "
-            "`python -m pipeline.sync %s` once %s answers.",
+            "`python -m pipeline.tracking.sync %s` once %s answers.",
             _outbox.run_id,
             _outbox.pending,
             _outbox.path,
@@ -254,7 +252,7 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     run_id_file = output_dir / RUN_ID_FILE
     resumed = run_id_file.read_text().strip() if run_id_file.exists() else None
     commit = git_commit()
-    tags = {"git_commit": commit, "overrides": " ".join(overrides) or "(none)", **reap.liveness_tags(output_dir)}
+    tags = {"git_commit": commit, "overrides": " ".join(overrides) or "(none)", **liveness_tags(output_dir)}
     tags["mlflow.note.content"] = reproduce_note(commit, overrides)  # the run's description in the UI
     parent = _parent_run_id()
     if parent:
@@ -264,7 +262,7 @@ def tracked_run(cfg: DictConfig, output_dir: Path, overrides: list[str], chief: 
     if interval:
         mlflow.system_metrics.set_system_metrics_sampling_interval(interval)
         mlflow.system_metrics.set_system_metrics_samples_before_logging(1)
-    reap.reap_quietly(uri, experiment, cfg.tracking.heartbeat_stale_s)  # runs whose process died
+    reap_quietly(uri, experiment, cfg.tracking.heartbeat_stale_s)  # runs whose process died
     with _terminate_as_exception() as received:
         run = mlflow.start_run(
             run_id=resumed,

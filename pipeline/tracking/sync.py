@@ -1,7 +1,7 @@
-"""`python -m pipeline.sync <run dir>`: deliver what a run could not log to its tracking store.
+"""`python -m pipeline.tracking.sync <run dir>`: deliver what a run could not log to its tracking store.
 
 A run whose tracking store stopped answering keeps the records it could not deliver in
-`<run dir>/mlflow_outbox.jsonl` (see `pipeline.outbox`). Once the store answers again, this sends
+`<run dir>/mlflow_outbox.jsonl` (see `pipeline.tracking.outbox`). Once the store answers again, this sends
 them, in order, to the same MLflow run: metrics with their original steps and times, figures, the
 model, and last the run's final status. Exit code 0 when nothing waits any more, 2 (one line) when
 the store still does not answer or the directory holds no run.
@@ -14,11 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.outbox import OUTBOX_FILE, Outbox
-from pipeline.store_probe import TrackingUnavailableError, probe
-from pipeline.tracking import RUN_ID_FILE
+from pipeline.tracking.outbox import OUTBOX_FILE, Outbox
+from pipeline.tracking.run import RUN_ID_FILE
+from pipeline.tracking.store import TrackingUnavailableError, probe
 
-log = logging.getLogger("pipeline.sync")
+log = logging.getLogger("pipeline.tracking.sync")
 
 
 def sync(run_dir: Path, uri: str) -> int:
