@@ -59,10 +59,7 @@ def main(cfg: DictConfig) -> float | None:
 def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = False) -> float | None:
     """Run the configured stages; returns `optimized_metric` (the sweep objective)."""
     logging.getLogger("absl").setLevel(logging.WARNING)  # TFDS's and TensorFlow's chatter
-    # Plain values from here on: enums as their strings, interpolations resolved.
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-    if cfg.stages is None:
-        cfg.stages = list(STAGES)
+    cfg = resolved(cfg)
     try:
         check(cfg)
         folder = run_dir(cfg, output_dir)
@@ -99,6 +96,15 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
         restore_stderr()
         os._exit(0)
     return value
+
+
+def resolved(cfg: DictConfig) -> DictConfig:
+    """The composed config as plain values: enums as their strings, interpolations resolved, and
+    `stages` listed (null: every stage, in order)."""
+    plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    if plain.stages is None:
+        plain.stages = list(STAGES)
+    return plain
 
 
 def objective(cfg: DictConfig, results: dict[str, float], sweep: bool) -> float | None:

@@ -33,15 +33,27 @@ def _scores(model: keras.Model, part: tf.Tensor) -> tf.Tensor:
 _TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _Bound:
+    """`fn(model, *args)` with the model held weakly: the callable one `tf.function` traces. An
+    object of its own, so TensorFlow counts the traces of each (model, fn) apart (it counts a
+    plain function's by its code, which every lambda made here would share)."""
+
+    def __init__(self, model: keras.Model, fn: Callable):
+        self.model, self.fn = weakref.ref(model), fn
+
+    def __call__(self, *args):
+        return self.fn(self.model(), *args)
+
+
 def traced(model: keras.Model, fn: Callable) -> Callable:
     """`fn(model, *args)` as one `tf.function` per model and `fn`, kept while the model lives: the
     perturbed batches of the visualization methods and metrics skip eager per-op overhead. It
     reads the model's variables, so new weights (the randomization check's) need no retrace; it
-    holds the model weakly, so the cache never keeps a model alive."""
+    holds the model weakly, so the cache never keeps a model alive. Non-tensor arguments (a
+    layer's name, a score function) are part of what a trace is for: one trace per value."""
     per_model = _TRACED.setdefault(model, {})
     if fn not in per_model:
-        ref = weakref.ref(model)
-        per_model[fn] = tf.function(lambda *args: fn(ref(), *args), reduce_retracing=True)
+        per_model[fn] = tf.function(_Bound(model, fn), reduce_retracing=True)
     return per_model[fn]
 
 

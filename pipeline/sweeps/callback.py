@@ -28,8 +28,8 @@ from pipeline.tracking import (
     experiment_id,
     git_commit,
     liveness_tags,
+    mark_dead_runs,
     probe,
-    reap,
     same_command,
     tracking_uri,
 )
@@ -148,7 +148,7 @@ class SweepCallback(Callback):
         mlflow.set_tracking_uri(uri)
         client = mlflow.MlflowClient()
         experiment = experiment_id(config.tracking.experiment)
-        reap(client, [experiment], config.tracking.heartbeat_stale_s)  # a crashed sweep's runs
+        mark_dead_runs(client, [experiment], config.tracking.heartbeat_stale_s)  # a crashed sweep's runs
         # Created before the jobs fan out: concurrent jobs then never race to create it.
         parent = _parent_run(client, config, Path(config.hydra.sweep.dir))
         # A failing job ends the sweep without on_multirun_end; never leave the parent RUNNING.

@@ -4,13 +4,13 @@
   functions below are the ones stages call;
 - `outbox` and `sync`: records that wait in a run directory while the store is away, and the
   command that delivers them (`python -m pipeline.tracking.sync <run dir>`);
-- `reap`: runs left RUNNING by a dead process, marked KILLED (`python -m pipeline.tracking.reap`);
+- `liveness` and `reap`: runs left RUNNING by a dead process, marked KILLED (`python -m pipeline.tracking.reap`);
 - `store`: the default store and the probe that fails fast when a store does not answer;
 - `server`: an MLflow server for a team (`python -m pipeline.tracking.server`);
 - `serving`: the logged-model flavour MLflow loads and serves without the project imported first.
 """
 
-from pipeline.tracking.reap import liveness_tags, reap
+from pipeline.tracking.liveness import liveness_tags, mark_dead_runs
 from pipeline.tracking.run import (
     PARENT_ID_FILE,
     RUN_ID_FILE,
@@ -36,7 +36,6 @@ from pipeline.tracking.run import (
     ui_link,
 )
 from pipeline.tracking.store import DEFAULT_URI, TrackingUnavailableError, probe
-from pipeline.tracking.sync import sync
 
 __all__ = [
     "DEFAULT_URI",
@@ -58,12 +57,11 @@ __all__ = [
     "log_series",
     "log_text",
     "probe",
-    "reap",
+    "mark_dead_runs",
     "reproduce_note",
     "same_command",
     "send",
     "set_tags",
-    "sync",
     "tracked_run",
     "tracking_uri",
     "ui_link",

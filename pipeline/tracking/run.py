@@ -22,8 +22,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from pipeline.tracking import serving
+from pipeline.tracking.liveness import liveness_tags, reap_quietly
 from pipeline.tracking.outbox import Outbox, tracker_errors
-from pipeline.tracking.reap import liveness_tags, reap_quietly
 from pipeline.tracking.store import DEFAULT_URI, probe
 
 log = logging.getLogger(__name__)

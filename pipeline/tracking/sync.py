@@ -21,7 +21,7 @@ from pipeline.tracking.store import TrackingUnavailableError, probe
 log = logging.getLogger("pipeline.tracking.sync")
 
 
-def sync(run_dir: Path, uri: str) -> int:
+def deliver_outbox(run_dir: Path, uri: str) -> int:
     """Deliver the waiting records of `run_dir` to `uri`; how many were delivered."""
     import mlflow
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             log.info("%s: nothing waits for delivery", args.run_dir)
             return
         uri = args.tracking_uri or recorded_uri(args.run_dir)
-        delivered = sync(args.run_dir, uri)
+        delivered = deliver_outbox(args.run_dir, uri)
     except TrackingUnavailableError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None

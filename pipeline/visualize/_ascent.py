@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.inference import traced
 from pipeline.visualize._common import capped
 
 GREY = 0.5  # decay pulls towards the middle of the [0, 1] data range
@@ -35,35 +37,40 @@ def _blur(x: tf.Tensor) -> tf.Tensor:
 
 
 def gradient_ascent(
-    score: Callable[[tf.Tensor], tf.Tensor],
+    model: keras.Model,
+    score: Callable[..., tf.Tensor],
     x0: np.ndarray,
     steps: int,
     step_size: float,
     regularisers: Regularisers = DEFAULT_REGULARISERS,
     seed: int = 0,
+    args: tuple = (),
 ) -> np.ndarray:
-    """Maximise `score(x)` (one value per example) from `x0`, (N, H, W, C), clipped to [0, 1]."""
+    """Maximise `score(model, x, *args)` (one value per example) from `x0`, (N, H, W, C), clipped
+    to [0, 1]. `score` is a module-level function and `args` tensors or names, so each model has
+    one traced step per score and layer, whatever the filters, classes or images ascended."""
     reg = regularisers
-
-    @tf.function
-    def step(x, shift, blur):
-        moved = tf.roll(x, shift, axis=[1, 2])
-        with tf.GradientTape() as tape:
-            tape.watch(moved)
-            total = tf.reduce_sum(score(moved))
-        grad = tf.roll(tape.gradient(total, moved), -shift, axis=[1, 2])
-        # Normalised per example so that `step_size` means the same for every layer and model.
-        grad /= tf.sqrt(tf.reduce_mean(tf.square(grad), axis=[1, 2, 3], keepdims=True)) + 1e-8
-        x = x + step_size * grad
-        x = GREY + (1.0 - reg.decay) * (x - GREY)
-        x = tf.cond(blur, lambda: _blur(x), lambda: x)
-        return tf.clip_by_value(x, 0.0, 1.0)
-
+    step = traced(model, _step)
     rng = np.random.default_rng(seed)
     x = tf.convert_to_tensor(x0, tf.float32)
+    size, decay = tf.constant(step_size, tf.float32), tf.constant(reg.decay, tf.float32)
     for t in range(capped(steps)):
         shift = rng.integers(-reg.jitter, reg.jitter + 1, size=2) if reg.jitter else np.zeros(2, int)
-        x = step(
-            x, tf.constant(shift, tf.int32), tf.constant(bool(reg.blur_every) and (t + 1) % max(reg.blur_every, 1) == 0)
-        )
+        blur = tf.constant(bool(reg.blur_every) and (t + 1) % max(reg.blur_every, 1) == 0)
+        x = step(x, tf.constant(shift, tf.int32), blur, size, decay, score, *args)
     return x.numpy()
+
+
+def _step(model, x, shift, blur, step_size, decay, score, *args):
+    """One regularised ascent step: jitter, the normalised gradient, decay, maybe blur, clip."""
+    moved = tf.roll(x, shift, axis=[1, 2])
+    with tf.GradientTape() as tape:
+        tape.watch(moved)
+        total = tf.reduce_sum(score(model, moved, *args))
+    grad = tf.roll(tape.gradient(total, moved), -shift, axis=[1, 2])
+    # Normalised per example so that `step_size` means the same for every layer and model.
+    grad /= tf.sqrt(tf.reduce_mean(tf.square(grad), axis=[1, 2, 3], keepdims=True)) + 1e-8
+    x = x + step_size * grad
+    x = GREY + (1.0 - decay) * (x - GREY)
+    x = tf.cond(blur, lambda: _blur(x), lambda: x)
+    return tf.clip_by_value(x, 0.0, 1.0)

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.visualize._ascent import DEFAULT_REGULARISERS, Regularisers, gradient_ascent
-from pipeline.visualize._common import float32, submodel
+from pipeline.visualize._common import float32, layer_output, submodel
 
 START_NOISE = 0.1  # half-width of the uniform noise around grey the ascent starts from
 
@@ -48,19 +48,19 @@ def activation_maximization(
     """The input maximising the L2 norm of filter `filter_index` of `layer_name`: (H, W, C);
     a sequence of indices gives one image per filter, (len, H, W, C). The ascent starts from
     noise around `start_level` (the stage passes the data's mean pixel)."""
-    probe = submodel(model, [layer_name])
-    indices = _indices(filter_index, probe.output.shape[-1], f"Filter of layer {layer_name!r}")
-
-    def score(x: tf.Tensor) -> tf.Tensor:
-        maps = float32(probe(x, training=False))
-        flat = tf.reshape(maps, [tf.shape(maps)[0], -1, maps.shape[-1]])
-        # Example i maximises filter indices[i]: (N, positions) -> its L2 norm.
-        return _norm(tf.gather(flat, indices, axis=2, batch_dims=1))
-
-    images = gradient_ascent(
-        score, _start(model, len(indices), seed, start_level), steps, step_size, regularisers, seed
-    )
+    width = layer_output(model, layer_name).shape[-1]
+    indices = _indices(filter_index, width, f"Filter of layer {layer_name!r}")
+    start = _start(model, len(indices), seed, start_level)
+    args = (layer_name, tf.constant(indices))
+    images = gradient_ascent(model, _filter_norms, start, steps, step_size, regularisers, seed, args)
     return images[0] if np.ndim(filter_index) == 0 else images
+
+
+def _filter_norms(model: keras.Model, x: tf.Tensor, layer_name: str, indices: tf.Tensor) -> tf.Tensor:
+    """Example i's score: the L2 norm of filter indices[i]'s map at `layer_name`."""
+    maps = float32(submodel(model, [layer_name])(x, training=False))  # built once per traced step
+    flat = tf.reshape(maps, [tf.shape(maps)[0], -1, maps.shape[-1]])
+    return _norm(tf.gather(flat, indices, axis=2, batch_dims=1))
 
 
 def class_model(
@@ -73,9 +73,11 @@ def class_model(
 ) -> np.ndarray:
     """The input maximising the logit of `class_index`: (H, W, C), or one image per class."""
     indices = _indices(class_index, model.output_shape[-1], "Class")
-
-    def score(x: tf.Tensor) -> tf.Tensor:
-        return tf.gather(float32(model(x, training=False)), indices, axis=-1, batch_dims=1)
-
-    images = gradient_ascent(score, _start(model, len(indices), seed), steps, step_size, regularisers, seed)
+    start = _start(model, len(indices), seed)
+    images = gradient_ascent(model, _class_logits, start, steps, step_size, regularisers, seed, (tf.constant(indices),))
     return images[0] if np.ndim(class_index) == 0 else images
+
+
+def _class_logits(model: keras.Model, x: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
+    """Example i's score: the logit of class indices[i]."""
+    return tf.gather(float32(model(x, training=False)), indices, axis=-1, batch_dims=1)

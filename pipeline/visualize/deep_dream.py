@@ -31,25 +31,27 @@ def deep_dream(
     coarse octaves add large patterns and the last adds fine detail; the model always sees its
     own input size (most classifiers cannot take another).
     """
-    probe = submodel(model, list(layer_names))
+    layers = tuple(layer_names)
     x = as_batch(x).numpy()
     size = np.array(x.shape[1:3])
     for k, octave in enumerate(reversed(range(octaves))):
         small = tuple(np.maximum(np.round(size / octave_scale**octave).astype(int), 1))
         base = tf.image.resize(x, small).numpy()
         start = x
-
-        def score(z: tf.Tensor, start=start, base=base) -> tf.Tensor:
-            image = start + tf.image.resize(z - base, size)  # what the ascent added, at full size
-            outputs = probe(tf.clip_by_value(image, 0.0, 1.0), training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            return tf.add_n([tf.norm(tf.reshape(float32(o), [tf.shape(o)[0], -1]), axis=1) for o in outputs])
-
-        z = gradient_ascent(
-            score, base, steps, step_size, Regularisers(jitter=jitter, blur_every=0, decay=0.0), seed + k
-        )
+        regularisers = Regularisers(jitter=jitter, blur_every=0, decay=0.0)
+        args = (layers, tf.constant(start), tf.constant(base))
+        z = gradient_ascent(model, _dream_score, base, steps, step_size, regularisers, seed + k, args)
         x = np.clip(start + tf.image.resize(z - base, size).numpy(), 0.0, 1.0)
     return x
+
+
+def _dream_score(model: keras.Model, z: tf.Tensor, layers: tuple, start: tf.Tensor, base: tf.Tensor) -> tf.Tensor:
+    """The summed L2 norms of the layers' activations on `start` plus what the ascent added to
+    `base` (an octave's smaller image), upsampled to the model's input size."""
+    image = start + tf.image.resize(z - base, tf.shape(start)[1:3])
+    outputs = submodel(model, list(layers))(tf.clip_by_value(image, 0.0, 1.0), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return tf.add_n([tf.norm(tf.reshape(float32(o), [tf.shape(o)[0], -1]), axis=1) for o in outputs])
 
 
 def _zoom(x: np.ndarray, factor: float) -> np.ndarray:

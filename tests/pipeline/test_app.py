@@ -9,6 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from pipeline import app
+from pipeline.errors import UserError
+from pipeline.stages import Stage
 from tests.pipeline.conftest import store
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -27,7 +29,7 @@ def tiny_cfg(tmp_path, tfds_dir, composed):
         "tracking.experiment=in_process",
         "visualize.methods=[saliency,receptive_field]",
     ]
-    cfg = composed(*overrides)
+    cfg = app.resolved(composed(*overrides))
     (tmp_path / "run").mkdir()
     return cfg, overrides
 
@@ -110,6 +112,33 @@ def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "error",
+    [UserError("the photos folder is empty"), ValueError("a bug in our code"), KeyError("a bug in Keras")],
+    ids=["user error", "ValueError", "KeyError"],
+)
+def test_a_user_error_ends_in_one_line_and_a_bug_keeps_its_traceback(tiny_cfg, tmp_path, monkeypatch, caplog, error):
+    """Only `UserError` becomes one line and exit code 2; any other exception, a ValueError from a
+    library included, propagates (Hydra prints its traceback, exit code 1). Both mark the run FAILED."""
+    cfg, overrides = tiny_cfg
+    cfg.stages = ["train"]
+
+    def fail(stage, context):
+        raise error
+
+    monkeypatch.setattr(Stage, "run", fail)
+    if isinstance(error, UserError):
+        with pytest.raises(SystemExit) as exited:
+            app.run(cfg, tmp_path / "run", overrides)
+        assert exited.value.code == 2
+        assert caplog.records[-1].getMessage() == "the photos folder is empty"
+    else:
+        with pytest.raises(type(error)):
+            app.run(cfg, tmp_path / "run", overrides)
+    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    assert run.info.status == "FAILED"
+
+
+@pytest.mark.parametrize(
     "override, message",
     [
         ({"adversarial.autoattack.norm": "1"}, "adversarial.autoattack.norm must be inf or 2, got 1"),
@@ -144,10 +173,11 @@ def test_the_run_closes_as_killed_only_when_a_signal_ended_it(tiny_cfg, tmp_path
     import time
 
     from pipeline import tracking
+    from pipeline.tracking.run import _Killed
 
     cfg, overrides = tiny_cfg
     before = signal.getsignal(signal.SIGTERM)
-    expected_errors = (ValueError, RuntimeError, tracking._Killed)
+    expected_errors = (ValueError, RuntimeError, _Killed)
     with pytest.raises(expected_errors), tracking.tracked_run(cfg, tmp_path / "run", overrides):
         if interruption == "error":
             raise ValueError("a bug")

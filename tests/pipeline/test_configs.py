@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pipeline.app import check
+from pipeline.app import check, resolved
 from pipeline.data import OFFLINE_BUILDERS, PHOTOS, REAL_DATASETS
 from pipeline.models import ARCHITECTURES, build_model
 from pipeline.registry import UnknownNameError
@@ -26,7 +26,8 @@ def options(group: str) -> list[str]:
 def test_default_is_lenet5_on_digits_with_our_layers(composed):
     cfg = composed()
     assert (cfg.model.name, cfg.dataset.name, cfg.layers.impl) == ("lenet5", "digits", "custom")
-    assert list(cfg.stages) == ["train", "visualize", "adversarial", "detect"] == list(STAGES)
+    assert cfg.stages is None  # every stage, in the registry's order
+    assert list(resolved(cfg).stages) == ["train", "visualize", "adversarial", "detect"] == list(STAGES)
 
 
 @pytest.mark.parametrize("model", options("model"))
@@ -126,7 +127,7 @@ def test_typos_and_wrong_types_fail_at_composition(composed, override):
     ],
 )
 def test_names_are_checked_against_their_registry(composed, override, message):
-    cfg = OmegaConf.create(OmegaConf.to_container(composed(override), resolve=True, enum_to_str=True))
+    cfg = resolved(composed(override))
     with pytest.raises(UnknownNameError) as raised:
         check(cfg)
     assert str(raised.value).startswith(message), raised.value
@@ -139,9 +140,12 @@ def test_names_are_checked_against_their_registry(composed, override, message):
         (["dataset.target=pair"], "dataset.target=pair and model=siamese go together (got target pair, model lenet5)"),
         (["experiment=siamese_digits", "stages=[train,adversarial]"], "not pairs: stages=[train]"),
         (["dataset.train_examples=0"], "dataset.train_examples must be >= 1 (or null: all), got 0"),
+        (["optimizer.lr=nan"], "optimizer.lr must be a number > 0, got nan"),
+        (["optimizer.lr=inf"], "optimizer.lr must be a number > 0, got inf"),
+        (["optimizer.lr=0"], "optimizer.lr must be a number > 0, got 0.0"),
     ],
 )
 def test_settings_that_cannot_go_together_say_so(composed, overrides, message):
-    cfg = OmegaConf.create(OmegaConf.to_container(composed(*overrides), resolve=True, enum_to_str=True))
+    cfg = resolved(composed(*overrides))
     with pytest.raises(ValueError, match=re.escape(message)):
         check(cfg)

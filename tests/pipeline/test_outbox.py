@@ -12,8 +12,8 @@ import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
 
+import pipeline.tracking.outbox as outbox_module
 import pipeline.tracking.sync as sync
-from pipeline import outbox as outbox_module
 from pipeline.tracking.outbox import OUTBOX_FILE, Outbox
 from pipeline.tracking.server import free_port, tracking_server
 from tests.pipeline.conftest import cli_env

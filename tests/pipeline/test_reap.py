@@ -11,8 +11,8 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
+from pipeline.tracking.liveness import liveness_tags, mark_dead_runs, why_dead
 from pipeline.tracking.outbox import OUTBOX_FILE
-from pipeline.tracking.reap import liveness_tags, reap, why_dead
 from tests.pipeline.conftest import REPO
 
 
@@ -63,7 +63,7 @@ def test_reap_kills_exactly_the_dead_runs(client, tmp_path):
     finished = running(client, experiment, **gone)
     client.set_terminated(finished, "FINISHED")
 
-    reaped = reap(client, [experiment], stale_s=3600)
+    reaped = mark_dead_runs(client, [experiment], stale_s=3600)
 
     assert sorted(reaped) == sorted(runs[k] for k in ("dead", "pid reused", "other host, stale"))
     status = {name: client.get_run(run_id).info.status for name, run_id in runs.items()}
