@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 help: ## show this help
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml layers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ./layers
 	$(BIN)/python -m pip install --quiet -e ".[dev,pretrained,postgres,auth,sweeps]"
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev extras
+install: $(STAMP) ## create .venv and install the layers and the pipeline (two distributions) with the dev extras
 
 run: $(STAMP) ## run the default experiment (LeNet-5, our layers, digits) and record it in MLflow
 	$(BIN)/python -m pipeline $(ARGS)

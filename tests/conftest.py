@@ -25,8 +25,22 @@ def _float32_policy():
     keras.mixed_precision.set_dtype_policy("float32")
 
 
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory) -> str:
+    """One TFDS data_dir per test session (per xdist worker): offline datasets build once."""
+    return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture
+def cli(tmp_path, tfds_dir):
+    """`cli(*overrides)`: `python -m pipeline *overrides` in tmp_path (`tests.cli.run_cli`)."""
+    from tests.cli import run_cli
+
+    return lambda *overrides, **kwargs: run_cli(tmp_path, tfds_dir, *overrides, **kwargs)
+
+
 @pytest.fixture(scope="session", params=["custom", "keras"])
-def digits_lenet(request, tmp_path_factory):
+def digits_lenet(request, tfds_dir):
     """LeNet-5 (our layers or Keras's) after 4 epochs on the offline digits; 96 test examples and
     the training data's mean pixel. Shared by the visualization and attack tests."""
     from types import SimpleNamespace
@@ -36,9 +50,8 @@ def digits_lenet(request, tmp_path_factory):
     from pipeline.data import load
     from pipeline.models import build_model
 
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    train, _ = load("digits", "train", batch_size=64, data_dir=data_dir)
-    test, _ = load("digits", "test", batch_size=96, data_dir=data_dir)
+    train, _ = load("digits", "train", batch_size=64, data_dir=tfds_dir)
+    test, _ = load("digits", "test", batch_size=96, data_dir=tfds_dir)
     keras.utils.set_random_seed(0)
     model = build_model("lenet5", (32, 32, 1), 10, impl=request.param)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))

@@ -79,16 +79,16 @@ def test_the_walk_sees_a_crossing(tmp_path):
 
 
 def test_the_wheel_lists_every_package():
-    """pyproject.toml names the packages (conf/ maps into pipeline.conf): a new one must be added there."""
+    """pyproject.toml names the pipeline's packages (conf/ maps into pipeline.conf): a new one must
+    be added there. `layers` is its own distribution (layers/pyproject.toml) the pipeline depends on."""
     import tomllib
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {
-        ".".join(p.parent.relative_to(ROOT).parts)
-        for p in ROOT.glob("*/**/__init__.py")
-        if p.parts[len(ROOT.parts)] in ("layers", "pipeline")
-    }
-    assert listed == found | {"pipeline.conf"}
+    main = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    own = tomllib.loads((ROOT / "layers" / "pyproject.toml").read_text())
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "pipeline").glob("**/__init__.py")}
+    assert set(main["tool"]["setuptools"]["packages"]) == found | {"pipeline.conf"}
+    assert own["tool"]["setuptools"]["packages"] == ["layers"] and own["project"]["name"] == "convnet-layers"
+    assert any(d.startswith(own["project"]["name"]) for d in main["project"]["dependencies"])
 
 
 # --- The import graph: every import of a project module, those inside functions included.
@@ -240,3 +240,17 @@ def test_no_submodule_hides_a_function_of_its_name(package):
 def _defines(module, name: str) -> bool:
     obj = getattr(module, name, None)
     return (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__
+
+
+# --- Tests: they import helpers, never another test module or a conftest, and touch no sys.path.
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_test_module_imports_no_other_test_module(path):
+    source = path.read_text()
+    tree = ast.parse(source)
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    wrong = [m for m in imported if m.startswith("tests.") and m.split(".")[-1].startswith(("test_", "conftest"))]
+    touches_path = "sys.path." in source and path.name != "test_structure.py"  # this file names it only
+    assert wrong == [] and not touches_path

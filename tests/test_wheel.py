@@ -1,6 +1,7 @@
-"""The wheel works outside the checkout: built from the sources, installed with --no-deps into a
-scratch target, run from another directory with only that target and the installed dependencies
-importable. `conf/` (at the top of the repository) ships inside it."""
+"""The wheels work outside the checkout: the pipeline's and the layers' (its own distribution,
+`convnet-layers`), built from the sources, installed with --no-deps into a scratch target, run
+from another directory with only that target and the installed dependencies importable.
+`conf/` (at the top of the repository) ships inside the pipeline's."""
 
 import os
 import shutil
@@ -16,7 +17,7 @@ SOURCES = ("pyproject.toml", "README.md", "layers", "pipeline", "conf")
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the sources (the checkout stays clean) and installed into a target."""
+    """Both wheels built from a copy of the sources (the checkout stays clean) and installed into a target."""
     scratch = tmp_path_factory.mktemp("wheel")
     source = scratch / "source"
     source.mkdir()
@@ -37,12 +38,14 @@ def installed(tmp_path_factory) -> Path:
         "--wheel-dir",
         str(scratch / "dist"),
         str(source),
+        str(source / "layers"),
     ]
     built = subprocess.run(build, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    [wheel] = (scratch / "dist").glob("*.whl")
+    wheels = sorted(str(w) for w in (scratch / "dist").glob("*.whl"))
+    assert len(wheels) == 2, wheels
     target = scratch / "target"
-    install = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)]
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), *wheels]
     done = subprocess.run(install, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return target

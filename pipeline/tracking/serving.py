@@ -25,6 +25,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 SHIPPED_PACKAGES = ("layers", "pipeline")  # copied into the model: they define its custom classes
+SHIPPED_DISTRIBUTIONS = ("convnet-layers",)  # installed from the checkout, shipped as code: not a requirement
 CODE_DIR = "code"
 MODEL_NAME = "model"  # the logged model of a run: runs:/<run id>/model
 # Modules whose import registers a Keras class a trained model may hold.
@@ -108,4 +109,5 @@ def requirements() -> list[str]:
     from packaging.requirements import Requirement
 
     wanted = [Requirement(text) for text in importlib.metadata.requires("convnet-pipeline") or []]
-    return [f"{r.name}=={importlib.metadata.version(r.name)}" for r in wanted if not r.marker]
+    shipped = set(SHIPPED_DISTRIBUTIONS)
+    return [f"{r.name}=={importlib.metadata.version(r.name)}" for r in wanted if not r.marker and r.name not in shipped]

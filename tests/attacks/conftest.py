@@ -1,6 +1,5 @@
 """The attacks' model: the shared digits LeNet-5 (tests/conftest.py), as (model, x, y)."""
 
-import numpy as np
 import pytest
 
 
@@ -8,7 +7,3 @@ import pytest
 def trained(digits_lenet):
     """(model, x, y): LeNet-5 after 4 epochs on digits, 96 test examples."""
     return digits_lenet.model, digits_lenet.x, digits_lenet.y
-
-
-def predictions(model, x) -> np.ndarray:
-    return np.argmax(np.asarray(model(x, training=False), np.float32), axis=-1)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from pipeline.attacks import PGD
 from pipeline.attacks.apgd import APGD, checkpoints, dlr
-from tests.attacks.conftest import predictions
+from tests.attacks.helpers import predictions
 
 
 def test_checkpoints_follow_the_paper():

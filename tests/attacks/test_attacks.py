@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from pipeline.attacks import BIM, FGSM, PGD, DeepFool, GradientStep, MinimalPerturbation, accuracy, robust_accuracy
 from pipeline.models import build_model
-from tests.attacks.conftest import predictions
+from tests.attacks.helpers import predictions
 
 
 def _linear_case(impl: str):

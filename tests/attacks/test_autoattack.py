@@ -11,7 +11,7 @@ import tensorflow as tf
 from pipeline.attacks import APGD, AutoAttack, randomness
 from pipeline.attacks.sanity import black_box, deterministic, eps_rise, run_checks, unbounded
 from pipeline.registry import UnknownNameError
-from tests.attacks.conftest import predictions
+from tests.attacks.helpers import predictions
 
 EPS = 0.1
 SMALL = {"apgd-ce": {"steps": 10}, "apgd-t": {"steps": 10, "target_classes": 2}, "square": {"queries": 100}}

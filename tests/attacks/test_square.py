@@ -10,7 +10,7 @@ import tensorflow as tf
 from pipeline.attacks import PGD
 from pipeline.attacks.square import Square, margin, square_share
 from pipeline.attacks.square_l2 import block, bump
-from tests.attacks.conftest import predictions
+from tests.attacks.helpers import predictions
 
 
 def test_the_square_share_halves_on_the_papers_schedule():

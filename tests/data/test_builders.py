@@ -16,8 +16,8 @@ def as_numpy(dataset: tfds.core.DatasetBuilder, split: str) -> dict[str, np.ndar
 
 
 @pytest.mark.parametrize("name", sorted(OFFLINE_BUILDERS))
-def test_builds_with_every_class_in_both_splits(name, data_dir):
-    dataset = source.builder(name, data_dir=data_dir)
+def test_builds_with_every_class_in_both_splits(name, tfds_dir):
+    dataset = source.builder(name, data_dir=tfds_dir)
     num_classes = dataset.info.features["label"].num_classes
     for split in ("train", "test"):
         arrays = as_numpy(dataset, split)
@@ -26,8 +26,8 @@ def test_builds_with_every_class_in_both_splits(name, data_dir):
         assert arrays["image"].shape[1:] == dataset.info.features["image"].shape
 
 
-def test_digits_is_sklearn_digits_split_stratified(data_dir):
-    dataset = source.builder("digits", data_dir=data_dir)
+def test_digits_is_sklearn_digits_split_stratified(tfds_dir):
+    dataset = source.builder("digits", data_dir=tfds_dir)
     train, test = as_numpy(dataset, "train"), as_numpy(dataset, "test")
     sklearn_counts = np.bincount(load_digits().target, minlength=10)
     assert len(train["label"]) + len(test["label"]) == 1797
@@ -41,11 +41,11 @@ def test_digits_is_sklearn_digits_split_stratified(data_dir):
     assert train["image"][:, :2].max() == 0 and train["image"][:, -2:].max() == 0
 
 
-def test_digits_images_are_the_upscaled_sklearn_digits(data_dir):
+def test_digits_images_are_the_upscaled_sklearn_digits(tfds_dir):
     """Averaging each stored digit back down to 8x8 recovers scikit-learn's image."""
     from skimage.transform import resize
 
-    dataset = source.builder("digits", data_dir=data_dir)
+    dataset = source.builder("digits", data_dir=tfds_dir)
     test = as_numpy(dataset, "test")
     originals = load_digits().images / 16.0
     small = resize(test["image"][:, 2:30, 2:30, 0] / 255.0, (len(test["image"]), 8, 8), anti_aliasing=True)
@@ -56,9 +56,9 @@ def test_digits_images_are_the_upscaled_sklearn_digits(data_dir):
     assert np.sqrt(distances.min(axis=1) / 64).max() < 0.2  # RMS, pixel range [0, 1]
 
 
-def test_bars_labels_are_the_drawn_orientation(data_dir):
+def test_bars_labels_are_the_drawn_orientation(tfds_dir):
     config = dict(noise=0.0, jitter=0.0, train_size=200, test_size=50, image_size=32)
-    dataset = source.builder("bars", data_dir=data_dir, options=config)
+    dataset = source.builder("bars", data_dir=tfds_dir, options=config)
     arrays = as_numpy(dataset, "train")
     names = dataset.info.features["label"].names
     assert names == ["0deg", "45deg", "90deg", "135deg"]
@@ -69,13 +69,13 @@ def test_bars_labels_are_the_drawn_orientation(data_dir):
     assert np.mean(np.array(errors) < 22.5) > 0.97, np.percentile(errors, [50, 90, 99])
 
 
-def test_bars_are_deterministic_by_seed_and_configurable(data_dir):
+def test_bars_are_deterministic_by_seed_and_configurable(tfds_dir):
     options = dict(train_size=64, test_size=16, image_size=24, num_orientations=6)
-    first = as_numpy(source.builder("bars", data_dir=data_dir, options=options), "train")
+    first = as_numpy(source.builder("bars", data_dir=tfds_dir, options=options), "train")
     again = BarsConfig.from_options(**options)
-    rendered = source.OFFLINE_BUILDERS["bars"](config=again, data_dir=data_dir)
+    rendered = source.OFFLINE_BUILDERS["bars"](config=again, data_dir=tfds_dir)
     np.testing.assert_array_equal(first["image"], as_numpy(rendered, "train")["image"])
-    other = as_numpy(source.builder("bars", data_dir=data_dir, options={**options, "seed": 1}), "train")
+    other = as_numpy(source.builder("bars", data_dir=tfds_dir, options={**options, "seed": 1}), "train")
     assert not np.array_equal(first["image"], other["image"])
     assert first["image"].shape == (64, 24, 24, 1)
     assert set(first["label"]) == set(range(6))
@@ -93,8 +93,8 @@ def test_config_names_list_the_overrides():
         SignalsConfig.from_options(max_cycles=100.0)
 
 
-def test_shapes_masks_match_images_and_labels(data_dir):
-    dataset = source.builder("shapes", data_dir=data_dir, options=dict(train_size=60, test_size=10, noise=0.0))
+def test_shapes_masks_match_images_and_labels(tfds_dir):
+    dataset = source.builder("shapes", data_dir=tfds_dir, options=dict(train_size=60, test_size=10, noise=0.0))
     arrays = as_numpy(dataset, "train")
     for image, mask, label in zip(arrays["image"], arrays["mask"][..., 0], arrays["label"]):
         background = image[mask == 0]
@@ -104,8 +104,8 @@ def test_shapes_masks_match_images_and_labels(data_dir):
     assert arrays["mask"].max() == 3 and arrays["mask"].min() == 0
 
 
-def test_signals_labels_are_the_waveform(data_dir):
-    dataset = source.builder("signals", data_dir=data_dir, options=dict(noise=0.0, train_size=200, test_size=10))
+def test_signals_labels_are_the_waveform(tfds_dir):
+    dataset = source.builder("signals", data_dir=tfds_dir, options=dict(noise=0.0, train_size=200, test_size=10))
     arrays = as_numpy(dataset, "train")
     assert arrays["image"].shape == (200, 128, 1) and arrays["image"].dtype == np.float32
     assert arrays["image"].min() >= 0.0 and arrays["image"].max() <= 1.0

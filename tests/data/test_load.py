@@ -26,8 +26,8 @@ def fingerprints(ds: tf.data.Dataset) -> set[str]:
     "name, shape, num_classes",
     [("digits", (32, 32, 1), 10), ("bars", (32, 32, 1), 4), ("shapes", (64, 64, 3), 3), ("signals", (128, 1), 4)],
 )
-def test_contract(name, shape, num_classes, data_dir):
-    ds, info = load(name, "test", batch_size=50, data_dir=data_dir)
+def test_contract(name, shape, num_classes, tfds_dir):
+    ds, info = load(name, "test", batch_size=50, data_dir=tfds_dir)
     assert isinstance(info, DatasetInfo)
     assert (info.input_shape, info.num_classes, len(info.class_names)) == (shape, num_classes, num_classes)
     seen, labels = 0, []
@@ -41,8 +41,8 @@ def test_contract(name, shape, num_classes, data_dir):
     assert set(labels) == set(range(num_classes))
 
 
-def test_same_seed_same_first_batch_and_reshuffled_epochs(data_dir):
-    kwargs = dict(batch_size=32, data_dir=data_dir, augment=True, options=SMALL_BARS)
+def test_same_seed_same_first_batch_and_reshuffled_epochs(tfds_dir):
+    kwargs = dict(batch_size=32, data_dir=tfds_dir, augment=True, options=SMALL_BARS)
     a, _ = load("bars", "train", shuffle_seed=7, **kwargs)
     b, _ = load("bars", "train", shuffle_seed=7, **kwargs)
     c, _ = load("bars", "train", shuffle_seed=8, **kwargs)
@@ -54,15 +54,15 @@ def test_same_seed_same_first_batch_and_reshuffled_epochs(data_dir):
     assert not np.array_equal(xa, first_batch(a)[0])  # the second epoch is another order
 
 
-def test_evaluation_splits_keep_their_order(data_dir):
-    a, _ = load("digits", "test", batch_size=64, data_dir=data_dir, shuffle_seed=1)
-    b, _ = load("digits", "test", batch_size=64, data_dir=data_dir, shuffle_seed=2)
+def test_evaluation_splits_keep_their_order(tfds_dir):
+    a, _ = load("digits", "test", batch_size=64, data_dir=tfds_dir, shuffle_seed=1)
+    b, _ = load("digits", "test", batch_size=64, data_dir=tfds_dir, shuffle_seed=2)
     np.testing.assert_array_equal(first_batch(a)[1], first_batch(b)[1])
 
 
-def test_train_validation_test_are_disjoint(data_dir):
+def test_train_validation_test_are_disjoint(tfds_dir):
     splits = {
-        split: load("bars", split, data_dir=data_dir, options=SMALL_BARS) for split in ("train", "validation", "test")
+        split: load("bars", split, data_dir=tfds_dir, options=SMALL_BARS) for split in ("train", "validation", "test")
     }
     prints = {split: fingerprints(ds) for split, (ds, _) in splits.items()}
     counts = {split: info.num_examples for split, (_, info) in splits.items()}
@@ -71,26 +71,26 @@ def test_train_validation_test_are_disjoint(data_dir):
     assert not prints["train"] & prints["validation"]
     assert not prints["train"] & prints["test"]
     assert not prints["validation"] & prints["test"]
-    whole, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, validation_fraction=0.0)
+    whole, _ = load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, validation_fraction=0.0)
     assert fingerprints(whole) == prints["train"] | prints["validation"]
 
 
-def test_a_subset_is_seeded_drawn_from_the_whole_split_and_fixed_over_epochs(data_dir):
-    whole, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=None)
+def test_a_subset_is_seeded_drawn_from_the_whole_split_and_fixed_over_epochs(tfds_dir):
+    whole, _ = load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, shuffle_seed=None)
     ordered = [hashlib.sha1(x.tobytes()).hexdigest() for x, _ in whole.as_numpy_iterator()]
-    ds, info = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, subset=50, shuffle_seed=None, epochs=2)
+    ds, info = load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, subset=50, shuffle_seed=None, epochs=2)
     kept = [hashlib.sha1(x.tobytes()).hexdigest() for x, _ in ds.as_numpy_iterator()]
     assert info.num_examples == 50 and kept[:50] == kept[50:]  # two epochs, the same examples
     rng = np.random.default_rng(0)  # SUBSET_SEED: an independent draw of the same subset
     assert kept[:50] == [ordered[i] for i in sorted(rng.choice(len(ordered), 50, replace=False))]
     assert max(ordered.index(h) for h in kept[:50]) > 300  # from the whole split, not its start
     with pytest.raises(ValueError, match=r"from 1 to the split's 360 examples. Received: subset=361"):
-        load("bars", "train", data_dir=data_dir, options=SMALL_BARS, subset=361)
+        load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, subset=361)
 
 
-def test_augment_crops_and_never_mirrors_bars(data_dir):
-    plain, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3)
-    augmented, _ = load("bars", "train", data_dir=data_dir, options=SMALL_BARS, shuffle_seed=3, augment=True)
+def test_augment_crops_and_never_mirrors_bars(tfds_dir):
+    plain, _ = load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, shuffle_seed=3)
+    augmented, _ = load("bars", "train", data_dir=tfds_dir, options=SMALL_BARS, shuffle_seed=3, augment=True)
     shifts = 0
     for (x, _), (xa, _) in zip(plain.take(40).as_numpy_iterator(), augmented.take(40).as_numpy_iterator()):
         is_crop, mirrored = reference.crop_and_mirror(x, xa, max_shift=4)
@@ -121,7 +121,7 @@ def test_affine_transforms_turn_scale_and_move_about_the_centre():
     assert half[3, 4, 0] == pytest.approx(1.0) and half.sum() == pytest.approx(1.0)
 
 
-def test_digits_are_jittered_not_cropped(data_dir):
+def test_digits_are_jittered_not_cropped(tfds_dir):
     """Digits fill their 8x8 frame, so they get small rotations, scalings and shifts: each stays
     close to its original, none is a plain crop, and the seed repeats them."""
     plain, _ = load("digits", "train", batch_size=64, shuffle_seed=1)
@@ -137,11 +137,11 @@ def test_digits_are_jittered_not_cropped(data_dir):
     assert not any(reference.crop_and_mirror(a.reshape(32, 32, 1), b.reshape(32, 32, 1), 4)[0] for a, b in zip(x, xa))
 
 
-def test_augment_mirrors_shapes_and_moves_masks_with_images(data_dir):
+def test_augment_mirrors_shapes_and_moves_masks_with_images(tfds_dir):
     options = dict(train_size=200, test_size=20)
-    plain, _ = load("shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0)
+    plain, _ = load("shapes", "train", target="mask", data_dir=tfds_dir, options=options, shuffle_seed=0)
     augmented, _ = load(
-        "shapes", "train", target="mask", data_dir=data_dir, options=options, shuffle_seed=0, augment=True
+        "shapes", "train", target="mask", data_dir=tfds_dir, options=options, shuffle_seed=0, augment=True
     )
     mirrored = 0
     for (x, m), (xa, ma) in zip(plain.take(30).as_numpy_iterator(), augmented.take(30).as_numpy_iterator()):
@@ -153,31 +153,31 @@ def test_augment_mirrors_shapes_and_moves_masks_with_images(data_dir):
     assert 5 < mirrored < 25
 
 
-def test_targets(data_dir):
-    ds, info = load("shapes", "test", target="mask", batch_size=4, data_dir=data_dir)
+def test_targets(tfds_dir):
+    ds, info = load("shapes", "test", target="mask", batch_size=4, data_dir=tfds_dir)
     x, mask = first_batch(ds)
     assert mask.shape == x.shape[:3] and mask.dtype == np.int32
     assert info.class_names == ("background", "circle", "square", "triangle") and info.num_classes == 4
-    ds, info = load("digits", "test", target="image", batch_size=4, data_dir=data_dir)
+    ds, info = load("digits", "test", target="image", batch_size=4, data_dir=tfds_dir)
     x, y = first_batch(ds)
     np.testing.assert_array_equal(x, y)
 
 
-def test_image_size_resizes_and_adapts_channels(data_dir):
-    ds, info = load("digits", "test", image_size=(16, 16, 3), batch_size=8, data_dir=data_dir)
+def test_image_size_resizes_and_adapts_channels(tfds_dir):
+    ds, info = load("digits", "test", image_size=(16, 16, 3), batch_size=8, data_dir=tfds_dir)
     small, _ = first_batch(ds)
-    original, _ = first_batch(load("digits", "test", batch_size=8, data_dir=data_dir)[0])
+    original, _ = first_batch(load("digits", "test", batch_size=8, data_dir=tfds_dir)[0])
     assert info.input_shape == (16, 16, 3) and small.shape == (8, 16, 16, 3)
     np.testing.assert_array_equal(small[..., 0], small[..., 2])  # grey copied to RGB
     # Pillow's bilinear resize (a triangle filter widened when shrinking) is the reference.
     pillow = [np.asarray(Image.fromarray(im[..., 0]).resize((16, 16), Image.BILINEAR)) for im in original]
     np.testing.assert_allclose(small[..., 0], np.stack(pillow), atol=1e-5)
-    grey, info = load("shapes", "test", image_size=(64, 64, 1), batch_size=2, data_dir=data_dir)
+    grey, info = load("shapes", "test", image_size=(64, 64, 1), batch_size=2, data_dir=tfds_dir)
     x, _ = first_batch(grey)
-    colour, _ = first_batch(load("shapes", "test", batch_size=2, data_dir=data_dir)[0])
+    colour, _ = first_batch(load("shapes", "test", batch_size=2, data_dir=tfds_dir)[0])
     luma = colour @ np.array([0.2989, 0.587, 0.114])
     np.testing.assert_allclose(x[..., 0], luma, atol=2e-3)
-    ds, info = load("shapes", "test", image_size=32, target="mask", batch_size=2, data_dir=data_dir)
+    ds, info = load("shapes", "test", image_size=32, target="mask", batch_size=2, data_dir=tfds_dir)
     x, mask = first_batch(ds)
     assert x.shape == (2, 32, 32, 3) and mask.shape == (2, 32, 32)
     assert set(np.unique(mask)) <= {0, 1, 2, 3}  # nearest neighbour keeps class ids
@@ -200,13 +200,13 @@ def test_image_size_resizes_and_adapts_channels(data_dir):
         (dict(name="mnst", split="test"), "Unknown dataset 'mnst'. Did you mean 'mnist'"),
     ],
 )
-def test_bad_arguments_say_what_is_wrong(kwargs, message, data_dir):
+def test_bad_arguments_say_what_is_wrong(kwargs, message, tfds_dir):
     with pytest.raises(ValueError, match=message):
-        load(**kwargs, data_dir=data_dir)
+        load(**kwargs, data_dir=tfds_dir)
 
 
-def test_epoch_datasets_resume_where_an_uninterrupted_run_would_be(data_dir):
-    kwargs = dict(batch_size=64, data_dir=data_dir, options=SMALL_BARS, augment=True, shuffle_seed=5)
+def test_epoch_datasets_resume_where_an_uninterrupted_run_would_be(tfds_dir):
+    kwargs = dict(batch_size=64, data_dir=tfds_dir, options=SMALL_BARS, augment=True, shuffle_seed=5)
     whole, info = load("bars", "train", epochs=3, **kwargs)
     resumed, _ = load("bars", "train", epochs=3, first_epoch=2, **kwargs)
     steps = -(-info.num_examples // 64)

@@ -39,12 +39,12 @@ def test_pair_up_stacks_each_example_with_its_partners():
     assert [p["image"].shape for p in found[:1]] == [(2, 4, 4, 1)]
 
 
-def test_load_gives_pairs_and_their_names(data_dir):
-    ds, info = load("digits", "test", target="pair", batch_size=32, data_dir=data_dir, max_examples=40)
+def test_load_gives_pairs_and_their_names(tfds_dir):
+    ds, info = load("digits", "test", target="pair", batch_size=32, data_dir=tfds_dir, max_examples=40)
     x, y = next(iter(ds))
     assert info.input_shape == (2, 32, 32, 1) and info.class_names == ("different", "same")
     assert x.shape == (32, 2, 32, 32, 1) and set(y.numpy().tolist()) <= {0, 1} and info.num_examples == 40
-    augmented, _ = load("digits", "train", target="pair", batch_size=8, data_dir=data_dir, augment=True)
+    augmented, _ = load("digits", "train", target="pair", batch_size=8, data_dir=tfds_dir, augment=True)
     assert next(iter(augmented))[0].shape == (8, 2, 32, 32, 1)
     with pytest.raises(ValueError, match="not to photos"):
         load("photos", "test", target="pair")

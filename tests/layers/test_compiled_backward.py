@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 import layers
+from tests.layers.configs import POOL, pool_configs
 from tests.layers.helpers import assert_close, layer_grads
-from tests.layers.test_against_keras import POOL, pool_configs
 
 
 def _ties(rng, shape):

@@ -1,5 +1,7 @@
-"""Small inputs at which every architecture builds fast, and a weight-copying comparison."""
+"""Small inputs at which every architecture builds fast, a weight-copying comparison, and weights
+written in Keras Applications' download layout."""
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -52,3 +54,16 @@ def trainable_count(model: keras.layers.Layer) -> int:
 def alone(layer, input_shape) -> keras.Model:
     """`layer` built on one input of `input_shape`, as a model."""
     return keras.Sequential([keras.Input(input_shape), layer])
+
+
+def write_legacy(model: keras.Model, path) -> None:
+    """Keras Applications' download layout (Keras 3 writes only .weights.h5): one group per layer
+    name, listing its `weight_names`, each a dataset inside the group."""
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.path.split('/')[-1]}:0" for w in layer.weights]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, weight in zip(names, layer.weights):
+                group.create_dataset(name, data=np.asarray(weight))

@@ -10,25 +10,13 @@ from pipeline.data import sample_images
 from pipeline.models import MissingWeightsError, Preprocess, build_model
 from pipeline.models.pretrained import IMAGENET_CLASSES, files
 from pipeline.training import transfer
+from tests.models.helpers import write_legacy
 
 APPLICATIONS = {
     "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input),
     "vgg19": (keras.applications.VGG19, keras.applications.vgg19.preprocess_input),
     "resnet50": (keras.applications.ResNet50, keras.applications.resnet50.preprocess_input),
 }
-
-
-def write_legacy(model: keras.Model, path) -> None:
-    """Keras Applications' download layout (Keras 3 writes only .weights.h5): one group per layer
-    name, listing its `weight_names`, each a dataset inside the group."""
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
-        for layer in model.layers:
-            group = f.create_group(layer.name)
-            names = [f"{layer.name}/{w.path.split('/')[-1]}:0" for w in layer.weights]
-            group.attrs["weight_names"] = [n.encode() for n in names]
-            for name, weight in zip(names, layer.weights):
-                group.create_dataset(name, data=np.asarray(weight))
 
 
 def reference(arch: str, top: bool, input_shape=None) -> keras.Model:

@@ -1,7 +1,6 @@
 """The app in process, on a composed and shrunken config (the template's habit): every stage runs
 and the run is recorded, without a subprocess; then the checks that guard it."""
 
-import sys
 from pathlib import Path
 
 import mlflow
@@ -11,11 +10,10 @@ from omegaconf import OmegaConf
 from pipeline import app
 from pipeline.errors import UserError
 from pipeline.stages import Stage
-from tests.pipeline.conftest import store
+from pipeline.tracking import leaderboard
+from tests.cli import mlflow_store
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-sys.path.insert(0, str(CONF.parent / "scripts"))
-import leaderboard  # noqa: E402
 
 
 @pytest.fixture
@@ -51,7 +49,9 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
         "adversarial/autoattack.png",
     ):
         assert (run_dir / path).exists(), path
-    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    [run] = mlflow_store(tmp_path).search_runs(
+        [mlflow_store(tmp_path).get_experiment_by_name("in_process").experiment_id]
+    )
     assert run.info.status == "FINISHED"
     assert run.data.metrics["test_accuracy"] == pytest.approx(accuracy)
     assert (
@@ -95,7 +95,9 @@ def test_a_null_seed_is_drawn_recorded_and_kept_on_resume(tiny_cfg, tmp_path):
     cfg.trainer.steps_per_epoch = None
     app.run(cfg, tmp_path / "run", overrides)
     drawn = int((tmp_path / "run" / "seed").read_text())
-    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    [run] = mlflow_store(tmp_path).search_runs(
+        [mlflow_store(tmp_path).get_experiment_by_name("in_process").experiment_id]
+    )
     assert run.data.params["trainer.seed"] == str(drawn)
     from pipeline.training import resolve_seed
 
@@ -134,7 +136,9 @@ def test_a_user_error_ends_in_one_line_and_a_bug_keeps_its_traceback(tiny_cfg, t
     else:
         with pytest.raises(type(error)):
             app.run(cfg, tmp_path / "run", overrides)
-    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    [run] = mlflow_store(tmp_path).search_runs(
+        [mlflow_store(tmp_path).get_experiment_by_name("in_process").experiment_id]
+    )
     assert run.info.status == "FAILED"
 
 
@@ -189,7 +193,9 @@ def test_the_run_closes_as_killed_only_when_a_signal_ended_it(tiny_cfg, tmp_path
                 raise RuntimeError("wrapped") from error
             raise
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
-    [run] = store(tmp_path).search_runs([store(tmp_path).get_experiment_by_name("in_process").experiment_id])
+    [run] = mlflow_store(tmp_path).search_runs(
+        [mlflow_store(tmp_path).get_experiment_by_name("in_process").experiment_id]
+    )
     assert run.info.status == status
     expected = "killed by signal SIGTERM" if status == "KILLED" else "ValueError: a bug"
     assert run.data.tags["error"] == expected

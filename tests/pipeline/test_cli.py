@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import all_runs, run_cli, store
+from tests.cli import all_runs, mlflow_store, run_cli
 
 TINY = ("debug=tiny", "tracking.log_model=true", "tracking.experiment=cli")
 
@@ -30,7 +30,7 @@ def recorded(tmp_path_factory, tfds_dir):
         if not (folder / "done.json").exists():
             (folder / "done.json").write_text(json.dumps(first_run(folder, tfds_dir)))
     saved = json.loads((folder / "done.json").read_text())
-    client = store(folder) if saved["run_id"] else None
+    client = mlflow_store(folder) if saved["run_id"] else None
     return SimpleNamespace(
         done=SimpleNamespace(returncode=saved["returncode"], stdout=saved["stdout"]),
         folder=folder,
@@ -335,7 +335,7 @@ def test_switches_and_targets_run(cli, tmp_path, overrides):
     [run] = all_runs(tmp_path)
     assert run.info.status == "FINISHED" and np.isfinite(run.data.metrics["test_loss"])
     if "stages=[train]" not in overrides:
-        figures = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+        figures = {a.path for a in mlflow_store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
         assert "visualize/filters.png" in figures and ("visualize/reconstructions.png" in figures) == (
             "autoencoder" in overrides[0]
         )

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import all_runs, store
+from tests.cli import all_runs, mlflow_store
 
 
 def figures(tmp_path, run) -> set[str]:
-    return {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
+    return {a.path for a in mlflow_store(tmp_path).list_artifacts(run.info.run_id, "visualize")}
 
 
 def attribute_folders(root) -> list[str]:
@@ -129,7 +129,7 @@ def test_imagenet_vgg16_preset_with_keras_applications_weights(cli, tmp_path):
     import keras
 
     from pipeline.models.pretrained import files
-    from tests.models.test_pretrained import write_legacy
+    from tests.models.helpers import write_legacy
 
     (tmp_path / "keras" / "models").mkdir(parents=True)
     keras.utils.set_random_seed(0)
@@ -151,5 +151,7 @@ def test_imagenet_vgg16_preset_with_keras_applications_weights(cli, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     (run,) = all_runs(tmp_path)
-    made = figures(tmp_path, run) | {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "adversarial")}
+    made = figures(tmp_path, run) | {
+        a.path for a in mlflow_store(tmp_path).list_artifacts(run.info.run_id, "adversarial")
+    }
     assert {"visualize/class_model.png", "visualize/grad_cam.png", "adversarial/targeted.png"} <= made

@@ -4,7 +4,7 @@ trained on, and the inductive-bias sweep with its figure in the parent run."""
 import pytest
 
 from pipeline.sweeps import plot as sweep_plot
-from tests.pipeline.conftest import all_runs, store, sweep_runs
+from tests.cli import all_runs, mlflow_store, sweep_runs
 
 
 @pytest.mark.slow
@@ -37,7 +37,7 @@ def test_the_inductive_bias_sweep_draws_its_figure_in_the_parent_run(cli, tmp_pa
     grid = sorted((c.data.params["model.name"], c.data.params["dataset.train_examples"]) for c in children)
     assert grid == [("lenet5", "30"), ("lenet5", "60"), ("mlp", "30"), ("mlp", "60")]
     assert all(c.data.metrics["parameters"] > 0 and "test_accuracy" in c.data.metrics for c in children)
-    artifacts = [a.path for a in store(tmp_path).list_artifacts(parent.info.run_id)]
+    artifacts = [a.path for a in mlflow_store(tmp_path).list_artifacts(parent.info.run_id)]
     assert sweep_plot.FILE in artifacts
 
 
@@ -48,5 +48,5 @@ def test_sliding_window_detection_finds_the_digits_on_canvases(cli, tmp_path):
     [run] = all_runs(tmp_path)
     assert run.data.metrics["detection_map50"] > 0.5  # 0.89 here; 0.925 after the experiment's 15 epochs
     assert run.data.metrics["test_accuracy"] > 0.9  # the windows, background (class 10) included
-    artifacts = [a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "detect")]
+    artifacts = [a.path for a in mlflow_store(tmp_path).list_artifacts(run.info.run_id, "detect")]
     assert "detect/detections.png" in artifacts and "detection_map50" in done.stdout

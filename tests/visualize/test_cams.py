@@ -12,7 +12,7 @@ from pipeline.visualize import grad_cam
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.score_cam import score_cam
-from tests.visualize.conftest import Watching, bar_detector, bar_image, watched
+from tests.visualize.helpers import Watching, bar_detector, bar_image, watched
 
 
 def two_filter_model(impl: str, size: int = 12) -> keras.Model:

@@ -5,35 +5,10 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
-from pipeline.config import VisualizeConfig
 from pipeline.models import ARCHITECTURES, build_model
 from pipeline.visualize import METHODS, grad_cam, occlusion, saliency
-from pipeline.visualize.methods import Context
-
-SETTINGS = OmegaConf.merge(
-    OmegaConf.structured(VisualizeConfig),
-    dict(
-        num_images=2,
-        filters_per_layer=2,
-        steps=3,
-        dream_steps=2,
-        dream_frames=1,
-        embedding_examples=12,
-        interpolation=dict(steps=2, num_images=1, strengths=[1.0]),
-        faithfulness=dict(methods=["saliency", "score_cam"], num_images=2, steps=4, samples=8, randomization_images=1),
-    ),
-)
-
-
-def _context(model, channels: int = 1, target: str = "label", code_layer=None) -> Context:
-    rng = np.random.default_rng(0)
-    x = rng.uniform(size=(12, 32, 32, channels)).astype(np.float32)
-    y = x if target == "image" else np.arange(12) % 10
-    photos = {"chelsea": x[0]} if channels == 3 else {}
-    sets = (x[:4], x[4:8]) if channels == 3 else None  # stand-ins for images without / with an attribute
-    return Context(model, x, y, [f"class {k}" for k in range(10)], SETTINGS, target, code_layer, photos, sets)
+from tests.visualize.helpers import context_of
 
 
 @pytest.mark.parametrize("precision", ["float32", pytest.param("mixed_float16", marks=pytest.mark.slow)])
@@ -42,7 +17,7 @@ def test_every_method_on_a_classifier(impl, precision):
     keras.mixed_precision.set_dtype_policy(precision)
     keras.utils.set_random_seed(0)
     model = build_model("lenet5", (32, 32, 3), 10, impl=impl)
-    context = _context(model, channels=3)
+    context = context_of(model, channels=3)
     for name, method in METHODS.items():
         if method.skip_reason(context):
             assert name in ("autoencoder", "edges")
@@ -62,7 +37,7 @@ def test_every_method_on_a_classifier(impl, precision):
 def test_autoencoder_panels(impl):
     keras.utils.set_random_seed(0)
     model = build_model("autoencoder", (32, 32, 1), 10, impl=impl, code_size=8, filters=(4, 8))
-    context = _context(model, target="image", code_layer=ARCHITECTURES["autoencoder"].code_layer)
+    context = context_of(model, target="image", code_layer=ARCHITECTURES["autoencoder"].code_layer)
     assert METHODS["saliency"].skip_reason(context) and not METHODS["autoencoder"].skip_reason(context)
     names = [p.name for p in METHODS["autoencoder"].panels(context)]
     assert names == ["reconstructions", "interpolation"] and context.metrics["reconstruction_mse"] > 0
@@ -70,15 +45,15 @@ def test_autoencoder_panels(impl):
 
 def test_methods_that_do_not_fit_say_why():
     signal_model = build_model("conv1d", (128, 1), 4)
-    assert "image inputs" in METHODS["saliency"].skip_reason(_context(signal_model))
-    dense = _context(build_model("mlp", (8, 8, 1), 4))
+    assert "image inputs" in METHODS["saliency"].skip_reason(context_of(signal_model))
+    dense = context_of(build_model("mlp", (8, 8, 1), 4))
     for name in ("grad_cam", "feature_maps", "equivariance", "receptive_field", "filters"):
         assert "no 2D convolution" in METHODS[name].skip_reason(dense), name
     assert "for autoencoders" in METHODS["autoencoder"].skip_reason(dense)
     assert "trained on masks" in METHODS["grad_cam"].skip_reason(
-        _context(build_model("unet", (32, 32, 1), 3), target="mask")
+        context_of(build_model("unet", (32, 32, 1), 3), target="mask")
     )
-    context = _context(build_model("linear", (32, 32, 1), 10))
+    context = context_of(build_model("linear", (32, 32, 1), 10))
     for name, method in METHODS.items():  # what is left runs on a model without convolutions
         if not method.skip_reason(context):
             assert method.panels(context), name

@@ -12,9 +12,7 @@ from pipeline.models import build_model
 from pipeline.visualize import METHODS
 from pipeline.visualize.attributions import ATTRIBUTIONS
 from pipeline.visualize.faithfulness import baseline_images, faithfulness, random_maps
-from tests.visualize.conftest import Watching, bar_detector, bar_image, watched
-from tests.visualize.test_every_method import SETTINGS, _context
-from tests.visualize.test_randomization import edges
+from tests.visualize.helpers import SETTINGS, Watching, bar_detector, bar_image, context_of, edges, watched
 
 
 def reference(model, x, maps, classes, fill, steps, grid, subset, samples, seed):
@@ -105,7 +103,7 @@ def test_the_stage_flags_a_method_blind_to_the_model_and_logs_every_image(monkey
     (an MLflow series, step = image) and as their mean."""
     monkeypatch.setitem(ATTRIBUTIONS, "edges", edges)
     keras.utils.set_random_seed(0)
-    context = _context(build_model("lenet5", (32, 32, 1), 10))
+    context = context_of(build_model("lenet5", (32, 32, 1), 10))
     context.settings = OmegaConf.merge(SETTINGS, {"faithfulness": {"methods": ["saliency", "edges"]}})
     panels = METHODS["faithfulness"].panels(context)
     assert [p.name for p in panels] == ["faithfulness", "randomization"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.visualize.integrated_gradients import completeness_gap, integrated_gradients
-from tests.visualize.conftest import Watching, watched
+from tests.visualize.helpers import Watching, watched
 
 
 def linear_model(shape=(6, 5, 2), classes=3, seed=0) -> tuple[keras.Model, np.ndarray]:

@@ -19,7 +19,7 @@ from pipeline.visualize import (
 )
 from pipeline.visualize.activation_maximization import _start
 from pipeline.visualize.feature_maps import feature_maps
-from tests.visualize.conftest import bar_detector, bar_image, circular_pad
+from tests.visualize.helpers import bar_detector, bar_image, circular_pad
 
 
 def test_saliency_of_a_linear_model_is_its_weights(impl):

@@ -11,7 +11,7 @@ from pipeline.attacks import ATTACKS, make_attack
 from pipeline.models import build_model
 from pipeline.models.nested import inline, is_nested
 from pipeline.visualize import METHODS, grad_cam
-from tests.visualize.test_every_method import _context
+from tests.visualize.helpers import context_of
 
 
 def bases():
@@ -34,7 +34,7 @@ def test_every_method_and_attack_on_a_nested_base(kind):
     model = transfer_model(bases()[kind])
     flat = inline(model)
     assert is_nested(model) and not is_nested(flat)
-    context = _context(flat, channels=3)
+    context = context_of(flat, channels=3)
     np.testing.assert_allclose(flat(context.x), model(context.x), rtol=1e-5, atol=1e-5)
     ran = []
     for name, method in METHODS.items():

@@ -7,12 +7,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from pipeline.visualize.randomization import randomization_check, ssim
-
-
-def edges(model, x, class_index=None, batch_size=256):
-    """A "method" that never looks at the model: the image's gradient magnitude."""
-    gy, gx = np.gradient(np.asarray(x)[..., 0], axis=(1, 2))
-    return np.hypot(gx, gy)
+from tests.visualize.helpers import edges
 
 
 @pytest.fixture(scope="module")

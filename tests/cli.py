@@ -1,19 +1,12 @@
-"""Run the pipeline's command line in a subprocess, in a scratch directory with its own MLflow store."""
+"""Run the pipeline's command line in a subprocess, in a scratch directory with its own MLflow store,
+and read what it recorded there."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def tfds_dir(tmp_path_factory) -> str:
-    """One TFDS data_dir per test session (per xdist worker): offline datasets build once."""
-    return str(tmp_path_factory.mktemp("tfds"))
+REPO = Path(__file__).resolve().parents[1]
 
 
 def cli_env(tfds_dir: str, **extra: str) -> dict:
@@ -36,13 +29,7 @@ def run_cli(cwd: Path, tfds_dir: str, *overrides: str, timeout: float = 300, **e
     )
 
 
-@pytest.fixture
-def cli(tmp_path, tfds_dir):
-    """`cli(*overrides)`: `run_cli` in tmp_path."""
-    return lambda *overrides, **kwargs: run_cli(tmp_path, tfds_dir, *overrides, **kwargs)
-
-
-def store(tmp_path: Path):
+def mlflow_store(tmp_path: Path):
     """An MlflowClient on the scratch directory's SQLite store."""
     from mlflow import MlflowClient
 
@@ -50,7 +37,7 @@ def store(tmp_path: Path):
 
 
 def all_runs(tmp_path: Path) -> list:
-    client = store(tmp_path)
+    client = mlflow_store(tmp_path)
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(experiments) if experiments else []
 

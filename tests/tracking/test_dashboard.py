@@ -12,7 +12,7 @@ import mlflow
 import pytest
 
 from pipeline.tracking.server import tracking_server
-from tests.pipeline.conftest import cli_env
+from tests.cli import cli_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is in the dev extra: make install")

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from pipeline.training import Steps, evaluate
 from pipeline.training.loop import AUXILIARY_WEIGHT, train_epoch, training_loss
-from tests.pipeline.conftest import all_runs
+from tests.cli import all_runs
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

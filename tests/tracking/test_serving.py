@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.tracking.server import free_port, running
-from tests.pipeline.conftest import all_runs, store
+from tests.cli import all_runs, mlflow_store
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ def test_mlflow_serves_the_registered_model_over_http(cli, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:]
     [run] = all_runs(tmp_path)
-    version = store(tmp_path).get_model_version_by_alias("digits", "champion")
+    version = mlflow_store(tmp_path).get_model_version_by_alias("digits", "champion")
     assert version.run_id == run.info.run_id
 
     x = np.random.default_rng(1).random((2, 32, 32, 1)).astype("float32")

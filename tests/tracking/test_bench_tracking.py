@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.tracking.server import scratch_database
 from pipeline.tracking.store import TrackingUnavailableError
-from tests.pipeline.conftest import REPO, cli_env
+from tests.cli import REPO, cli_env
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@ robust accuracy (the adversarial stage's `autoattack_robust_accuracy`), one tabl
 norm and budget, with the 95% interval, clean accuracy, model, layers, adversarial training, the
 ensemble's version and any failed sanity check beside each.
 
-    python scripts/leaderboard.py [--tracking-uri sqlite:///mlflow.db] [--experiment convnets] [--csv FILE]
+    python -m pipeline.tracking.leaderboard [--tracking-uri sqlite:///mlflow.db] [--experiment convnets] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import sys
 
 import pandas as pd
 
-log = logging.getLogger("leaderboard")
+from pipeline.tracking.store import DEFAULT_URI, TrackingUnavailableError, probe
+
+log = logging.getLogger(__name__)
 
 METRIC = "autoattack_robust_accuracy"
 COLUMNS = {  # leaderboard column -> MLflow search_runs column
@@ -78,9 +80,6 @@ def markdown(rows: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     import mlflow
-
-    from pipeline.tracking import DEFAULT_URI
-    from pipeline.tracking.store import TrackingUnavailableError, probe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pipeline.models  # noqa: F401  (registers the custom layers for loading)
-from tests.pipeline.conftest import all_runs, cli_env
+from tests.cli import all_runs, cli_env
 
 
 def free_ports(count: int) -> list[int]:

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from pipeline.tracking.liveness import liveness_tags, mark_dead_runs, why_dead
 from pipeline.tracking.outbox import OUTBOX_FILE
-from tests.pipeline.conftest import REPO
+from tests.cli import REPO
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.pipeline.conftest import all_runs, cli_env, store, sweep_runs
+from tests.cli import all_runs, cli_env, mlflow_store, sweep_runs
 
 
 @pytest.mark.slow
@@ -85,7 +85,7 @@ def test_a_sweep_killed_halfway_resumes_into_the_same_parent(cli, tmp_path, tfds
     assert after[second].info.status == "FINISHED" and "error" not in after[second].data.tags
     assert "sweep_resume" not in after[second].data.tags["mlflow.note.content"]  # the description reruns the job
     assert after[first].info.end_time == before[first].info.end_time  # not run again
-    client = store(tmp_path)
+    client = mlflow_store(tmp_path)
     steps = [m.step for m in client.get_metric_history(second, "val_loss")]
     # Every epoch: the resumed run went on from its checkpoint. Only the epoch in flight at the
     # kill (logged, not yet checkpointed) may be there twice.

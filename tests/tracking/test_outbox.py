@@ -16,11 +16,11 @@ import pipeline.tracking.outbox as outbox_module
 import pipeline.tracking.sync as sync
 from pipeline.tracking.outbox import OUTBOX_FILE, Outbox
 from pipeline.tracking.server import free_port, tracking_server
-from tests.pipeline.conftest import cli_env
+from tests.cli import cli_env
 
 
 @pytest.fixture
-def store(tmp_path):
+def outbox_run(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = mlflow.MlflowClient(uri)
     run = client.create_run(client.create_experiment("outbox"))
@@ -57,8 +57,8 @@ def _flush_without_probe(flush):
     return patched
 
 
-def test_records_wait_in_order_and_go_when_the_store_answers(store, tmp_path, monkeypatch, caplog):
-    uri, client, run_id = store
+def test_records_wait_in_order_and_go_when_the_store_answers(outbox_run, tmp_path, monkeypatch, caplog):
+    uri, client, run_id = outbox_run
     restore = an_outage(monkeypatch)
     box = Outbox(uri, run_id, tmp_path)
     for step in (1, 2):
@@ -77,8 +77,8 @@ def test_records_wait_in_order_and_go_when_the_store_answers(store, tmp_path, mo
     assert stamps == sorted(stamps) and stamps[1] > stamps[0]  # each keeps the time it was logged
 
 
-def test_sync_delivers_what_a_finished_run_left_behind(store, tmp_path, monkeypatch):
-    uri, client, run_id = store
+def test_sync_delivers_what_a_finished_run_left_behind(outbox_run, tmp_path, monkeypatch):
+    uri, client, run_id = outbox_run
     restore = an_outage(monkeypatch)
     box = Outbox(uri, run_id, tmp_path)
     (tmp_path / "figure.txt").write_text("a figure")

@@ -8,7 +8,7 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from tests.pipeline.conftest import all_runs, sweep_runs
+from tests.cli import all_runs, sweep_runs
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the sweeps extra: pip install -e '.[sweeps]'")
 

@@ -1,4 +1,4 @@
-"""`scripts/leaderboard.py` on a SQLite store holding runs made as the adversarial stage records
+"""`python -m pipeline.tracking.leaderboard` on a SQLite store holding runs made as the adversarial stage records
 them: ranked by AutoAttack robust accuracy within each dataset, norm and budget; runs without the
 metric or unfinished are left out; the command line's tables and its one-line error."""
 
@@ -8,10 +8,8 @@ import sys
 import mlflow
 import pytest
 
-from tests.pipeline.conftest import REPO, cli_env
-
-sys.path.insert(0, str(REPO / "scripts"))
-import leaderboard
+from pipeline.tracking import leaderboard
+from tests.cli import REPO, cli_env
 
 RUNS = [  # name, dataset, norm, eps, robust, clean, adversarial training attack
     ("plain", "digits", "inf", 0.1, 0.05, 0.97, None),
@@ -61,7 +59,7 @@ def test_runs_are_ranked_within_their_dataset_norm_and_budget(uri):
 
 @pytest.mark.slow  # a process that imports MLflow
 def test_the_command_prints_one_table_per_group_and_refuses_an_unknown_experiment(uri, tmp_path):
-    command = [sys.executable, "scripts/leaderboard.py", "--tracking-uri", uri]
+    command = [sys.executable, "-m", "pipeline.tracking.leaderboard", "--tracking-uri", uri]
     done = subprocess.run(
         [*command, "--experiment", "robust", "--csv", str(tmp_path / "board.csv")],
         cwd=REPO,
