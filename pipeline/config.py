@@ -1,6 +1,10 @@
-"""Structured configs: one dataclass per config group, so Hydra rejects typos and wrong types at
-composition, before TensorFlow is imported or an MLflow run exists. Imports nothing from the
-project and nothing of Hydra (`pipeline.__main__` puts `Config` in Hydra's ConfigStore).
+"""The configuration's one source: every setting, its type, its default and what it means, one
+dataclass per section, so Hydra rejects typos and wrong types at composition, before TensorFlow
+is imported or an MLflow run exists. The YAML files under `conf/` hold only what differs from
+these defaults: a choice (`dataset=cifar10`, `model=resnet20`, `optimizer=sgd`, `layers=keras`)
+or a preset (`experiment=...`, `debug=tiny`); a choice's identity (`dataset.name`, ...) is set by
+its file alone. Imports nothing from the project and nothing of Hydra (`pipeline.__main__` puts
+`Config` in Hydra's ConfigStore).
 
 Names (stages, methods, attacks, optimizers, schedules, strategies) are plain strings here:
 each kind has one registry, and `pipeline.app.check` checks them against it."""
@@ -11,6 +15,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from omegaconf import MISSING
+
 
 class Precision(enum.Enum):
     float32 = "float32"
@@ -19,24 +25,26 @@ class Precision(enum.Enum):
 
 
 @dataclass
-class DatasetConfig:
-    name: str = "digits"
-    data_dir: Optional[str] = None  # TFDS data_dir; null: TFDS's own (~/tensorflow_datasets)
-    image_size: Optional[List[int]] = None  # [h, w] or [h, w, c]; null keeps the dataset's
-    augment: bool = False
-    validation_fraction: float = 0.1
-    target: str = "label"
-    download: bool = True
-    options: Dict[str, Any] = field(default_factory=dict)  # offline generators' parameters
+class DatasetConfig:  # conf/dataset/<name>.yaml: what each dataset sets differently
+    name: str = MISSING  # pipeline.data's dataset: an offline builder, a TFDS name, or photos
+    data_dir: Optional[str] = None  # TFDS data_dir; null: TFDS's own (~/tensorflow_datasets or $TFDS_DATA_DIR)
+    image_size: Optional[List[int]] = None  # [h, w] or [h, w, c] to resize / change channels; null keeps the dataset's
+    augment: bool = False  # train split only; what it does depends on the dataset (its file says)
+    validation_fraction: float = 0.1  # share of train held out for validation when there is no validation split
+    target: str = "label"  # label | mask (per-pixel classes) | image (autoencoders) | pair (Siamese networks)
+    download: bool = True  # allow downloading a missing TFDS dataset
+    # an offline dataset's generator parameters, e.g. {image_size: 64}
+    options: Dict[str, Any] = field(default_factory=dict)
     train_examples: Optional[int] = None  # a seeded random subset of the training split; null: all of it
-    # the standard attack budgets per norm ("inf", "2"), in pixel units of the [0, 1] input
+    # the standard attack budgets per norm ("inf", "2"), in pixel units of the [0, 1] input: RobustBench's CIFAR ones
     budgets: Dict[str, float] = field(default_factory=lambda: {"inf": 8 / 255, "2": 0.5})
 
 
 @dataclass
-class ModelConfig:
-    name: str = "lenet5"
-    options: Dict[str, Any] = field(default_factory=dict)  # the architecture's own options
+class ModelConfig:  # conf/model/<name>.yaml
+    name: str = MISSING  # an architecture of pipeline.models.ARCHITECTURES
+    # the architecture's options; add one with +model.options.<name>=<value>
+    options: Dict[str, Any] = field(default_factory=dict)
     from_run: Optional[str] = None  # an MLflow run id: analyse the model it logged instead of training
     pretrained: Optional[str] = None  # imagenet | hed | a weights file; null: random initialisation
     freeze_base: bool = False  # train only the new head on top of the pretrained base
@@ -45,141 +53,150 @@ class ModelConfig:
 
 
 @dataclass
-class LayersConfig:
-    impl: str = (
-        "custom"  # custom (the project's hand-written layers) | keras (keras.layers); a group, so Hydra checks it
-    )
+class LayersConfig:  # conf/layers/<impl>.yaml
+    # custom (the project's hand-written layers) | keras (keras.layers); a group, so Hydra checks it
+    impl: str = MISSING
 
 
 @dataclass
-class OptimizerConfig:
-    name: str = "adam"  # pipeline.training.OPTIMIZERS
-    lr: float = 1e-3
+class OptimizerConfig:  # conf/optimizer/<name>.yaml
+    name: str = MISSING  # a name in pipeline.training.OPTIMIZERS
+    lr: float = MISSING  # learning rate (the peak one under a schedule)
     momentum: Optional[float] = None  # sgd and rmsprop only
-    weight_decay: Optional[float] = None
-    schedule: str = "constant"  # pipeline.training.SCHEDULES
+    weight_decay: Optional[float] = None  # decoupled weight decay; null: none
+    schedule: str = "constant"  # a name in pipeline.training.SCHEDULES, stepped every batch
     step_every: int = 10  # schedule=step: epochs between decays
     step_factor: float = 0.1  # schedule=step: multiplier at each decay
 
 
 @dataclass
-class AdversarialTrainingConfig:
-    attack: Optional[str] = None  # null: clean training; else pipeline.attacks.TRAINING_ATTACKS
+class AdversarialTrainingConfig:  # adversarial training (Madry et al. 2018): trainer.adversarial.attack=pgd
+    # null: clean training; else an attack with an eps budget (pipeline.attacks.TRAINING_ATTACKS)
+    attack: Optional[str] = None
     eps: float = 0.1  # L-inf budget of the training attack
     steps: int = 5  # pgd steps (step size 2.5 * eps / steps)
     ratio: float = 0.5  # share of each batch replaced by its adversarial version
 
 
 @dataclass
-class TrainerConfig:
-    epochs: int = 60
+class TrainerConfig:  # how to train: one path (a strategy.run training step) for every strategy
+    epochs: int = 60  # passes over the train split
     batch_size: int = 64  # global batch, split across replicas
-    seed: Optional[int] = 0  # null: drawn at random, recorded in the run
-    deterministic: bool = True  # TensorFlow op determinism (reproducible, slower on GPU)
-    precision: Precision = Precision.float32
-    jit_compile: bool = False
-    steps_per_execution: Optional[int] = None  # training steps per compiled call; null: about 0.1 s of them
-    strategy: str = "default"  # pipeline.training.STRATEGIES
-    resume: bool = False  # continue the latest run of the same config from its checkpoint
-    resume_dir: Optional[str] = None  # or continue this run directory
-    early_stopping_patience: Optional[int] = None  # epochs without validation improvement
-    steps_per_epoch: Optional[int] = None  # cap (debugging); null: the whole split
-    eval_steps: Optional[int] = None  # cap on validation and test batches
+    seed: Optional[int] = 0  # seeds Python, NumPy, TensorFlow and the data order; null: drawn at random and recorded
+    deterministic: bool = True  # TensorFlow op determinism: two runs give identical metrics (slower on GPU)
+    precision: Precision = Precision.float32  # float32 | mixed_float16 | mixed_bfloat16
+    jit_compile: bool = False  # XLA-compile the training step
+    steps_per_execution: Optional[int] = None  # training steps per compiled call; null: as many as take ~0.1 s
+    strategy: str = "default"  # a name in pipeline.training.STRATEGIES: default (one device), mirrored (local GPUs)
+    resume: bool = False  # continue the latest run of this same config from its last checkpoint
+    resume_dir: Optional[str] = None  # or continue the run in this output directory
+    early_stopping_patience: Optional[int] = None  # stop after this many epochs without a better validation loss
+    steps_per_epoch: Optional[int] = None  # cap on batches per epoch (debugging); null: the whole split
+    eval_steps: Optional[int] = None  # cap on validation and test batches; null: all
     adversarial: AdversarialTrainingConfig = field(default_factory=AdversarialTrainingConfig)
 
 
 @dataclass
-class TrackingConfig:
-    uri: Optional[str] = None  # null: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here
-    experiment: str = "convnets"
-    run_name: Optional[str] = None  # null: model-dataset-impl
-    log_model: bool = True
-    registered_model_name: Optional[str] = None  # register the logged model under this name
-    registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at its version
-    probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this
-    system_metrics_interval_s: Optional[float] = 5.0  # CPU, memory (GPU where present); null: off
-    heartbeat_stale_s: float = 3600.0  # a RUNNING run of another host silent this long is dead (pipeline.tracking.reap)
+class TrackingConfig:  # MLflow: where runs go and what is logged
+    uri: Optional[str] = None  # null: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this directory
+    experiment: str = "convnets"  # MLflow experiment name
+    run_name: Optional[str] = None  # null: <model>-<dataset>-<layers>
+    log_model: bool = True  # log the trained model (a logged model MLflow can serve)
+    registered_model_name: Optional[str] = None  # also register it in the model registry under this name
+    registered_model_alias: Optional[str] = None  # and point this alias (e.g. champion) at the new version
+    probe_timeout_s: float = 10.0  # an http(s) tracking server must answer within this many seconds
+    system_metrics_interval_s: Optional[float] = 5.0  # sample CPU, memory (GPU where present) this often; null: off
+    heartbeat_stale_s: float = 3600.0  # a RUNNING run whose heartbeat (each epoch) from another host is older is dead
 
 
 @dataclass
-class InterpolationConfig:
-    source_dir: Optional[str] = None  # images without the attribute (deep feature interpolation); null: skipped
-    target_dir: Optional[str] = None  # images with it
-    layers: Optional[List[str]] = None  # null: block3/4/5_conv1 (VGG's conv3_1, conv4_1, conv5_1) or visualize.layers
-    strengths: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])  # multiples of the attribute vector
+class InterpolationConfig:  # deep feature interpolation (Upchurch et al. 2017), method feature_interpolation
+    source_dir: Optional[str] = None  # a folder of images without the attribute; null: the method is skipped
+    target_dir: Optional[str] = None  # a folder of images with it
+    # null: block3_conv1, block4_conv1, block5_conv1 (after ReLU) when present, else visualize.layers
+    layers: Optional[List[str]] = None
+    # edits at these multiples of the attribute vector
+    strengths: List[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     num_images: int = 2  # test images edited
     max_examples: int = 200  # images read from each folder
-    steps: int = 150  # Adam steps of the reconstruction
-    learning_rate: float = 0.03
-    tv_weight: float = 10.0  # weight of the total-variation prior on the change
+    steps: int = 150  # Adam steps reconstructing each edit
+    learning_rate: float = 0.03  # Adam's step on the pixels
+    tv_weight: float = 10.0  # total-variation prior on the change (higher: smoother edits)
 
 
 @dataclass
-class FaithfulnessConfig:  # method faithfulness: are the attribution maps about the model? (visualize.faithfulness)
+class FaithfulnessConfig:  # are the attribution maps about the model? (scores, the randomization check)
     methods: List[str] = field(
         default_factory=lambda: [
             "saliency", "smoothgrad", "occlusion", "grad_cam", "grad_cam_plus_plus", "score_cam", "integrated_gradients"
         ]
-    )  # fmt: skip  # pipeline.visualize.ATTRIBUTIONS
-    num_images: int = 16  # test images scored
+    )  # fmt: skip  # names in pipeline.visualize.ATTRIBUTIONS
+    num_images: int = 16  # test images scored (a random map on the same images is the floor)
     baseline: str = "blur"  # what a removed pixel becomes: blur | mean | zero
-    steps: int = 50  # points of the deletion and insertion curves
-    grid: int = 9  # MuFidelity: cells per side
+    steps: int = 50  # points of the deletion and insertion curves (RISE)
+    grid: int = 9  # MuFidelity: the image cut into grid x grid cells
     subset: float = 0.2  # MuFidelity: share of the cells removed per subset
     samples: int = 200  # MuFidelity: random subsets per image
-    randomization_images: int = 8  # images the randomization check explains
-    randomization_threshold: float = 0.5  # Spearman once every layer is random above this: the method is flagged
+    randomization_images: int = 8  # images the randomization check explains (Adebayo et al. 2018)
+    # rank correlation above this once every layer is random: the method is flagged
+    randomization_threshold: float = 0.5
     batch_size: int = 256  # the most perturbed images the model sees at once
 
 
 @dataclass
-class VisualizeConfig:
-    methods: Optional[List[str]] = None  # pipeline.visualize.METHODS; null: all; those that do not apply are skipped
-    layers: Optional[List[str]] = None  # layers to look at; null: after the first, middle and last conv
+class VisualizeConfig:  # the visualization stage (stages=[..., visualize]): what the network learned
+    # null: every method in pipeline.visualize.METHODS that fits the model, in order
+    methods: Optional[List[str]] = None
+    # layers to look at, e.g. [conv1_relu, conv3_relu]; null: after the first, middle and last conv
+    layers: Optional[List[str]] = None
     num_images: int = 8  # test images shown per method
-    filters_per_layer: int = 8  # activation maximization: filters per layer
-    steps: int = 96  # gradient-ascent steps for activation maximization and class models
+    filters_per_layer: int = 8  # activation maximization: filters shown per layer
+    steps: int = 96  # gradient-ascent steps (activation maximization, class models)
     dream_steps: int = 20  # DeepDream steps per octave
-    dream_frames: int = 4  # DeepDream zoom-and-repeat frames (deep_dream.gif)
-    class_models: Optional[List[int]] = None  # classes whose class-model images are grown; null: the first 20
-    embedding_examples: int = 500  # test images in the t-SNE
+    dream_frames: int = 4  # DeepDream zoom-and-repeat frames, saved as deep_dream.gif and PNG frames
+    # classes whose class-model images are grown, e.g. [18, 404]; null: the first 20
+    class_models: Optional[List[int]] = None
+    embedding_examples: int = 500  # test images in the t-SNE plot
     interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
     faithfulness: FaithfulnessConfig = field(default_factory=FaithfulnessConfig)
-    seed: int = 0
+    seed: int = 0  # noise, jitter and example choice
 
 
 @dataclass
-class AutoAttackConfig:
-    version: Optional[str] = "fast"  # fast | standard (pipeline.attacks.autoattack.VERSIONS) | null: off
+class AutoAttackConfig:  # the AutoAttack ensemble's per-example worst case (pipeline.attacks.autoattack)
+    # fast | standard (members' settings: pipeline.attacks.AUTOATTACK_VERSIONS) | null: off
+    version: Optional[str] = "fast"
     norm: str = "inf"  # inf | 2
-    eps: Optional[float] = None  # null: the dataset's standard budget, dataset.budgets[norm]
+    # null: the dataset's standard budget, dataset.budgets[norm]; pixel units of the [0, 1] input
+    eps: Optional[float] = None
     num_examples: int = 256  # test examples the ensemble attacks
-    settings: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # per member, over the version's
+    # per member, over the version's, e.g. {apgd-t: {target_classes: 5}, square: {queries: 2000}}
+    settings: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
-class SanityConfig:  # thresholds of pipeline.attacks.sanity's checks (a value above one fails)
+class SanityConfig:  # checks that the robust accuracy is not an artefact; a value above its threshold warns
     examples: int = 64  # examples the unbounded and more-iterations checks attack
-    eps_rise: float = 0.02
-    unbounded: float = 0.01
-    black_box: float = 0.02
-    more_iterations: float = 0.02
-    deterministic: float = 1e-5
+    eps_rise: float = 0.02  # robust accuracy may rise by at most this between budgets
+    unbounded: float = 0.01  # robust accuracy with the whole [0, 1] range as budget
+    black_box: float = 0.02  # share of the attacked examples Square broke after the gradient attacks
+    more_iterations: float = 0.02  # how much worse 2x steps and 2 restarts may do
+    deterministic: float = 1e-5  # largest logit difference between two inference passes
 
 
 @dataclass
-class AdversarialConfig:
+class AdversarialConfig:  # the adversarial stage (stages=[..., adversarial]): how robust the trained model is
     num_examples: int = 256  # test examples attacked for the robustness curves
-    epsilons: List[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])  # L-inf budgets
+    # L-inf budgets (data in [0, 1]); 0 gives the clean accuracy
+    epsilons: List[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])
     pgd_steps: int = 10  # PGD steps per budget (step size 2.5 * eps / steps, random start)
-    minimal_examples: int = 64  # examples searched for their minimal perturbation (and DeepFool)
-    max_eps: float = 0.5  # the largest L-inf budget the minimal search tries
+    minimal_examples: int = 64  # examples searched for their smallest flipping budget, and attacked by DeepFool
+    max_eps: float = 0.5  # the largest L-inf budget that search tries
     gallery: int = 4  # examples shown per attack
     gallery_eps: float = 0.1  # L-inf budget of the FGSM and PGD gallery
-    targeted: Optional[List[int]] = (
-        None  # [source, target] classes of the targeted example; null: 3 -> 8 when they exist
-    )
-    seed: int = 0
+    # [source, target] classes of the targeted example; null: 3 -> 8 when both exist
+    targeted: Optional[List[int]] = None
+    seed: int = 0  # example choice and PGD random starts
     autoattack: AutoAttackConfig = field(default_factory=AutoAttackConfig)
     sanity: SanityConfig = field(default_factory=SanityConfig)
 
@@ -187,7 +204,7 @@ class AdversarialConfig:
 @dataclass
 class DetectConfig:  # the detection stage (pipeline.detection): datasets with canvases, e.g. digit_canvas
     canvases: int = 200  # test canvases of unseen digits
-    seed: int = 0
+    seed: int = 0  # which canvases are drawn
     threshold: float = 0.5  # a window is a box when its best object class is this likely
     nms_iou: float = 0.3  # non-maximum suppression: a box overlapping a better one by more is dropped
     match_iou: float = 0.5  # a box finds a digit at this IoU (mAP@0.5)
@@ -199,8 +216,8 @@ class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipelin
     x: Optional[str] = None  # a swept setting, e.g. dataset.train_examples; null: no figure
     y: str = "test_accuracy"  # a metric every job logs
     lines: Optional[str] = None  # a setting whose values each get a line, e.g. model.name
-    log_x: bool = False
-    title: Optional[str] = None
+    log_x: bool = False  # a log-scaled x axis
+    title: Optional[str] = None  # null: "<y> against <x>"
 
 
 @dataclass
@@ -214,7 +231,13 @@ class Config:
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
-    stages: Optional[List[str]] = None  # null: every stage of pipeline.stages.STAGES, in order
-    optimized_metric: str = "test_accuracy"  # what a job returns to the sweeper (Optuna's objective)
+    # the stages to run, in the registry's order, e.g. [train]; without train, name a trained model
+    # with model.from_run=<MLflow run id>; null: every stage of pipeline.stages.STAGES
+    stages: Optional[List[str]] = None
+    # what each job returns to the sweeper: any metric the run measures, e.g. val_accuracy, val_loss
+    # or robust_accuracy_pgd_eps_0.1
+    optimized_metric: str = "test_accuracy"
     sweep_plot: SweepPlotConfig = field(default_factory=SweepPlotConfig)
-    sweep_resume: bool = False  # -m ... sweep_resume=true: continue the newest sweep of the same command
+    # the command of a crashed multirun plus sweep_resume=true continues it: FINISHED jobs skipped,
+    # the others resumed from their checkpoints
+    sweep_resume: bool = False

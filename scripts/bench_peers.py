@@ -30,7 +30,7 @@ import numpy as np
 from bench_pipeline import SAME_WORK, WARMUP_EPOCHS, keras_epoch_times, pipeline_epochs
 
 log = logging.getLogger("bench_peers")
-BATCH, LR = 64, 1e-3  # conf/trainer/default.yaml and conf/optimizer/adam.yaml
+BATCH, LR = 64, 1e-3  # the default batch (pipeline.config.TrainerConfig); one learning rate for every side
 TORCH_ROW = "PyTorch eager (the reference)"
 
 

@@ -55,12 +55,14 @@ def _leaves(node, prefix=""):
     )
 
 
-@pytest.mark.parametrize("group", ["layers", "optimizer", "trainer", "tracking", "debug", "visualize", "adversarial"])
+@pytest.mark.parametrize("group", ["layers", "optimizer", "debug", "experiment"])
 def test_every_option_of_the_other_groups_holds_what_its_file_says(composed, group):
     for option in options(group):
         written = OmegaConf.to_container(OmegaConf.load(CONF / group / f"{option}.yaml"))
         cfg = OmegaConf.to_container(composed(f"{group}={option}"), resolve=True, enum_to_str=True)
-        if group != "debug":  # a debug preset is `# @package _global_`: its keys start at the root
+        written.pop("defaults", None)
+        written.pop("hydra", None)  # the launcher's and sweeper's settings: Hydra's own config
+        if group not in ("debug", "experiment"):  # presets are `# @package _global_`: their keys start at the root
             written = {group: written}
         for key, value in _leaves(written).items():
             node = cfg
@@ -149,3 +151,41 @@ def test_settings_that_cannot_go_together_say_so(composed, overrides, message):
     cfg = resolved(composed(*overrides))
     with pytest.raises(ValueError, match=re.escape(message)):
         check(cfg)
+
+
+def schema_defaults() -> dict:
+    """The schema's value of every setting (MISSING: `???`), by dotted name."""
+    from pipeline.config import Config
+
+    leaves = _leaves(OmegaConf.to_container(OmegaConf.structured(Config), enum_to_str=True))
+    return {key.rstrip("."): value for key, value in leaves.items()}
+
+
+OURS = sorted(p for p in CONF.rglob("*.yaml") if p.parent.name != "launcher" and p.parent.name != "sweeper")
+
+
+@pytest.mark.parametrize("path", OURS, ids=lambda p: str(p.relative_to(CONF)))
+def test_no_file_repeats_a_value_it_would_have_anyway(path, composed):
+    """Each value is written once: the schema (`pipeline/config.py`) holds every default, an
+    option file only what differs from it, and a preset (`experiment=`, `debug=`) only what
+    differs from the config it is applied to (its own choices of model, dataset, ... made). A
+    setting that names a choice (`dataset.name`) is MISSING in the schema and set by its file."""
+    written = OmegaConf.to_container(OmegaConf.load(path))
+    listed = [item for item in written.pop("defaults", []) if isinstance(item, dict)]
+    choices = [f"{key.split('/')[-1]}={value}" for item in listed for key, value in item.items()]
+    written.pop("hydra", None)
+    group = path.parent.name
+    if group in ("debug", "experiment"):  # `# @package _global_`: against the config it changes
+        base = OmegaConf.to_container(composed(*choices), resolve=True, enum_to_str=True)
+        anyway = {key.rstrip("."): value for key, value in _leaves(base).items()}
+    else:
+        written = written if group == "conf" else {group: written}
+        anyway = schema_defaults()
+    leaves = {key.rstrip("."): value for key, value in _leaves(written).items()}
+    repeated = [key for key, value in leaves.items() if key in anyway and anyway[key] == value]
+    assert repeated == []
+
+
+def test_the_schema_leaves_only_choices_unset():
+    unset = sorted(key for key, value in schema_defaults().items() if value == "???")
+    assert unset == ["dataset.name", "layers.impl", "model.name", "optimizer.lr", "optimizer.name"]
