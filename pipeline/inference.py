@@ -33,10 +33,20 @@ def _scores(model: keras.Model, part: tf.Tensor) -> tf.Tensor:
 _TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class _Bound:
-    """`fn(model, *args)` with the model held weakly: the callable one `tf.function` traces. An
-    object of its own, so TensorFlow counts the traces of each (model, fn) apart (it counts a
-    plain function's by its code, which every lambda made here would share)."""
+class CountedApart:
+    """`fn(*args)` as an object of its own, to hand to `tf.function`: TensorFlow counts a plain
+    function's or a method's traces by its code, shared by every closure and every instance, and
+    warns of retracing when many objects each trace once; an object is counted by itself."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+class _Bound(CountedApart):
+    """`fn(model, *args)` with the model held weakly (the cache never keeps a model alive)."""
 
     def __init__(self, model: keras.Model, fn: Callable):
         self.model, self.fn = weakref.ref(model), fn

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.attacks import randomness
+from pipeline.inference import CountedApart
 
 
 class Attack:
@@ -61,7 +62,7 @@ class Attack:
 
     def compile(self, fn):
         """`fn` as the attack's compiled function: one graph for every batch size and budget."""
-        return tf.function(fn, reduce_retracing=True, jit_compile=self.jit_compile)
+        return tf.function(CountedApart(fn), reduce_retracing=True, jit_compile=self.jit_compile)
 
     def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random
