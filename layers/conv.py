@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from layers import _geometry as g
 from layers import ops
-from layers._base import KernelLayer, serial_padding, window_args
+from layers.kernel_layer import KernelLayer, serial_padding, window_args
+from layers.ops import geometry as g
 
 
 class BaseConv(KernelLayer):

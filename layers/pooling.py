@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from layers import _geometry as g
 from layers import ops
-from layers._windows import POOL_PADDINGS
+from layers.ops import geometry as g
+from layers.ops.pool_windows import POOL_PADDINGS
 
 
 class BasePooling(keras.layers.Layer):
@@ -53,68 +53,129 @@ class BasePooling(keras.layers.Layer):
         return config
 
 
-def _pooling_class(name: str, rank: int, pool_function, summary: str, example: str):
-    """Make one concrete pooling class; the families differ only in rank and function."""
-
-    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
-        BasePooling.__init__(self, rank, pool_function, pool_size, strides, padding, **kwargs)
-
-    doc = f"""{summary}
+@keras.saving.register_keras_serializable(package="layers")
+class MaxPooling1D(BasePooling):
+    """1D max-pooling; the gradient goes to each window's maximum.
 
     Args:
-        pool_size: int or tuple of {rank} ints. Default 2.
+        pool_size: int or tuple of 1 ints. Default 2.
         strides: int or tuple; defaults to `pool_size`.
         padding: `"valid"` or `"same"`.
 
     Input shape:
-        `(batch, *spatial ({rank} axes), channels)`.
+        `(batch, *spatial (1 axes), channels)`.
 
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
     Example:
     >>> import numpy as np
-    {example}
+    >>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape
+    TensorShape([1, 3, 3])
     """
-    cls = type(name, (BasePooling,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
-    return keras.saving.register_keras_serializable(package="layers")(cls)
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(1, ops.max_pool, pool_size, strides, padding, **kwargs)
 
 
-MaxPooling1D = _pooling_class(
-    "MaxPooling1D",
-    1,
-    ops.max_pool,
-    "1D max-pooling; the gradient goes to each window's maximum.",
-    '>>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape\n    TensorShape([1, 3, 3])',
-)
-MaxPooling3D = _pooling_class(
-    "MaxPooling3D",
-    3,
-    ops.max_pool,
-    "3D max-pooling; the gradient goes to each window's maximum.",
-    '>>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])',
-)
-AveragePooling1D = _pooling_class(
-    "AveragePooling1D",
-    1,
-    ops.avg_pool,
-    "1D average pooling.",
-    '>>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape\n    TensorShape([1, 3, 2])',
-)
-AveragePooling2D = _pooling_class(
-    "AveragePooling2D",
-    2,
-    ops.avg_pool,
-    "2D average pooling.",
-    '>>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 1])',
-)
-AveragePooling3D = _pooling_class(
-    "AveragePooling3D",
-    3,
-    ops.avg_pool,
-    "3D average pooling.",
-    '>>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape\n    TensorShape([1, 2, 2, 2, 1])',
-)
+@keras.saving.register_keras_serializable(package="layers")
+class MaxPooling3D(BasePooling):
+    """3D max-pooling; the gradient goes to each window's maximum.
+
+    Args:
+        pool_size: int or tuple of 3 ints. Default 2.
+        strides: int or tuple; defaults to `pool_size`.
+        padding: `"valid"` or `"same"`.
+
+    Input shape:
+        `(batch, *spatial (3 axes), channels)`.
+
+    Output shape:
+        `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
+
+    Example:
+    >>> import numpy as np
+    >>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
+    TensorShape([1, 2, 2, 2, 1])
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(3, ops.max_pool, pool_size, strides, padding, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="layers")
+class AveragePooling1D(BasePooling):
+    """1D average pooling.
+
+    Args:
+        pool_size: int or tuple of 1 ints. Default 2.
+        strides: int or tuple; defaults to `pool_size`.
+        padding: `"valid"` or `"same"`.
+
+    Input shape:
+        `(batch, *spatial (1 axes), channels)`.
+
+    Output shape:
+        `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
+
+    Example:
+    >>> import numpy as np
+    >>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape
+    TensorShape([1, 3, 2])
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(1, ops.avg_pool, pool_size, strides, padding, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="layers")
+class AveragePooling2D(BasePooling):
+    """2D average pooling.
+
+    Args:
+        pool_size: int or tuple of 2 ints. Default 2.
+        strides: int or tuple; defaults to `pool_size`.
+        padding: `"valid"` or `"same"`.
+
+    Input shape:
+        `(batch, *spatial (2 axes), channels)`.
+
+    Output shape:
+        `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
+
+    Example:
+    >>> import numpy as np
+    >>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape
+    TensorShape([1, 2, 2, 1])
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(2, ops.avg_pool, pool_size, strides, padding, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="layers")
+class AveragePooling3D(BasePooling):
+    """3D average pooling.
+
+    Args:
+        pool_size: int or tuple of 3 ints. Default 2.
+        strides: int or tuple; defaults to `pool_size`.
+        padding: `"valid"` or `"same"`.
+
+    Input shape:
+        `(batch, *spatial (3 axes), channels)`.
+
+    Output shape:
+        `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
+
+    Example:
+    >>> import numpy as np
+    >>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
+    TensorShape([1, 2, 2, 2, 1])
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(3, ops.avg_pool, pool_size, strides, padding, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="layers")

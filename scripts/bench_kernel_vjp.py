@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from layers import ops
-from layers._shapes import pad_or_crop
+from layers.ops.spatial import pad_or_crop
 
 log = logging.getLogger("bench_kernel_vjp")
 # (input shape, filters, kernel, stride, padding): LeNet's, VGG's and ResNet's shapes and others

@@ -80,7 +80,8 @@ def test_the_wheel_lists_every_package():
     own = tomllib.loads((ROOT / "layers" / "pyproject.toml").read_text())
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "pipeline").glob("**/__init__.py")}
     assert set(main["tool"]["setuptools"]["packages"]) == found | {"pipeline.conf"}
-    assert own["tool"]["setuptools"]["packages"] == ["layers"] and own["project"]["name"] == "convnet-layers"
+    listed = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "layers").glob("**/__init__.py")}
+    assert set(own["tool"]["setuptools"]["packages"]) == listed and own["project"]["name"] == "convnet-layers"
     assert any(d.startswith(own["project"]["name"]) for d in main["project"]["dependencies"])
 
 

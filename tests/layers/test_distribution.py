@@ -3,6 +3,7 @@ depends on TensorFlow, Keras and NumPy only, and works in a fresh virtual enviro
 those and nothing of the pipeline: its doctests pass there and a model built from it trains."""
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -44,9 +45,11 @@ CHECK = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    dist = tmp_path_factory.mktemp("layers-dist")
+    """The wheel built from a copy of layers/ (a build leaves files behind; the checkout stays clean)."""
+    dist, source = tmp_path_factory.mktemp("layers-dist"), tmp_path_factory.mktemp("layers-src") / "layers"
+    shutil.copytree(ROOT / "layers", source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet"]
-    done = subprocess.run([*build, "--wheel-dir", str(dist), str(ROOT / "layers")], capture_output=True, text=True)
+    done = subprocess.run([*build, "--wheel-dir", str(dist), str(source)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [built] = dist.glob("convnet_layers-*.whl")
     return built
@@ -58,7 +61,12 @@ def test_the_wheel_holds_the_layers_and_needs_only_tensorflow_keras_and_numpy(wh
         [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
         requires = Parser().parsestr(archive.read(metadata).decode()).get_all("Requires-Dist")
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"layers"}
-    assert "layers/ops.py" in names and "layers/conv.py" in names and not any(n.startswith("tests") for n in names)
+    assert (
+        "layers/ops/__init__.py" in names
+        and "layers/ops/convolution.py" in names
+        and "layers/conv.py" in names
+        and not any(n.startswith("tests") for n in names)
+    )
     assert sorted(r.split(">")[0].split("=")[0].strip() for r in requires) == ["keras", "numpy", "tensorflow"]
 
 

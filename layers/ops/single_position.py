@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from layers._geometry import output_size
-from layers._shapes import pad_or_crop
+from layers.ops.spatial import pad_or_crop
 
-
-def window(spatial, kernel_spatial, strides, pads, dilation):
-    """The ``(before, after)`` pads that cut the input to the one window a convolution reads, when
-    it reads one (every output size 1, no dilation); else None."""
-    if max(dilation) > 1:
-        return None
-    if any(output_size(n, k, s, p) != 1 for n, k, s, p in zip(spatial, kernel_spatial, strides, pads)):
-        return None
-    return tuple((pb, k - n - pb) for n, k, (pb, _) in zip(spatial, kernel_spatial, pads))
+__all__ = ["forward", "input_vjp", "kernel_vjp"]
 
 
 def _rows(x: tf.Tensor, window) -> tf.Tensor:

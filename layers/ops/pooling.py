@@ -9,7 +9,7 @@ Every backward pass routes the upstream gradient through the pooling windows:
 * Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``;
 * maxout (a max over groups of channels) sends each group's gradient to its first maximum.
 
-The windows themselves (tiled views, stride phases) are taken and folded back in ``_windows``.
+The windows themselves (tiled views, stride phases) are taken and folded back in ``pool_windows``.
 
 Inside a traced graph (``tf.function``, so every training step and attack), these backward passes
 are compiled by XLA (``compiled``): written as TensorFlow ops they are a chain of elementwise
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from layers import _geometry as g
-from layers._shapes import expand_spatial, interleave
-from layers._windows import PoolGeometry, Windows, pool_geometry
+from layers.ops import geometry as g
+from layers.ops.pool_windows import PoolGeometry, Windows, pool_geometry
+from layers.ops.spatial import expand_spatial, interleave
 
 
 def compiled(backward):

@@ -1,23 +1,5 @@
-"""The math of the convolution family as plain functions on tensors (channels last).
-
-Every differentiable op here has a backward pass written by hand (``tf.custom_gradient``), one
-per input (``_routing.routed``: a VJP nobody asked for never runs), and the backward pass of a
-convolution is itself a convolution:
-
-* kernel VJP: ``dL/dW = correlate(x_padded, dL/dy dilated by the stride)`` -- the input (as a
-  batch of ``in_channels`` images whose channels are the examples) correlated with the upstream
-  gradient used as the kernel;
-* input VJP: ``dL/dx = correlate(pad(dilate(dL/dy, stride)), flip(W))`` with the kernel's two
-  channel axes swapped -- a transposed convolution, which is also the forward pass of
-  ``conv_transpose``. It runs as TensorFlow's transposed-convolution primitive, or as the
-  correlation itself when dilated (``conv_input_vjp_reference`` is the literal form).
-
-A convolution with one output position is the fully-connected layer it equals: its forward pass
-and both VJPs are matrix products (``_one_window``).
-
-The rank (1D, 2D, 3D) is taken from the kernel. Pooling, unpooling and maxout (a max over
-groups of channels) live in ``_pool_ops`` and are re-exported here.
-"""
+"""The convolution's math: the forward pass and both VJPs, the transposed convolution, the bias,
+and the Toeplitz matrix of a convolution (see `layers.ops` for the formulas)."""
 
 from __future__ import annotations
 
@@ -26,47 +8,21 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from layers import _conv_geometry as cg
-from layers import _geometry as g
-from layers import _one_window as one_window
-from layers._conv_geometry import (  # re-exported: ops is the one public module of math
-    conv_geometry,
-    conv_output_size,
-    transpose_geometry,
-    transpose_output_size,
-)
-from layers._pool_ops import (  # re-exported: ops is the one public module of math
-    avg_pool,
-    lp_pool,
-    max_pool,
-    max_pool_with_argmax,
-    max_unpool,
-    maxout,
-    upsample,
-)
-from layers._routing import routed, stopped
-from layers._shapes import dilate, pad_or_crop
+from layers.ops import geometry as g
+from layers.ops import single_position
+from layers.ops.routing import routed, stopped
+from layers.ops.spatial import dilate, pad_or_crop
 
 __all__ = [
-    "avg_pool",
     "bias_add",
     "conv",
-    "conv_geometry",
     "conv_input_vjp",
     "conv_input_vjp_reference",
     "conv_kernel_vjp",
     "conv_matrix",
-    "conv_output_size",
     "conv_transpose",
-    "local_conv",
-    "lp_pool",
-    "max_pool",
-    "max_pool_with_argmax",
-    "max_unpool",
-    "maxout",
-    "transpose_geometry",
-    "transpose_output_size",
-    "upsample",
+    "correlate",
+    "input_vjp_at",
 ]
 
 
@@ -78,7 +34,7 @@ def _check_rank(x: tf.Tensor, rank: int, name: str = "x") -> None:
         )
 
 
-def _correlate(x: tf.Tensor, kernel: tf.Tensor, strides, pads, dilation) -> tf.Tensor:
+def correlate(x: tf.Tensor, kernel: tf.Tensor, strides, pads, dilation) -> tf.Tensor:
     """Cross-correlation with explicit pads, handing TensorFlow "VALID"/"SAME" when they match."""
     spatial = x.shape[1:-1]
     same = g.spatial_pads(spatial, kernel.shape[:-2], strides, "same", dilation)
@@ -99,22 +55,22 @@ def _flip_kernel(kernel: tf.Tensor) -> tf.Tensor:
     return tf.transpose(flipped, [*range(rank), rank + 1, rank])
 
 
-def _input_vjp(dy, kernel, batch_shape, spatial, geo: cg.Geometry) -> tf.Tensor:
+def input_vjp_at(dy, kernel, batch_shape, spatial, geo: g.Geometry) -> tf.Tensor:
     """dL/dx of a convolution; ``spatial`` is the static spatial shape of x."""
     rank = len(spatial)
     out_spatial = dy.shape[1:-1]
-    if geo.window is not None:  # a fully-connected layer (layers/_one_window.py)
-        return one_window.input_vjp(dy, kernel, geo.window)
+    if geo.window is not None:  # a fully-connected layer (layers/ops/single_position.py)
+        return single_position.input_vjp(dy, kernel, geo.window)
     if max(geo.dilation) > 1:
         # Dilated (so stride 1): correlate the padded upstream gradient with the flipped kernel.
-        pairs = cg.vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
-        return _correlate(dy, _flip_kernel(kernel), (1,) * rank, pairs, geo.dilation)
+        pairs = g.vjp_pads(spatial, kernel.shape[:rank], geo, out_spatial)
+        return correlate(dy, _flip_kernel(kernel), (1,) * rank, pairs, geo.dilation)
     # The transposed-convolution primitive does dilate-by-stride, pad, flip and correlate in one
     # kernel (conv_input_vjp_reference spells them out; the tests hold the two equal). Spelled
     # out, the flip and pad cost up to 3x on small maps with many channels (5x5x16 -> 120).
     same = g.spatial_pads(spatial, kernel.shape[:rank], geo.strides, "same", geo.dilation)
     mode = "VALID" if all(p == (0, 0) for p in geo.pads) else "SAME" if tuple(geo.pads) == same else None
-    if mode is None or (mode == "SAME" and rank == 3):  # other pads (and 3D "SAME", see _correlate): crop
+    if mode is None or (mode == "SAME" and rank == 3):  # other pads (and 3D "SAME", see correlate): crop
         padded = [n + pb + pa for n, (pb, pa) in zip(spatial, geo.pads)]
         out_shape = tf.concat([batch_shape[:1], padded, [kernel.shape[-2]]], axis=0)
         dxp = tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding="VALID")
@@ -123,7 +79,7 @@ def _input_vjp(dy, kernel, batch_shape, spatial, geo: cg.Geometry) -> tf.Tensor:
     return tf.nn.conv_transpose(dy, kernel, out_shape, strides=geo.strides, padding=mode)
 
 
-def _kernel_vjp(x, dy, kernel_spatial, geo: cg.Geometry) -> tf.Tensor:
+def _kernel_vjp(x, dy, kernel_spatial, geo: g.Geometry) -> tf.Tensor:
     """dL/dW: the padded input correlated with the upstream gradient dilated by the stride.
 
     The examples become channels and the input channels become the batch, so one forward
@@ -132,9 +88,9 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: cg.Geometry) -> tf.Tensor:
     """
     rank = len(kernel_spatial)
     out_spatial = dy.shape[1:-1]
-    if geo.window is not None:  # a fully-connected layer (layers/_one_window.py)
-        return one_window.kernel_vjp(x, dy, kernel_spatial, geo.window)
-    extents = [cg.used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
+    if geo.window is not None:  # a fully-connected layer (layers/ops/single_position.py)
+        return single_position.kernel_vjp(x, dy, kernel_spatial, geo.window)
+    extents = [g.used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
     spatial = x.shape[1:-1]
     # Pad, and drop trailing rows that no output reads, in one step.
     pairs = [(pb, e - n - pb) for n, e, (pb, _) in zip(spatial, extents, geo.pads)]
@@ -171,20 +127,20 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
     rank = kernel.shape.rank - 2
     _check_rank(x, rank)
-    geo = conv_geometry(x.shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
+    geo = g.conv_geometry(x.shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
 
     x_, kernel_ = stopped(x, kernel)
 
     def input_vjp(dy):
-        return _input_vjp(dy, kernel, tf.shape(x), x.shape[1:-1], geo)
+        return input_vjp_at(dy, kernel, tf.shape(x), x.shape[1:-1], geo)
 
     def kernel_vjp(dy):
         return _kernel_vjp(x, dy, kernel.shape[:-2], geo)
 
     if geo.window is None:
-        y = _correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
+        y = correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
     else:  # one output position (LeNet's conv3, a head made fully convolutional): a matrix product
-        y = one_window.forward(x_, kernel_, geo.window)
+        y = single_position.forward(x_, kernel_, geo.window)
     return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
@@ -192,9 +148,9 @@ def conv_input_vjp(dy, kernel, input_shape, strides=1, padding="valid", dilation
     """dL/dx of ``conv`` given the upstream gradient ``dy`` and the input's shape."""
     dy, kernel = tf.convert_to_tensor(dy), tf.convert_to_tensor(kernel)
     input_shape = tf.TensorShape(input_shape)
-    geo = conv_geometry(input_shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
+    geo = g.conv_geometry(input_shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
     batch = tf.shape(dy)[:1] if input_shape[0] is None else tf.constant([input_shape[0]])
-    return _input_vjp(dy, tf.cast(kernel, dy.dtype), batch, input_shape[1:-1], geo)
+    return input_vjp_at(dy, tf.cast(kernel, dy.dtype), batch, input_shape[1:-1], geo)
 
 
 def conv_input_vjp_reference(dy, kernel, input_shape, strides=1, padding="valid", dilation_rate=1):
@@ -210,9 +166,9 @@ def conv_input_vjp_reference(dy, kernel, input_shape, strides=1, padding="valid"
     input_shape = tf.TensorShape(input_shape)
     spatial = input_shape[1:-1]
     rank = len(spatial)
-    geo = conv_geometry(spatial, kernel.shape[:rank], strides, padding, dilation_rate)
+    geo = g.conv_geometry(spatial, kernel.shape[:rank], strides, padding, dilation_rate)
     dilated = dilate(dy, geo.strides)
-    pairs = cg.vjp_pads(spatial, kernel.shape[:rank], geo, dy.shape[1:-1])
+    pairs = g.vjp_pads(spatial, kernel.shape[:rank], geo, dy.shape[1:-1])
     padded = pad_or_crop(dilated, pairs)
     return tf.nn.convolution(padded, _flip_kernel(kernel), padding="VALID", dilations=geo.dilation)
 
@@ -221,7 +177,7 @@ def conv_kernel_vjp(x, dy, kernel_shape, strides=1, padding="valid", dilation_ra
     """dL/dW of ``conv``: the input correlated with the (stride-dilated) upstream gradient."""
     x, dy = tf.convert_to_tensor(x), tf.convert_to_tensor(dy)
     kernel_spatial = tuple(kernel_shape)[:-2]
-    geo = conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
+    geo = g.conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
     return _kernel_vjp(x, tf.cast(dy, x.dtype), kernel_spatial, geo)
 
 
@@ -239,19 +195,19 @@ def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, d
     kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
     rank = kernel.shape.rank - 2
     _check_rank(x, rank)
-    out_spatial, geo = transpose_geometry(
+    out_spatial, geo = g.transpose_geometry(
         x.shape[1:-1], kernel.shape[:rank], strides, padding, output_padding, dilation_rate
     )
 
     x_, kernel_ = stopped(x, kernel)
 
     def input_vjp(dy):
-        return _correlate(dy, kernel, geo.strides, geo.pads, geo.dilation)
+        return correlate(dy, kernel, geo.strides, geo.pads, geo.dilation)
 
     def kernel_vjp(dy):
         return _kernel_vjp(dy, x, kernel.shape[:rank], geo)
 
-    y = _input_vjp(x_, kernel_, tf.shape(x_), out_spatial, geo)
+    y = input_vjp_at(x_, kernel_, tf.shape(x_), out_spatial, geo)
     return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
@@ -288,7 +244,7 @@ def conv_matrix(kernel, input_shape, strides=1, padding="valid", dilation_rate=1
     w = np.asarray(kernel)
     rank = w.ndim - 2
     spatial = tuple(input_shape)[:rank]
-    geo = conv_geometry(spatial, w.shape[:rank], strides, padding, dilation_rate)
+    geo = g.conv_geometry(spatial, w.shape[:rank], strides, padding, dilation_rate)
     out = [
         g.output_size(n, k, s, p, d)
         for n, k, s, p, d in zip(spatial, w.shape[:rank], geo.strides, geo.pads, geo.dilation)
@@ -302,41 +258,3 @@ def conv_matrix(kernel, input_shape, strides=1, padding="valid", dilation_rate=1
         cols = np.ravel_multi_index(coords[inside].T, spatial)
         m[np.flatnonzero(inside), :, cols, :] += w[tap].T
     return m.reshape(int(np.prod(out)) * c_out, int(np.prod(spatial)) * c_in)
-
-
-def _identity_kernel(kernel_size, channels: int, dtype) -> tf.Tensor:
-    """A kernel whose convolution copies each window into the channels (im2col as a conv)."""
-    size = int(np.prod(kernel_size)) * channels
-    return tf.constant(np.eye(size).reshape((*kernel_size, channels, size)), dtype=dtype)
-
-
-def local_conv(x, kernel, kernel_size, strides=1, padding="valid") -> tf.Tensor:
-    """Locally connected layer: a convolution whose weights differ at every output position.
-
-    Args:
-        x: `(batch, *spatial, in_channels)`.
-        kernel: `(num_positions, prod(kernel_size) * in_channels, filters)`, positions row-major.
-
-    The windows are cut out by a convolution with an identity kernel, so their backward pass
-    (adding window gradients back onto the input) is that convolution's input VJP.
-    """
-    x = tf.convert_to_tensor(x)
-    kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)
-    rank = x.shape.rank - 2
-    kernel_size = g.normalize_tuple(kernel_size, rank, "kernel_size")
-    geo = conv_geometry(x.shape[1:-1], kernel_size, strides, padding)
-    eye = _identity_kernel(kernel_size, x.shape[-1], x.dtype)
-
-    patches = _correlate(x, eye, geo.strides, geo.pads, geo.dilation)
-    flat = tf.reshape(patches, [-1, kernel.shape[0], kernel.shape[1]])
-    y = tf.einsum("nlj,ljf->nlf", *stopped(flat, kernel))
-
-    def input_vjp(dy):
-        d_patches = tf.einsum("nlf,ljf->nlj", tf.reshape(dy, tf.shape(y)), kernel)
-        return _input_vjp(tf.reshape(d_patches, tf.shape(patches)), eye, tf.shape(x), x.shape[1:-1], geo)
-
-    def kernel_vjp(dy):
-        return tf.einsum("nlj,nlf->ljf", flat, tf.reshape(dy, tf.shape(y)))
-
-    out_shape = tf.concat([tf.shape(x)[:1], patches.shape[1:-1], [kernel.shape[-1]]], axis=0)
-    return routed(tf.reshape(y, out_shape), [(x, input_vjp), (kernel, kernel_vjp)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from layers import _geometry as g
 from layers import ops
+from layers.ops import geometry as g
 
 
 class KernelLayer(keras.layers.Layer):

@@ -16,8 +16,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from layers import _geometry as g
-from layers._shapes import expand_spatial, interleave, pad_or_crop
+from layers.ops import geometry as g
+from layers.ops.spatial import expand_spatial, interleave, pad_or_crop
 
 POOL_PADDINGS = ("valid", "same")
 SEQUENTIAL_OFFSETS = 9  # measured: 3x3 windows faster one offset at a time, 3x3x3 stacked
