@@ -1,4 +1,5 @@
-"""The lecture notes' worked numbers (shared/seeds), recomputed through layers.ops."""
+"""The lecture notes' worked numbers (the 1D correlations, the 2x4x4 multi-channel example and the
+4x4 * 3x3 Toeplitz product of Louppe, Deep Learning, lecture 3), recomputed through layers.ops."""
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_two_channel_2x4x4_example():
     kernel = w.transpose(2, 3, 1, 0)  # -> (kH, kW, in, out)
     x = image.transpose(1, 2, 0)[None]
     out = ops.bias_add(ops.conv(x, kernel), [0.1, 0.2]).numpy()[0].transpose(2, 0, 1)
-    # The slide prints O[1] row 1 column 1 as -3.1; recomputed by hand it is 3.1 (seeds/README.md).
+    # The slide prints O[1] row 1 column 1 as -3.1; recomputed by hand it is 3.1: a misprinted sign.
     expected_o1 = [[3.1, -3.9, -10.9], [4.1, -12.9, 16.1], [-3.9, 0.1, 9.1]]
     expected_o2 = [[-0.8, 8.2, 6.2], [5.2, 18.2, 7.2], [-8.8, 2.2, -7.8]]
     np.testing.assert_allclose(out[0], expected_o1, atol=1e-5)
