@@ -21,7 +21,7 @@ from pipeline.attacks import AUTOATTACK_MEMBERS, AUTOATTACK_VERSIONS, TRAINING_A
 from pipeline.console import restore_stderr
 from pipeline.data import load, load_arguments
 from pipeline.errors import ConfigError, UserError
-from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES
+from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES, check_architecture
 from pipeline.stages import STAGES
 from pipeline.stages.context import StageContext
 from pipeline.stages.inputs import adopt_run
@@ -340,6 +340,9 @@ def log_devices() -> None:
 
 
 def preflight(cfg: DictConfig) -> None:
-    """Fail before an MLflow run exists when the dataset is missing or its settings are wrong."""
+    """Fail before an MLflow run exists when the dataset is missing or its settings are wrong, or
+    when the model to train would refuse its options or the data's shape."""
     tfds.disable_progress_bar()
-    load(**load_arguments(cfg.dataset, "test"))
+    _, info = load(**load_arguments(cfg.dataset, "test"))
+    if "train" in cfg.stages and not cfg.model.pretrained:
+        check_architecture(cfg.model.name, info.input_shape, dict(cfg.model.options))

@@ -145,12 +145,19 @@ def tower(name: str, input_shape: tuple, outputs: int, layer_family, **options) 
     return _assemble(name, tuple(input_shape), outputs, layer_family, options, [], f"{name}_tower")
 
 
+def check_architecture(name: str, input_shape: Sequence[int], options: dict) -> None:
+    """Raise `ConfigError` (a ValueError) when `build_model(name, input_shape, ..., **options)`
+    would refuse the name, an option or the input shape: cheap, nothing is built."""
+    arch = ARCHITECTURES[name]
+    _check_options(name, arch, options)
+    _check_input(name, arch, tuple(input_shape), options)
+
+
 def _assemble(
     name: str, input_shape: tuple, outputs: int | None, layer_family, options: dict, first: list, model_name: str
 ) -> keras.Model:
     arch = ARCHITECTURES[name]
-    _check_options(name, arch, options)
-    _check_input(name, arch, input_shape, options)
+    check_architecture(name, input_shape, options)
     if arch.functional:
         inputs = keras.Input(input_shape, name="image")
         x = blocks.apply(first, inputs)
@@ -199,6 +206,7 @@ __all__ = [
     "MissingWeightsError",
     "Preprocess",
     "build_model",
+    "check_architecture",
     "flops",
     "head_start",
     "inline",

@@ -105,9 +105,14 @@ def test_a_null_seed_is_drawn_recorded_and_kept_on_resume(tiny_cfg, tmp_path):
     assert resolve_seed(5, tmp_path / "run") == 5
 
 
-def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path):
+@pytest.mark.parametrize(
+    "change",
+    [{"trainer": {"epochs": -1}}, {"model": {"options": {"wdth": 3}}}, {"model": {"name": "alexnet"}}],
+    ids=["epochs", "unknown option", "input too small"],
+)
+def test_bad_values_are_refused_before_anything_runs(tiny_cfg, tmp_path, change):
     cfg, overrides = tiny_cfg
-    cfg = OmegaConf.merge(cfg, {"trainer": {"epochs": -1}})
+    cfg = OmegaConf.merge(cfg, change)
     with pytest.raises(SystemExit) as exited:
         app.run(cfg, tmp_path / "run", overrides)
     assert exited.value.code == 2 and not (tmp_path / "mlflow.db").exists()
