@@ -27,6 +27,15 @@ class ModelNotFoundError(FileNotFoundError, UserError):
     """No trained model where the stage looked."""
 
 
+class UnsafeModelError(ValueError, UserError):
+    """A saved model that only loads with Keras's safe mode off (it would run code it holds)."""
+
+
+# Keras's safe mode refuses a saved model holding code (a Lambda layer's function) with a
+# ValueError whose message names the way out; that message is how the refusal is told apart.
+SAFE_MODE_REFUSAL = "safe_mode=False"
+
+
 def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
     """With `model.from_run`, the earlier run's dataset, model and layers replace this config's,
     so the stages read the data that model was trained on."""
@@ -58,6 +67,13 @@ def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
         except OSError as error:
             raise ModelNotFoundError(
                 f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true."
+            ) from None
+        except ValueError as error:
+            if SAFE_MODE_REFUSAL not in str(error):
+                raise
+            reason = str(error).split(". ")[0]
+            raise UnsafeModelError(
+                f"model.from_run={cfg.model.from_run}: Keras's safe mode refused it: {reason}."
             ) from None
     path = run_dir / MODEL_FILE
     if not path.exists() and cfg.model.pretrained and "train" not in cfg.stages:
