@@ -1,5 +1,6 @@
-"""The lecture notes' worked numbers (the 1D correlations, the 2x4x4 multi-channel example and the
-4x4 * 3x3 Toeplitz product of Louppe, Deep Learning, lecture 3), recomputed through layers.ops."""
+"""The lecture notes' worked numbers, recomputed through layers.ops: the 1D correlations, the 2x4x4
+multi-channel example and the GradientTape demonstrations of Jain, Deep Learning (for Computer
+Vision); the 4x4 * 3x3 Toeplitz product of Louppe, Deep Learning, lecture 3."""
 
 import numpy as np
 import pytest
