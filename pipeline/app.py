@@ -264,10 +264,9 @@ def autoattack_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
 
 def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
     """visualize.faithfulness settings the metrics cannot use."""
-    baselines = FAITHFULNESS_BASELINES
-    prefix = "visualize.faithfulness."
+    prefix, baselines = "visualize.faithfulness.", ", ".join(FAITHFULNESS_BASELINES)
     return [
-        (f.baseline not in baselines, f"{prefix}baseline must be one of {', '.join(baselines)}, got {f.baseline}"),
+        (f.baseline not in FAITHFULNESS_BASELINES, f"{prefix}baseline must be one of {baselines}, got {f.baseline}"),
         *[(f[k] < 1, f"{prefix}{k} must be >= 1, got {f[k]}") for k in ("num_images", "steps", "grid", "batch_size")],
         (f.randomization_images < 1, f"{prefix}randomization_images must be >= 1, got {f.randomization_images}"),
         (f.samples < 2, f"{prefix}samples must be >= 2 (a correlation needs two), got {f.samples}"),

@@ -45,16 +45,6 @@ class CountedApart:
         return self.fn(*args)
 
 
-class _Bound(CountedApart):
-    """`fn(model, *args)` with the model held weakly (the cache never keeps a model alive)."""
-
-    def __init__(self, model: keras.Model, fn: Callable):
-        self.model, self.fn = weakref.ref(model), fn
-
-    def __call__(self, *args):
-        return self.fn(self.model(), *args)
-
-
 def traced(model: keras.Model, fn: Callable) -> Callable:
     """`fn(model, *args)` as one `tf.function` per model and `fn`, kept while the model lives: the
     perturbed batches of the visualization methods and metrics skip eager per-op overhead. It
@@ -63,7 +53,8 @@ def traced(model: keras.Model, fn: Callable) -> Callable:
     layer's name, a score function) are part of what a trace is for: one trace per value."""
     per_model = _TRACED.setdefault(model, {})
     if fn not in per_model:
-        per_model[fn] = tf.function(_Bound(model, fn), reduce_retracing=True)
+        ref = weakref.ref(model)
+        per_model[fn] = tf.function(CountedApart(lambda *args: fn(ref(), *args)), reduce_retracing=True)
     return per_model[fn]
 
 
