@@ -29,7 +29,7 @@ SHIPPED_DISTRIBUTIONS = ("convnet-layers",)  # installed from the checkout, ship
 CODE_DIR = "code"
 MODEL_NAME = "model"  # the logged model of a run: runs:/<run id>/model
 # Modules whose import registers a Keras class a trained model may hold.
-REGISTERING_MODULES = ("layers", "pipeline.models", "pipeline.training.schedules", "pipeline.visualize.dense")
+REGISTERING_MODULES = ("layers", "pipeline.models", "pipeline.training.schedules", "pipeline.visualize.per_pixel")
 
 
 def register_custom_objects() -> None:

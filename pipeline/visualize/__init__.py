@@ -1,16 +1,14 @@
-"""Looking inside a trained convnet: functions that return arrays, one module per method, and
-separate figure functions (`pipeline.visualize.plots`). None of them looks layers up by Keras
-class, so they work on models built from our `layers/` and from `keras.layers` alike.
+"""Looking inside a trained convnet: functions that return arrays, one module per method holding
+them, its figure and its registration (`METHODS`, `ATTRIBUTIONS`). None of them looks layers up
+by Keras class, so they work on models built from our `layers/` and from `keras.layers` alike.
 
 >>> from pipeline.visualize import saliency, grad_cam
 >>> maps = saliency(model, images)                  # (N, H, W)
 >>> heat = grad_cam(model, images, "conv3")         # (N, H, W) in [0, 1]
 """
 
-from pipeline.visualize import panels, trust_panels  # noqa: F401 (they register their methods in METHODS, in this order)
-from pipeline.visualize._common import MAX_STEPS_ENV
 from pipeline.visualize.activation_maximization import activation_maximization, class_model
-from pipeline.visualize.attributions import ATTRIBUTIONS
+from pipeline.visualize.arrays import MAX_STEPS_ENV
 from pipeline.visualize.autoencoder import interpolate, reconstructions
 from pipeline.visualize.deep_dream import deep_dream
 from pipeline.visualize.embedding import embedding
@@ -23,9 +21,10 @@ from pipeline.visualize.filters import filters
 from pipeline.visualize.grad_cam import grad_cam
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.integrated_gradients import integrated_gradients
-from pipeline.visualize.methods import METHODS
+from pipeline.visualize.methods import ATTRIBUTIONS, METHODS, SECTIONS
 from pipeline.visualize.occlusion import occlusion
 from pipeline.visualize.orientation_tuning import orientation_tuning
+from pipeline.visualize.per_pixel import PixelExplanation, pixel_explanations
 from pipeline.visualize.randomization import randomization_check
 from pipeline.visualize.receptive_field import ReceptiveField, effective_receptive_field
 from pipeline.visualize.saliency import saliency, smoothgrad
@@ -37,6 +36,8 @@ __all__ = [
     "ATTRIBUTIONS",
     "FAITHFULNESS_BASELINES",
     "METHODS",
+    "SECTIONS",
+    "PixelExplanation",
     "Equivariance",
     "ReceptiveField",
     "TopPatches",
@@ -56,6 +57,7 @@ __all__ = [
     "interpolate",
     "occlusion",
     "orientation_tuning",
+    "pixel_explanations",
     "random_maps",
     "randomization_check",
     "reconstructions",

@@ -10,8 +10,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._ascent import DEFAULT_REGULARISERS, Regularisers, gradient_ascent
-from pipeline.visualize._common import float32, layer_output, submodel
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import float32
+from pipeline.visualize.ascent import DEFAULT_REGULARISERS, Regularisers, gradient_ascent
+from pipeline.visualize.feature_maps import most_active_filters
+from pipeline.visualize.figures import images_figure
+from pipeline.visualize.layer_graph import (
+    layer_output,
+    submodel,
+)
+from pipeline.visualize.methods import Context, method
 
 START_NOISE = 0.1  # half-width of the uniform noise around grey the ascent starts from
 
@@ -81,3 +89,40 @@ def class_model(
 def _class_logits(model: keras.Model, x: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
     """Example i's score: the logit of class indices[i]."""
     return tf.gather(float32(model(x, training=False)), indices, axis=-1, batch_dims=1)
+
+
+@method("activation_maximization", "preferred inputs", conv=True)
+def activation_maximization_panel(c: Context) -> list[Panel]:
+    panels = []
+    for layer in c.layers:
+        chosen = most_active_filters(c.model, layer, c.shown, c.settings.filters_per_layer)
+        images = activation_maximization(
+            c.model,
+            layer,
+            chosen,
+            steps=c.settings.steps,
+            seed=c.settings.seed,
+            start_level=float(c.x.mean()),
+        )
+        panels.append(
+            Panel(
+                f"activation_maximization_{layer}",
+                images_figure(images, [f"filter {f}" for f in chosen], f"{layer}: inputs that maximise each filter"),
+                f"Gradient ascent on ||h(x)|| of the {len(chosen)} filters of {layer} most active on the test "
+                "images, from faint noise at the data's mean: the pattern each responds to.",
+            )
+        )
+    return panels
+
+
+@method("class_model", "preferred inputs", classifier=True)
+def class_model_panel(c: Context) -> list[Panel]:
+    classes = list(c.settings.class_models or range(min(len(c.class_names), 20)))
+    images = class_model(c.model, classes, steps=c.settings.steps, seed=c.settings.seed)
+    return [
+        Panel(
+            "class_model",
+            images_figure(images, [c.class_names[k] for k in classes], "Class models"),
+            "Inputs that maximise each class logit: what the network takes each class to look like.",
+        )
+    ]

@@ -6,7 +6,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.visualize._common import as_batch, float32, graph, layer_output, model_output, parents
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import as_batch, float32
+from pipeline.visualize.figures import images_figure
+from pipeline.visualize.layer_graph import (
+    graph,
+    layer_output,
+    model_output,
+    parents,
+)
+from pipeline.visualize.methods import Context, method
 
 
 def reconstructions(model: keras.Model, x) -> np.ndarray:
@@ -63,3 +72,30 @@ def interpolate(model: keras.Model, x_a, x_b, code_layer: str, steps: int = 8) -
 
     shape = (-1,) + (1,) * (len(model.output_shape) - 1)
     return (1 - weights.reshape(shape)) * decode(0) + weights.reshape(shape) * decode(1)
+
+
+@method("autoencoder", "representation", autoencoder=True)
+def autoencoder_panel(c: Context) -> list[Panel]:
+    shown = c.shown
+    rebuilt = reconstructions(c.model, shown)
+    line = interpolate(c.model, shown[0], shown[1], c.code_layer, steps=8)
+    c.metrics["reconstruction_mse"] = float(np.mean((rebuilt - shown) ** 2))
+    return [
+        Panel(
+            "reconstructions",
+            images_figure(
+                [*shown, *rebuilt],
+                ["input"] * len(shown) + ["reconstruction"] * len(shown),
+                "Inputs and reconstructions",
+                cols=len(shown),
+            ),
+            "Top: test images; bottom: what the decoder rebuilds from the code.",
+        ),
+        Panel(
+            "interpolation",
+            images_figure(
+                list(line), [f"{w:.2f}" for w in np.linspace(0, 1, len(line))], "Decoded points between two codes"
+            ),
+            "Decoding points on the straight line between two images' codes: the latent space is continuous.",
+        ),
+    ]

@@ -10,8 +10,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._ascent import Regularisers, gradient_ascent
-from pipeline.visualize._common import as_batch, float32, submodel
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import as_batch, float32
+from pipeline.visualize.ascent import Regularisers, gradient_ascent
+from pipeline.visualize.figures import images_figure
+from pipeline.visualize.layer_graph import submodel
+from pipeline.visualize.methods import Context, method
 
 
 def deep_dream(
@@ -75,3 +79,24 @@ def dream_zoom(
         x = deep_dream(model, x if frame == 0 else _zoom(x, zoom), layer_names, seed=seed + frame, **dream)
         found.append(x)
     return found
+
+
+@method("deep_dream", "preferred inputs", conv=True)
+def deep_dream_panel(c: Context) -> list[Panel]:
+    start = np.stack(list(c.photos.values())[:1] or [c.shown[0]])
+    layer, count = c.layers[-1], c.settings.dream_frames
+    frames = [
+        f[0]
+        for f in dream_zoom(c.model, start, [layer], frames=count, steps=c.settings.dream_steps, seed=c.settings.seed)
+    ]
+    shown = [frames[0], frames[1], *frames[2:][-2:]]
+    titles = ["start", "frame 1", *[f"frame {k}" for k in range(len(frames) - len(shown) + 2, len(frames))]]
+    return [
+        Panel(
+            "deep_dream",
+            images_figure(shown, titles, f"DeepDream on {layer}"),
+            f"Gradient ascent on the image itself at three scales, amplifying what {layer} responds to; then "
+            f"zoom-and-repeat, {count} frames (deep_dream.gif).",
+            animation=frames,
+        )
+    ]

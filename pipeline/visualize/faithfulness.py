@@ -20,12 +20,19 @@ once; they are made one batch at a time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import scipy.ndimage
 
+from pipeline.drawing import Panel
 from pipeline.inference import probabilities, probabilities_of_copies
-from pipeline.visualize._common import class_indices
+from pipeline.visualize.arrays import class_indices
+from pipeline.visualize.layer_graph import kernel_layers
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, method
+from pipeline.visualize.randomization import randomization_panel
 
 BASELINES = ("blur", "mean", "zero")
 
@@ -134,3 +141,69 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     scale = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / scale) if scale > 0 else 0.0
+
+
+# metric -> (axis title, whether lower is better)
+FAITHFULNESS_METRICS = {
+    "deletion_auc": ("Deletion AUC (lower: better)", True),
+    "insertion_auc": ("Insertion AUC (higher: better)", False),
+    "mufidelity": ("MuFidelity (higher: better)", False),
+}
+
+
+def faithfulness_figure(scores: Mapping[str, Mapping[str, np.ndarray]], floor: Mapping[str, float]) -> plt.Figure:
+    """One panel per metric: a bar per method (the mean of its per-image `scores`), a dot per
+    image, the random map's mean as a dashed line; a bar on the wrong side of the line is a
+    method no better than chance."""
+    methods = list(scores)
+    n = len(next(iter(scores[methods[0]].values())))
+    fig, axes = plt.subplots(
+        1, len(FAITHFULNESS_METRICS), figsize=(4.2 * len(FAITHFULNESS_METRICS), 0.45 * len(methods) + 1.6)
+    )
+    for axis, (metric, (title, lower)) in zip(axes, FAITHFULNESS_METRICS.items(), strict=True):
+        values = [float(np.mean(scores[m][metric])) for m in methods]
+        good = [(v < floor[metric]) if lower else (v > floor[metric]) for v in values]
+        axis.barh(methods, values, color=["tab:green" if g else "tab:red" for g in good])
+        for y, m in enumerate(methods):
+            jitter = np.linspace(-0.25, 0.25, n) if n > 1 else np.zeros(1)
+            axis.scatter(scores[m][metric], y + jitter, s=6, color="k", alpha=0.5, zorder=3)
+        axis.axvline(floor[metric], color="k", linestyle="--", label="random map")
+        axis.set_title(title, fontsize=9)
+        axis.invert_yaxis()
+        for y, v in enumerate(values):
+            axis.text(v, y, f" {v:.3f}", va="center", fontsize=7)
+        if metric != next(iter(FAITHFULNESS_METRICS)):
+            axis.set_yticklabels([])
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Faithfulness of each attribution method, mean over {n} test images (red: no better than random)")
+    fig.tight_layout()
+    return fig
+
+
+NEEDS_CONV = ("grad_cam", "grad_cam_plus_plus", "score_cam")  # attributions read from a conv layer's maps
+
+
+@method("faithfulness", "trust", classifier=True)
+def faithfulness_panel(c: Context) -> list[Panel]:
+    f = c.settings.faithfulness
+    methods = [m for m in f.methods if m not in NEEDS_CONV or kernel_layers(c.model)]
+    x = c.x[: f.num_images]
+    settings = {k: f[k] for k in ("baseline", "steps", "grid", "subset", "samples", "batch_size")}
+    maps = {m: ATTRIBUTIONS[m](c.model, x, batch_size=f.batch_size) for m in methods}
+    maps["random"] = random_maps(x.shape[:3], c.settings.seed)
+    per_image = {m: faithfulness(c.model, x, m_maps, **settings) for m, m_maps in maps.items()}
+    for m, numbers in per_image.items():
+        for k, values in numbers.items():
+            c.metrics[f"faithfulness_{m}_{k}"] = float(np.mean(values))
+            c.series[f"faithfulness_{m}_{k}_per_image"] = dict(enumerate(map(float, values)))  # step: image
+    floor = {k: float(np.mean(v)) for k, v in per_image.pop("random").items()}
+    caption = (
+        f"Remove the pixels a map ranks first (deletion), add them to a {f.baseline} baseline (insertion), or "
+        f"remove random {f.grid}x{f.grid} cells (MuFidelity: does the map's mass there predict the probability's "
+        "drop?). Bars: the mean over the images; dots: each image (in MLflow as the metric's per_image series, "
+        "step = image). The dashed line is a random map: a method should beat it."
+    )
+    return [
+        Panel("faithfulness", faithfulness_figure(per_image, floor), caption),
+        randomization_panel(c, methods, x[: f.randomization_images]),
+    ]

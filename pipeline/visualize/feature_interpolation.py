@@ -21,7 +21,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._common import capped, float32, submodel
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import capped, float32
+from pipeline.visualize.figures import images_figure
+from pipeline.visualize.layer_graph import after_activation, submodel
+from pipeline.visualize.methods import Context, method
 
 UPCHURCH_LAYERS = ("block3_conv1", "block4_conv1", "block5_conv1")  # VGG's conv3_1, conv4_1, conv5_1
 
@@ -179,3 +183,29 @@ def _reconstruct(probe, z0, shifts, scales, steps, tv_weight, learning_rate) -> 
 
     history = [step().numpy() for _ in range(max(capped(steps), 1))]
     return z.numpy(), np.stack(history)
+
+
+@method("feature_interpolation", "preferred inputs", conv=True, attribute=True)
+def feature_interpolation_panel(c: Context) -> list[Panel]:
+    s, names = c.settings.interpolation, [layer.name for layer in c.model.layers]
+    wanted = s.layers or (UPCHURCH_LAYERS if set(UPCHURCH_LAYERS) <= set(names) else c.layers)
+    layers = [after_activation(c.model, n) if n in UPCHURCH_LAYERS else n for n in wanted]
+    a = attribute(c.model, *c.attribute_sets, layers)
+    x = c.shown[: s.num_images]
+    r = feature_interpolation(c.model, x, a, s.strengths, s.steps, s.tv_weight, s.learning_rate)
+    c.metrics |= {f"dfi_moved/{alpha:g}": float(moved.mean()) for alpha, moved in zip(r.strengths, r.moved)}
+    images = [im for i in range(len(x)) for im in (x[i], *r.images[:, i])]
+    titles = [
+        t
+        for i in range(len(x))
+        for t in ("original", *[f"alpha {a:g}: moved {m[i]:+.2f}" for a, m in zip(r.strengths, r.moved)])
+    ]
+    return [
+        Panel(
+            "feature_interpolation",
+            images_figure(images, titles, f"Deep feature interpolation at {', '.join(layers)}", len(titles) // len(x)),
+            f"Features moved by alpha times (mean features with - without the attribute, {len(c.attribute_sets[0])} "
+            f"and {len(c.attribute_sets[1])} images), reconstructed by {s.steps} Adam steps with a TV prior; "
+            "'moved' is how far the edit's features went along that vector (the goal is alpha).",
+        )
+    ]

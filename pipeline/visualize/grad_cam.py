@@ -10,8 +10,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.drawing import Panel
 from pipeline.inference import index_batches, traced
-from pipeline.visualize._common import as_batch, class_indices, float32, last_conv_layer, submodel
+from pipeline.visualize.arrays import as_batch, class_indices, float32
+from pipeline.visualize.layer_graph import (
+    last_conv_layer,
+    submodel,
+)
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 
 
 def grad_cam(
@@ -61,3 +67,16 @@ def weighted_maps(weights: tf.Tensor, maps: tf.Tensor, size) -> np.ndarray:
     cam = tf.image.resize(cam, size, method="bilinear")[..., 0].numpy()
     peak = cam.reshape(len(cam), -1).max(axis=1).reshape(-1, 1, 1)
     return np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
+
+
+@ATTRIBUTIONS.register("grad_cam")
+def _grad_cam_attribution(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
+    return grad_cam(model, x, class_index=class_index, batch_size=batch_size)
+
+
+@method("grad_cam", "attribution", classifier=True, conv=True)
+def grad_cam_panel(c: Context) -> list[Panel]:
+    layer = last_conv_layer(c.model)
+    title = f"Grad-CAM at {layer}, predicted class"
+    caption = f"Where {layer}'s maps carry evidence for the predicted class, upsampled over the image."
+    return heatmap_panel(c, "grad_cam", grad_cam(c.model, c.shown, layer), title, "class activation", caption)

@@ -12,13 +12,16 @@ import logging
 import keras
 import numpy as np
 
+from pipeline.drawing import Panel
 from pipeline.inference import batched, index_batches
-from pipeline.visualize._common import class_indices, float32
+from pipeline.visualize.arrays import class_indices, float32
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 from pipeline.visualize.saliency import input_gradient
 
 log = logging.getLogger(__name__)
 
 
+@ATTRIBUTIONS.register("integrated_gradients")
 def integrated_gradients(
     model: keras.Model,
     x,
@@ -69,3 +72,18 @@ def _check_completeness(model, x, base, maps, classes, tolerance, batch_size) ->
 
 def _logits(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
     return batched(lambda part: float32(model(part, training=False)), x, batch_size)
+
+
+@method("integrated_gradients", "attribution", classifier=True)
+def integrated_gradients_panel(c: Context) -> list[Panel]:
+    maps = integrated_gradients(c.model, c.shown, batch_size=c.settings.faithfulness.batch_size)
+    bound = float(np.abs(maps).max()) or 1.0
+    caption = (
+        "Integrated gradients from a black image: each pixel's share of the class logit (red for, blue against); "
+        "the shares add up to the logit's change."
+    )
+    title = "Integrated gradients (signed)"
+    style = {"cmap": "RdBu_r", "overlay": False}
+    return heatmap_panel(
+        c, "integrated_gradients", np.clip(maps / bound, -1, 1), title, "attribution", caption, **style
+    )

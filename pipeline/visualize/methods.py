@@ -1,7 +1,14 @@
-"""The registry of the visualization stage's methods (`visualize.methods`) and the context they
-run on: the model, the test images, the settings, and where numbers and warnings go. Each entry
-says what the method needs of a model, so the stage can skip the ones that do not apply; the
-methods register in `panels` and then `trust_panels`, the order they run in.
+"""The visualization stage's two registries and what their entries share.
+
+`METHODS` (`visualize.methods`): each method's module registers a panel function with
+`@method(name, section, **needs)`; it draws the method's figures for a `Context` (the model, the
+test images, the settings, and where numbers and warnings go). What a method needs of a model
+lets the stage skip the ones that do not apply; its section places it in the report.
+
+`ATTRIBUTIONS` (`visualize.faithfulness.methods`): the attribution methods as one family,
+`(model, x, class_index=None, batch_size=256) -> (N, H, W)` maps oriented so that higher means
+more important to the class. Each method's module registers its own; the faithfulness scores
+and the randomization check take any of them by name.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from omegaconf import DictConfig
 from pipeline.drawing import Panel
 from pipeline.inference import probabilities
 from pipeline.registry import Registry
-from pipeline.visualize._common import after_activation, kernel_layers
+from pipeline.visualize.figures import heatmaps_figure
+from pipeline.visualize.layer_graph import after_activation, kernel_layers
 
 
 @dataclass
@@ -58,14 +66,20 @@ class Context:
         return [after_activation(self.model, name) for name in picked]
 
 
+# The report's sections, in order: what the weights are, what the layers compute, what inputs
+# they respond to, why the model decided, whether those explanations hold, what it represents.
+SECTIONS = ("weights", "maps", "preferred inputs", "attribution", "trust", "representation")
+
+
 @dataclass(frozen=True)
 class Method:
-    """panels: the method's figures for a context; classifier: it explains class decisions (a
-    classifier's logits); conv: it looks at 2D conv layers; autoencoder: it needs a declared code;
-    dense: it explains per-pixel outputs (segmentation, edge maps); attribute: it needs the
-    two image sets of `visualize.interpolation`."""
+    """panels: the method's figures for a context; section: one of `SECTIONS`; classifier: it
+    explains class decisions (a classifier's logits); conv: it looks at 2D conv layers;
+    autoencoder: it needs a declared code; dense: it explains per-pixel outputs (segmentation,
+    edge maps); attribute: it needs the two image sets of `visualize.interpolation`."""
 
     panels: Callable[[Context], list[Panel]]
+    section: str
     classifier: bool = False
     conv: bool = False
     autoencoder: bool = False
@@ -94,11 +108,33 @@ class Method:
 METHODS: Registry[Method] = Registry("visualize.methods")
 
 
-def method(name: str, **needs: bool) -> Callable:
-    """Register a panel function as the method `name`, with what it needs of a model."""
+def method(name: str, section: str, **needs: bool) -> Callable:
+    """Register a panel function as the method `name`, in a report section, with what it needs
+    of a model (the flags of `Method`)."""
+    if section not in SECTIONS:
+        raise ValueError(f"section {section!r} of method {name!r} is not one of {SECTIONS}")
 
     def add(panels: Callable[[Context], list[Panel]]) -> Callable[[Context], list[Panel]]:
-        METHODS.register(name)(Method(panels, **needs))
+        METHODS.register(name)(Method(panels, section, **needs))
         return panels
 
     return add
+
+
+def report_order() -> list[str]:
+    """Every registered method, section by section, by name within one."""
+    return sorted(METHODS, key=lambda name: (SECTIONS.index(METHODS[name].section), name))
+
+
+def heatmap_panel(c: Context, name: str, maps, title: str, label: str, caption: str, **style) -> list[Panel]:
+    """One figure of per-pixel maps over the shown images, captioned with their predictions."""
+    return [Panel(name, heatmaps_figure(c.shown, maps, c.captions(), title, label, **style), caption)]
+
+
+Attribution = Callable[..., np.ndarray]
+ATTRIBUTIONS: Registry[Attribution] = Registry("visualize.faithfulness.methods")
+
+
+def attribution(method: str | Attribution) -> Attribution:
+    """A registered attribution method by name, or the callable itself."""
+    return ATTRIBUTIONS[method] if isinstance(method, str) else method

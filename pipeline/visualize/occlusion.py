@@ -7,8 +7,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from pipeline.inference import probabilities_of_copies
-from pipeline.visualize._common import as_batch, class_indices
+from pipeline.drawing import Panel
+from pipeline.inference import probabilities, probabilities_of_copies
+from pipeline.visualize.arrays import as_batch, class_indices
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 
 
 def patch_for(side: int) -> tuple[int, int]:
@@ -50,3 +52,22 @@ def occlusion(
         total[:, i : i + patch, j : j + patch] += p[:, None, None]
         covers[i : i + patch, j : j + patch] += 1
     return (total / covers).astype(np.float32)
+
+
+@ATTRIBUTIONS.register("occlusion")
+def _occlusion_attribution(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
+    """The drop of the class probability when a patch covers the pixel (the stage's patch)."""
+    x = np.asarray(x, np.float32)
+    classes = class_indices(model, x, class_index, batch_size)
+    patch, stride = patch_for(min(x.shape[1:3]))
+    kept = occlusion(model, x, classes, patch=patch, stride=stride, batch_size=batch_size)
+    return probabilities(model, x, batch_size)[np.arange(len(x)), classes][:, None, None] - kept
+
+
+@method("occlusion", "attribution", classifier=True)
+def occlusion_panel(c: Context) -> list[Panel]:
+    patch, stride = patch_for(c.x.shape[1])
+    maps = occlusion(c.model, c.shown, c.y[: len(c.shown)], patch=patch, stride=stride)
+    title = "Occlusion: probability of the true class"
+    caption = "The true class's probability while a grey square hides each region: low (red) where the evidence is."
+    return heatmap_panel(c, "occlusion", maps, title, "P(true class)", caption, cmap="RdYlBu", overlay=False)

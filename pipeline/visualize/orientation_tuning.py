@@ -9,9 +9,13 @@ detector at every position, so this is the bar's best placement)."""
 from __future__ import annotations
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
-from pipeline.visualize._common import as_batch, float32, submodel
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import as_batch, float32
+from pipeline.visualize.layer_graph import after_activation, kernel_layers, submodel
+from pipeline.visualize.methods import Context, method
 
 ANGLES = 36  # orientations over [0, 180) degrees, 5 degrees apart
 
@@ -57,3 +61,41 @@ def selectivity(angles: np.ndarray, responses: np.ndarray) -> np.ndarray:
     orth = np.take_along_axis(responses, off_right_angle.argmin(axis=0)[None], axis=0)[0]
     pref, total = responses.max(axis=0), responses.max(axis=0) + orth
     return np.where(total > 0, (pref - orth) / np.where(total > 0, total, 1.0), 0.0)
+
+
+def tuning_figure(angles: np.ndarray, responses: np.ndarray, osi: np.ndarray, layer: str, max_units: int = 16):
+    """A polar tuning curve per unit (orientation is 180-periodic: drawn over the full circle),
+    each scaled to its own peak, titled with its preferred angle and selectivity index."""
+    units = min(responses.shape[1], max_units)
+    cols = min(units, 8)
+    rows = int(np.ceil(units / cols))
+    fig = plt.figure(figsize=(1.9 * cols, 2.1 * rows + 0.5))
+    theta = np.deg2rad(np.concatenate([angles, angles + 180.0, angles[:1] + 360.0]))
+    for unit in range(units):
+        r = np.maximum(responses[:, unit], 0.0)
+        r = r / r.max() if r.max() > 0 else r
+        ax = fig.add_subplot(rows, cols, unit + 1, projection="polar")
+        ax.plot(theta, np.concatenate([r, r, r[:1]]), color="tab:red")
+        ax.fill(theta, np.concatenate([r, r, r[:1]]), color="tab:red", alpha=0.25)
+        ax.set_xticks(np.deg2rad([0, 45, 90, 135]), ["0", "45", "90", "135"], fontsize=6)
+        ax.set_yticks([])
+        ax.set_title(f"unit {unit}: {angles[responses[:, unit].argmax()]:.0f} deg, OSI {osi[unit]:.2f}", fontsize=7)
+    fig.suptitle(f"{layer}: response to a bar turned through 180 degrees (Hubel and Wiesel)")
+    fig.tight_layout()
+    return fig
+
+
+@method("orientation_tuning", "preferred inputs", conv=True)
+def orientation_tuning_panel(c: Context) -> list[Panel]:
+    layer = after_activation(c.model, kernel_layers(c.model)[0])
+    angles, responses = orientation_tuning(c.model, layer)
+    osi = selectivity(angles, responses)
+    c.metrics["orientation_selectivity_mean"] = float(osi.mean())
+    return [
+        Panel(
+            "orientation_tuning",
+            tuning_figure(angles, responses, osi, layer),
+            f"How each unit of {layer} answers a bar through the centre as it turns (Hubel and Wiesel's "
+            "experiment): a narrow lobe is an orientation detector; OSI 1 answers one orientation only, 0 any.",
+        )
+    ]

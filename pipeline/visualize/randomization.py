@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import scipy.stats
 import tensorflow as tf
 
-from pipeline.visualize._common import class_indices, unit_range
-from pipeline.visualize.attributions import Attribution, attribution
+from pipeline.drawing import Panel
+from pipeline.visualize.arrays import class_indices, unit_range
+from pipeline.visualize.methods import Attribution, Context, attribution
+
+log = logging.getLogger(__name__)
 
 
 class Step(NamedTuple):
@@ -96,3 +100,46 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     size = min(11, a.shape[1], a.shape[2])
     unit = [unit_range(np.abs(m))[..., None] for m in (a, b)]
     return float(tf.reduce_mean(tf.image.ssim(unit[0], unit[1], max_val=1.0, filter_size=size)))
+
+
+def randomization_figure(curves: Mapping[str, Sequence[tuple[str, float, float]]], threshold: float) -> plt.Figure:
+    """Spearman rank correlation between each method's maps on the trained model and on copies
+    whose layers are re-drawn from the top down; flat near 1 means the map ignores the model."""
+    fig, axis = plt.subplots(figsize=(9.5, 3.6))
+    for method, steps in curves.items():
+        axis.plot(range(len(steps)), [s[1] for s in steps], marker="o", label=method)
+    layers = [s[0] for s in next(iter(curves.values()))]
+    axis.set_xticks(range(len(layers)), [f"+{name}" for name in layers], rotation=30, fontsize=7, ha="right")
+    axis.axhline(threshold, color="k", linestyle="--", label=f"flag above {threshold:g}")
+    lowest = min(s[1] for steps in curves.values() for s in steps)
+    axis.set_ylim(min(-0.2, lowest - 0.05), 1.05)
+    axis.set_ylabel("Spearman, trained vs randomised")
+    axis.set_xlabel("layers re-drawn, cumulatively from the output")
+    axis.set_title("Randomization check (Adebayo et al. 2018): the maps should change as the model does")
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def randomization_panel(c: Context, methods: list[str], x: np.ndarray) -> Panel:
+    """The randomization check of each method on `x`: its figure, its numbers as metrics, and a
+    warning for each method that fails it."""
+    f = c.settings.faithfulness
+    found = randomization_checks(c.model, methods, x, seed=c.settings.seed, batch_size=f.batch_size)
+    curves = dict(zip(methods, found, strict=True))
+    for m, steps in curves.items():
+        c.metrics |= {f"randomization_{m}_spearman": steps[-1].spearman, f"randomization_{m}_ssim": steps[-1].ssim}
+        if steps[-1].spearman > f.randomization_threshold:
+            line = (
+                f"{m} failed the randomization check: its maps on a fully random model still correlate "
+                f"{steps[-1].spearman:.2f} (> {f.randomization_threshold:g}) with the trained model's: "
+                "they show the image, not the model"
+            )
+            log.warning("visualize: %s", line)
+            c.warnings.append(line)
+    return Panel(
+        "randomization",
+        randomization_figure(curves, f.randomization_threshold),
+        "Each method's maps on copies of the model whose layers are re-drawn from the output down: a faithful "
+        "method's maps fall apart as the weights they explain do.",
+    )

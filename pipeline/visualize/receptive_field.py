@@ -5,13 +5,24 @@ of a central unit of a layer w.r.t. the input, and where it is non-zero."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from pipeline.visualize._common import as_batch, float32, graph, layer_output, parents, submodel, window
+from pipeline.drawing import Panel, grid
+from pipeline.visualize.arrays import as_batch, float32
+from pipeline.visualize.layer_graph import (
+    graph,
+    layer_output,
+    parents,
+    submodel,
+    window,
+)
+from pipeline.visualize.methods import Context, method
 
 
 @dataclass(frozen=True)
@@ -99,3 +110,52 @@ def effective_receptive_field(model: keras.Model, layer_name: str, x) -> Recepti
         tuple(int(v) for v in theoretical),
         tuple(int(v) for v in stride),
     )
+
+
+def receptive_fields_figure(fields: Sequence) -> plt.Figure:
+    """Per layer: the measured gradient map with the theoretical (dashed) and the non-zero
+    (solid) extents drawn around the central unit."""
+    fig, axes = grid(
+        1, len(fields), "Receptive fields: |d central unit / d input|; dashed: theory, solid: measured", 1.0
+    )
+    fig.set_size_inches(2.4 * len(fields) + 1.0, 3.0)
+    for axis, field in zip(axes[0], fields):
+        shown = axis.imshow(field.gradient / max(field.gradient.max(), 1e-12), cmap="magma", vmin=0, vmax=1)
+        centre = np.array(np.unravel_index(np.argmax(field.gradient), field.gradient.shape))
+        for (rows, cols), style in ((field.theoretical, "--"), (field.measured, "-")):
+            axis.add_patch(
+                plt.Rectangle(
+                    (centre[1] - cols / 2, centre[0] - rows / 2),
+                    cols,
+                    rows,
+                    fill=False,
+                    edgecolor="cyan",
+                    linestyle=style,
+                    linewidth=1,
+                )
+            )
+        axis.set_title(
+            f"{field.layer}\nmeasured {field.measured[0]}x{field.measured[1]}, theory "
+            f"{field.theoretical[0]}x{field.theoretical[1]}\n90% within {field.effective}x{field.effective}",
+            fontsize=7,
+        )
+    fig.colorbar(shown, ax=axes[0].tolist(), shrink=0.8, label="relative gradient")
+    return fig
+
+
+@method("receptive_field", "maps", conv=True)
+def receptive_field_panel(c: Context) -> list[Panel]:
+    fields = [effective_receptive_field(c.model, layer, c.shown) for layer in c.layers]
+    for f in fields:
+        c.metrics |= {
+            f"erf_measured/{f.layer}": f.measured[0],
+            f"erf_theoretical/{f.layer}": f.theoretical[0],
+            f"erf_effective90/{f.layer}": f.effective,
+        }
+    return [
+        Panel(
+            "receptive_field",
+            receptive_fields_figure(fields),
+            "Where one central unit looks: dashed is what its layer geometry allows, solid what the gradient reaches.",
+        )
+    ]

@@ -8,8 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.drawing import Panel
 from pipeline.inference import index_batches, traced
-from pipeline.visualize._common import as_batch, class_indices, float32
+from pipeline.visualize.arrays import as_batch, class_indices, float32
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 
 
 def input_gradient(model: keras.Model, x, classes: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -31,12 +33,14 @@ def _gradient(model: keras.Model, x: tf.Tensor, classes: tf.Tensor) -> tf.Tensor
     return tape.gradient(score, x)
 
 
+@ATTRIBUTIONS.register("saliency")
 def saliency(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
     """max over channels of |d logit_c / d x|, (N, H, W); `class_index=None`: the predicted class."""
     classes = class_indices(model, np.asarray(x), class_index, batch_size)
     return np.abs(input_gradient(model, x, classes, batch_size)).max(axis=-1)
 
 
+@ATTRIBUTIONS.register("smoothgrad")
 def smoothgrad(
     model: keras.Model,
     x,
@@ -61,3 +65,18 @@ def smoothgrad(
         noisy = np.concatenate([x[image[sample == s]] + noise_of(s)[image[sample == s]] for s in np.unique(sample)])
         np.add.at(total, image, np.abs(input_gradient(model, noisy, classes[image], batch_size)))
     return (total / samples).max(axis=-1)
+
+
+@method("saliency", "attribution", classifier=True)
+def saliency_panel(c: Context) -> list[Panel]:
+    title = "Saliency: |d logit / d x| of the predicted class"
+    caption = "Which pixels change the predicted class's score the most (max over channels)."
+    return heatmap_panel(c, "saliency", saliency(c.model, c.shown), title, "|gradient|", caption, overlay=False)
+
+
+@method("smoothgrad", "attribution", classifier=True)
+def smoothgrad_panel(c: Context) -> list[Panel]:
+    maps = smoothgrad(c.model, c.shown, seed=c.settings.seed)
+    title = "SmoothGrad: saliency averaged over noisy copies"
+    caption = "Saliency averaged over 25 noisy copies of each image: less speckle, same evidence."
+    return heatmap_panel(c, "smoothgrad", maps, title, "|gradient|", caption, overlay=False)

@@ -9,9 +9,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from pipeline.drawing import Panel
 from pipeline.inference import batched, probabilities_of_copies
-from pipeline.visualize._common import as_batch, class_indices, float32, last_conv_layer, submodel, unit_range
+from pipeline.visualize.arrays import as_batch, class_indices, float32, unit_range
 from pipeline.visualize.grad_cam import weighted_maps
+from pipeline.visualize.layer_graph import (
+    last_conv_layer,
+    submodel,
+)
+from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 
 
 def score_cam(
@@ -32,3 +38,15 @@ def score_cam(
 
     weights = probabilities_of_copies(model, masked, len(images) * count, np.repeat(classes, count), batch_size)
     return weighted_maps(tf.constant(weights.reshape(len(images), 1, 1, count)), maps, x.shape[1:3])
+
+
+@ATTRIBUTIONS.register("score_cam")
+def _score_cam_attribution(model: keras.Model, x, class_index=None, batch_size: int = 256) -> np.ndarray:
+    return score_cam(model, x, class_index=class_index, batch_size=batch_size)
+
+
+@method("score_cam", "attribution", classifier=True, conv=True)
+def score_cam_panel(c: Context) -> list[Panel]:
+    maps = score_cam(c.model, c.shown, batch_size=c.settings.faithfulness.batch_size)
+    caption = "Score-CAM: each feature map of the last conv layer masks the image; the class's probability weighs it."
+    return heatmap_panel(c, "score_cam", maps, "Score-CAM (no gradient)", "class activation", caption)

@@ -11,7 +11,7 @@ from pipeline.models import ARCHITECTURES
 from pipeline.stages import report
 from pipeline.stages.context import StageContext
 from pipeline.stages.inputs import class_names, labels_or_predictions, sample_test_split
-from pipeline.visualize.methods import METHODS, Context
+from pipeline.visualize.methods import METHODS, Context, report_order
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
     """Run `visualize.methods` (all when null) and publish their figures and numbers. Returns no
     headline numbers: they are in MLflow and the report."""
     cfg, settings, begun = context.cfg, context.cfg.visualize, time.perf_counter()
-    methods = list(settings.methods or METHODS)
+    methods = list(settings.methods or report_order())
     count = max(settings.num_images, settings.embedding_examples if "embedding" in methods else 0)
     x, y, info = sample_test_split(cfg, count, settings.seed)
     rgb = len(info.input_shape) == 3 and info.input_shape[-1] == 3

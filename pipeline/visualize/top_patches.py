@@ -7,14 +7,20 @@ input gradient is, and shifted to stay inside the image."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from pipeline.drawing import Panel, grid, show
 from pipeline.inference import batched
-from pipeline.visualize._common import float32, submodel
+from pipeline.visualize.arrays import float32
+from pipeline.visualize.feature_maps import most_active_filters
+from pipeline.visualize.layer_graph import submodel
+from pipeline.visualize.methods import Context, method
 from pipeline.visualize.receptive_field import geometry
 
 
@@ -77,3 +83,30 @@ def _crops(images: np.ndarray, chosen: np.ndarray, centres: np.ndarray, size) ->
     for f, r in np.ndindex(chosen.shape):
         out[f, r] = images[chosen[f, r], top[f, r] : top[f, r] + h, left[f, r] : left[f, r] + w]
     return out
+
+
+def patches_figure(patches: np.ndarray, filters: Sequence[int], layer: str) -> plt.Figure:
+    """One row per filter: its top patches, strongest first."""
+    fig, axes = grid(len(filters), patches.shape[1], f"{layer}: the test patches that excite each filter most", 0.9)
+    axes = np.asarray(axes).reshape(len(filters), patches.shape[1])
+    for row, f in enumerate(filters):
+        for col in range(patches.shape[1]):
+            show(axes[row, col], patches[row, col], f"filter {f}" if col == 0 else "")
+    fig.tight_layout()
+    return fig
+
+
+@method("top_patches", "preferred inputs", conv=True)
+def top_patches_panel(c: Context) -> list[Panel]:
+    panels = []
+    for layer in c.layers:
+        chosen = most_active_filters(c.model, layer, c.x, c.settings.filters_per_layer)
+        found = top_activating_patches(c.model, layer, c.x, chosen, k=9, batch_size=c.settings.faithfulness.batch_size)
+        caption = (
+            f"For the {len(chosen)} filters of {layer} most active on the test images, the {found.patches.shape[1]} "
+            f"test images where each responds most, cropped to the unit's receptive field "
+            f"({found.patches.shape[2]}x{found.patches.shape[3]} pixels; Zeiler and Fergus 2014)."
+        )
+        figure = patches_figure(found.patches, chosen, layer)
+        panels.append(Panel(f"top_patches_{layer}", figure, caption))
+    return panels

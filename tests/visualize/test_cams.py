@@ -8,8 +8,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline.models import family
-from pipeline.visualize import grad_cam
-from pipeline.visualize.attributions import ATTRIBUTIONS
+from pipeline.visualize import ATTRIBUTIONS, grad_cam
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.score_cam import score_cam
 from tests.visualize.helpers import Watching, bar_detector, bar_image, watched

@@ -9,8 +9,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from pipeline.models import build_model
-from pipeline.visualize import METHODS
-from pipeline.visualize.attributions import ATTRIBUTIONS
+from pipeline.visualize import ATTRIBUTIONS, METHODS
 from pipeline.visualize.faithfulness import baseline_images, faithfulness, random_maps
 from tests.visualize.helpers import SETTINGS, Watching, bar_detector, bar_image, context_of, edges, watched
 

@@ -8,7 +8,6 @@ import pytest
 from pipeline.data import triangle_sets
 from pipeline.models import build_model
 from pipeline.visualize import feature_maps
-from pipeline.visualize._common import after_activation
 from pipeline.visualize.feature_interpolation import (
     UPCHURCH_LAYERS,
     attribute,
@@ -16,6 +15,7 @@ from pipeline.visualize.feature_interpolation import (
     position,
     total_variation,
 )
+from pipeline.visualize.layer_graph import after_activation
 
 
 @pytest.fixture(scope="module")

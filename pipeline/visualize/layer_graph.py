@@ -1,28 +1,16 @@
-"""What every visualization method needs: sub-models that expose a layer, float32 scores, the
-layers worth looking at, and the cap on optimisation steps tests set."""
+"""A model's layers as a graph: sub-models cut at any layer (nested models included), the
+layers each one reads, and the layers worth looking at (convolutions, poolings, spatial maps)."""
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from pipeline.inference import predicted_classes
 from pipeline.models import run_layers
-
-# Tests (and impatient users) cap every optimisation loop with this environment variable.
-MAX_STEPS_ENV = "CONVNET_VIS_MAX_STEPS"
-
-
-def capped(steps: int) -> int:
-    """`steps`, or fewer when $CONVNET_VIS_MAX_STEPS says so."""
-    cap = os.environ.get(MAX_STEPS_ENV)
-    return min(steps, int(cap)) if cap else steps
 
 
 @dataclass(frozen=True)
@@ -79,11 +67,6 @@ def submodel(model: keras.Model, layer_names: Sequence[str], with_logits: bool =
 def model_output(model: keras.Model):
     """The model's (first) output in `graph(model)`."""
     return graph(model).output
-
-
-def float32(tensor) -> tf.Tensor:
-    """Scores and activations in float32, whatever the model's precision policy."""
-    return tf.cast(tensor, tf.float32)
 
 
 def spatial_layers(model: keras.Model) -> list[str]:
@@ -173,23 +156,3 @@ def last_conv_layer(model: keras.Model) -> str:
     if not candidates:
         raise ValueError(f"Model {model.name!r} has no convolutional layer with a map of at least 2x2.")
     return after_activation(model, candidates[-1])
-
-
-def class_indices(model: keras.Model, x: np.ndarray, class_index, batch_size: int = 256) -> np.ndarray:
-    """One class per example: the prediction when `class_index` is None, else broadcast."""
-    if class_index is None:
-        return predicted_classes(model, x, batch_size)
-    return np.broadcast_to(np.asarray(class_index, dtype=np.int32), (len(x),)).copy()
-
-
-def as_batch(x) -> tf.Tensor:
-    x = tf.convert_to_tensor(x, tf.float32)
-    if x.shape.rank != 4:
-        raise ValueError(f"Expected a batch of images (N, H, W, C). Received: x.shape={tuple(x.shape)}")
-    return x
-
-
-def unit_range(maps: np.ndarray) -> np.ndarray:
-    """Each map (axes 1 and 2 of (N, H, W, ...)) min-max scaled to [0, 1]; a flat map becomes 0."""
-    low, high = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
-    return np.where(high > low, (maps - low) / np.where(high > low, high - low, 1.0), 0.0).astype(np.float32)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from pipeline.drawing import Panel
 from pipeline.inference import probabilities
-from pipeline.visualize._common import graph, model_output
+from pipeline.visualize.figures import heatmaps_figure
 from pipeline.visualize.grad_cam import grad_cam
+from pipeline.visualize.layer_graph import graph, model_output
+from pipeline.visualize.methods import Context, method
 from pipeline.visualize.saliency import saliency
 
 
@@ -58,3 +61,42 @@ def pixel_explanations(model: keras.Model, image: np.ndarray, layer: str) -> Pix
         saliency(probe, image[None], channel)[0],
         grad_cam(probe, image[None], layer, channel)[0],
     )
+
+
+@method("edges", "attribution", dense=True, conv=True)
+def edges_panel(c: Context) -> list[Panel]:
+    found = [pixel_explanations(c.model, image, c.layers[-1]) for image in c.shown]
+    captions = [f"strongest at ({f.row}, {f.col}): {f.output[f.row, f.col]:.2f}" for f in found]
+    what = "edge probability" if c.model.output_shape[-1] == 1 else "top class probability"
+    figures = [
+        ("edges", [f.output for f in found], f"The model's output: {what} per pixel", what, "gray_r", False),
+        (
+            "edge_saliency",
+            [f.saliency for f in found],
+            "Saliency of the strongest pixel",
+            "|gradient|",
+            "inferno",
+            False,
+        ),
+        (
+            "edge_grad_cam",
+            [f.grad_cam for f in found],
+            f"Grad-CAM at {c.layers[-1]}, strongest pixel",
+            "heat",
+            "inferno",
+            True,
+        ),
+    ]
+    captions_of = {
+        "edges": f"What the network outputs at every pixel ({what}).",
+        "edge_saliency": "Which input pixels move the output at the strongest pixel: its local neighbourhood.",
+        "edge_grad_cam": f"Where {c.layers[-1]}'s maps carry evidence for the output at the strongest pixel.",
+    }
+    return [
+        Panel(
+            name,
+            heatmaps_figure(c.shown, np.stack(maps), captions, title, label, cmap, overlay),
+            captions_of[name],
+        )
+        for name, maps, title, label, cmap, overlay in figures
+    ]

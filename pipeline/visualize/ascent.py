@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.inference import traced
-from pipeline.visualize._common import capped
+from pipeline.visualize.arrays import capped
 
 GREY = 0.5  # decay pulls towards the middle of the [0, 1] data range
 
