@@ -21,7 +21,7 @@ from pipeline.attacks import AUTOATTACK_MEMBERS, AUTOATTACK_VERSIONS, TRAINING_A
 from pipeline.console import restore_stderr
 from pipeline.data import load, load_arguments
 from pipeline.errors import ConfigError, UserError
-from pipeline.models import IMPLEMENTATIONS, PRETRAINED_ARCHITECTURES, check_architecture
+from pipeline.models import IMPLS, PRETRAINED_ARCHITECTURES, check_architecture
 from pipeline.stages import STAGES
 from pipeline.stages.context import StageContext
 from pipeline.stages.inputs import adopt_run
@@ -278,7 +278,7 @@ def check_names(cfg: DictConfig) -> None:
     """Every name a config holds, against the registry of its kind (messages list the known names)."""
     STAGES.check(cfg.stages)
     OBJECTIVES.check(cfg.dataset.target)
-    IMPLEMENTATIONS.check(cfg.layers.impl)
+    IMPLS.check(cfg.layers.impl)
     OPTIMIZERS.check(cfg.optimizer.name)
     SCHEDULES.check(cfg.optimizer.schedule)
     STRATEGIES.check(cfg.trainer.strategy)

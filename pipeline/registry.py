@@ -1,15 +1,21 @@
-"""One registry per kind of name (stages, visualization methods, attacks, optimizers, schedules,
-strategies): a dict from name to what the name means, whose unknown-name error lists the known
-names. Configs, checks and error messages derive from the registries, never from copies."""
+"""One registry per kind of name (stages, datasets, architectures, layer implementations,
+visualization methods, attacks, optimizers, schedules, strategies): a dict from name to what the
+name means, whose unknown-name error lists the known names. Configs, checks and error messages
+derive from the registries, never from copies.
+
+Every registry is filled one way, where its entries are defined: `@REGISTRY.register(name)` on
+a function or class of ours, `REGISTRY.register(name, entry)` for anything else (a Keras class,
+a record of settings)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 from pipeline.errors import UserError
 
 T = TypeVar("T")
+_DECORATE = object()  # `register(name)` without an entry: used as a decorator
 
 
 class UnknownNameError(ValueError, UserError):
@@ -20,15 +26,21 @@ class Registry(dict, Generic[T]):
     """`{name: entry}` in registration order. `kind` names the setting in messages, e.g.
     "optimizer.name": `registry["adamm"]` raises "unknown optimizer.name 'adamm'; known: adam, sgd"."""
 
-    def __init__(self, kind: str, entries: dict[str, T] | None = None):
-        super().__init__(entries or {})
+    def __init__(self, kind: str):
+        super().__init__()
         self.kind = kind
 
     def __missing__(self, name: str) -> T:
         raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {', '.join(self)}")
 
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: `@REGISTRY.register("name")` adds the decorated object under `name`."""
+    @overload
+    def register(self, name: str) -> Callable[[T], T]: ...
+    @overload
+    def register(self, name: str, entry: T) -> T: ...
+
+    def register(self, name: str, entry=_DECORATE):
+        """Add `entry` under `name` and return it; without `entry`, a decorator that adds the
+        decorated function or class. A name registers once."""
 
         def add(entry: T) -> T:
             if name in self:
@@ -36,7 +48,7 @@ class Registry(dict, Generic[T]):
             self[name] = entry
             return entry
 
-        return add
+        return add if entry is _DECORATE else add(entry)
 
     def check(self, names: str | Iterable[str]) -> None:
         """Raise `UnknownNameError` for the first name (or the names) not registered."""

@@ -15,7 +15,7 @@ from pipeline.attacks.apgd import APGD
 from pipeline.attacks.autoattack import MEMBERS as AUTOATTACK_MEMBERS
 from pipeline.attacks.autoattack import VERSIONS as AUTOATTACK_VERSIONS
 from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import accuracy, robust_accuracy
 from pipeline.attacks.fgsm import FGSM
@@ -25,15 +25,18 @@ from pipeline.attacks.pgd import BIM, PGD
 from pipeline.attacks.square import Square
 from pipeline.registry import Registry
 
-ATTACKS: Registry[type[Attack]] = Registry(
-    "attack",
-    {"fgsm": FGSM, "gradient_step": GradientStep, "bim": BIM, "pgd": PGD, "apgd": APGD, "deepfool": DeepFool},
-)
-# The attacks adversarial training can use: an L-inf `eps` budget, callable inside the training step.
-TRAINING_ATTACKS: Registry[type[Attack]] = Registry(
-    "trainer.adversarial.attack",
-    {name: cls for name, cls in ATTACKS.items() if cls.budget_name == "eps" and cls.in_graph},
-)
+
+def _training_attacks() -> Registry[type[Attack]]:
+    """The attacks adversarial training can use: an L-inf `eps` budget, callable inside the
+    training step."""
+    found: Registry[type[Attack]] = Registry("trainer.adversarial.attack")
+    for name, cls in ATTACKS.items():
+        if cls.budget_name == "eps" and cls.in_graph:
+            found.register(name, cls)
+    return found
+
+
+TRAINING_ATTACKS = _training_attacks()
 
 
 def make_attack(name: str, model: keras.Model, **settings) -> Attack:

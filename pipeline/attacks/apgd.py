@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.attacks import randomness
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 from pipeline.attacks.norms import norm as norm_named
 
 MOMENTUM = 0.75  # alpha: the weight of the new step against the previous move
@@ -72,6 +72,7 @@ def dlr(logits: tf.Tensor, y: tf.Tensor, target: tf.Tensor | None = None) -> tf.
     return -(z_y - best_other) / (ranked[:, 0] - ranked[:, 2] + 1e-12)
 
 
+@ATTACKS.register("apgd")
 class APGD(Attack):
     """`steps` iterations of auto-PGD in the `norm` ball of radius `eps`, `restarts` random starts;
     `loss` "ce" or "dlr"; `targeted`: APGD-T over `target_classes` classes (see the module)."""

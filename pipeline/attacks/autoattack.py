@@ -38,19 +38,21 @@ from pipeline.registry import Registry
 
 log = logging.getLogger(__name__)
 
-VERSIONS: Registry[dict[str, dict]] = Registry(
-    "adversarial.autoattack.version",
+VERSIONS: Registry[dict[str, dict]] = Registry("adversarial.autoattack.version")
+VERSIONS.register(
+    "standard",
     {
-        "standard": {
-            "apgd-ce": {"steps": 100, "restarts": 1},
-            "apgd-t": {"steps": 100, "target_classes": 9, "restarts": 1},
-            "square": {"queries": 5000, "p_init": 0.8},
-        },
-        "fast": {
-            "apgd-ce": {"steps": 50, "restarts": 1},
-            "apgd-t": {"steps": 50, "target_classes": 3, "restarts": 1},
-            "square": {"queries": 1000, "p_init": 0.8},
-        },
+        "apgd-ce": {"steps": 100, "restarts": 1},
+        "apgd-t": {"steps": 100, "target_classes": 9, "restarts": 1},
+        "square": {"queries": 5000, "p_init": 0.8},
+    },
+)
+VERSIONS.register(
+    "fast",
+    {
+        "apgd-ce": {"steps": 50, "restarts": 1},
+        "apgd-t": {"steps": 50, "target_classes": 3, "restarts": 1},
+        "square": {"queries": 1000, "p_init": 0.8},
     },
 )
 MEMBERS = tuple(VERSIONS["standard"])  # in the order they run; every version names them all

@@ -10,6 +10,11 @@ import tensorflow as tf
 
 from pipeline.attacks import randomness
 from pipeline.inference import CountedApart
+from pipeline.registry import Registry
+
+# The attacks a config can name (`adversarial.attack`, `trainer.adversarial.attack`): each
+# attack's module registers its class.
+ATTACKS: Registry[type[Attack]] = Registry("attack")
 
 
 class Attack:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 from pipeline.attacks.norms import L2Norm
 
 
+@ATTACKS.register("deepfool")
 class DeepFool(Attack):
     """Up to `steps` linearised steps against the `candidates` classes scored highest on x.
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 
 
+@ATTACKS.register("fgsm")
 class FGSM(Attack):
     """One signed gradient step of size `eps` (a scalar or one per example), then clipped."""
 

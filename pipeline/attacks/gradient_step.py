@@ -6,9 +6,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 
 
+@ATTACKS.register("gradient_step")
 class GradientStep(Attack):
     """x + step_size * dL/dx, clipped to the data range."""
 

@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import ATTACKS, Attack
 from pipeline.attacks.norms import norm as norm_named
 
 
+@ATTACKS.register("pgd")
 class PGD(Attack):
     """`steps` steps of `step_size` along the norm's steepest direction, each projected back into
     the `eps`-ball around x and into the data range. Defaults: L-inf, eps 8/255, 10 steps of
@@ -52,6 +53,7 @@ class PGD(Attack):
         return x_adv
 
 
+@ATTACKS.register("bim")
 class BIM(PGD):
     """The basic iterative method: L-infinity PGD without the random start."""
 

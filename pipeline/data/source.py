@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 
 from pipeline.data.builders import OFFLINE_BUILDERS
 from pipeline.errors import ConfigError, UserError
+from pipeline.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,13 @@ log = logging.getLogger(__name__)
 DATASET_HOST = ("storage.googleapis.com", 443)
 PROBE_TIMEOUT_S = 3.0
 
-# The real datasets the project documents and tests; any other TFDS name works too.
-REAL_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn_cropped")
+# The real datasets the project documents (each has a conf/dataset file); any other TFDS name works too.
+REAL_DATASETS: Registry[str] = Registry("real dataset")
+REAL_DATASETS.register("mnist", "handwritten digits, 28x28 grey, 10 classes")
+REAL_DATASETS.register("fashion_mnist", "clothing, 28x28 grey, 10 classes")
+REAL_DATASETS.register("cifar10", "small photos, 32x32 colour, 10 classes")
+REAL_DATASETS.register("cifar100", "small photos, 32x32 colour, 100 classes")
+REAL_DATASETS.register("svhn_cropped", "house-number digits, 32x32 colour, 10 classes")
 
 
 class DatasetNotPreparedError(RuntimeError, UserError):

@@ -33,9 +33,8 @@ class CanvasSet:
     background: int
 
 
-CANVASES: Registry[CanvasSet] = Registry(
-    "dataset.name (with canvases)", {"digit_canvas": CanvasSet(canvases, CANVAS_BACKGROUND)}
-)
+CANVASES: Registry[CanvasSet] = Registry("dataset.name (with canvases)")
+CANVASES.register("digit_canvas", CanvasSet(canvases, CANVAS_BACKGROUND))
 
 
 def run_stage(context: StageContext) -> dict[str, float]:

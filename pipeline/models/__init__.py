@@ -35,7 +35,7 @@ from pipeline.models import (
 from pipeline.models.cost import flops
 from pipeline.models.fully_convolutional import to_fully_convolutional
 from pipeline.models.heads import head_start
-from pipeline.models.impl import IMPLEMENTATIONS, family
+from pipeline.models.impl import IMPLS, Impl
 from pipeline.models.nested import inline, is_nested, run_layers
 from pipeline.models.preprocess import Preprocess
 from pipeline.models.pretrained import IMAGENET_CLASSES, PRETRAINED_ARCHITECTURES, MissingWeightsError
@@ -47,8 +47,8 @@ from pipeline.registry import Registry
 class Architecture:
     """How to build one named network.
 
-    `build(num_classes, family, **options)` returns a list of layers (a `keras.Sequential`)
-    or, when `functional`, `build(inputs, num_classes, family, **options)` returns the outputs.
+    `build(num_classes, impl, **options)` returns a list of layers (a `keras.Sequential`)
+    or, when `functional`, `build(inputs, num_classes, impl, **options)` returns the outputs.
     `code_layer` declares an autoencoder's code: the layer whose output the decoder starts from.
     `towers`: `build` also takes `make_tower` (`tower` below), to build another architecture inside.
     """
@@ -62,37 +62,41 @@ class Architecture:
     towers: bool = False
 
 
-ARCHITECTURES: Registry[Architecture] = Registry(
-    "architecture",
-    {
-        "linear": Architecture(linear.build_linear, linear.min_input),
-        "mlp": Architecture(linear.build_mlp, linear.min_input),
-        "pattern": Architecture(pattern.build, pattern.min_input),
-        "lenet5": Architecture(lenet.build, lenet.min_input),
-        "alexnet": Architecture(alexnet.build, alexnet.min_input),
-        **{f"vgg{d}": Architecture(functools.partial(vgg.build, depth=d), vgg.min_input) for d in vgg.CONVS_PER_BLOCK},
-        **{
-            f"resnet{d}": Architecture(
-                functools.partial(resnet.build_imagenet, depth=d), resnet.min_input_imagenet, True
-            )
-            for d in resnet.LAYOUTS
-        },
-        "resnet20": Architecture(resnet.build_cifar, resnet.min_input_cifar, True),
-        "googlenet": Architecture(googlenet.build, googlenet.min_input, True),
-        "allconv": Architecture(allconv.build, allconv.min_input),
-        "conv1d": Architecture(conv1d.build, conv1d.min_input, spatial_rank=1),
-        "autoencoder": Architecture(
-            autoencoder.build,
-            autoencoder.min_input,
-            True,
-            multiple_of=lambda **o: autoencoder.MULTIPLE_OF,
-            code_layer=autoencoder.CODE_LAYER,
-        ),
-        "unet": Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of),
-        "hed": Architecture(hed.build, hed.min_input, True),
-        "siamese": Architecture(siamese.build, siamese.min_input, True, spatial_rank=3, towers=True),
-    },
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES.register("linear", Architecture(linear.build_linear, linear.min_input))
+ARCHITECTURES.register("mlp", Architecture(linear.build_mlp, linear.min_input))
+ARCHITECTURES.register("pattern", Architecture(pattern.build, pattern.min_input))
+ARCHITECTURES.register("lenet5", Architecture(lenet.build, lenet.min_input))
+ARCHITECTURES.register("alexnet", Architecture(alexnet.build, alexnet.min_input))
+
+
+def _register_by_depth() -> None:
+    """vgg11 to vgg19 and resnet18 to resnet152: one builder each family, its depth fixed."""
+    for depth in vgg.CONVS_PER_BLOCK:
+        ARCHITECTURES.register(f"vgg{depth}", Architecture(functools.partial(vgg.build, depth=depth), vgg.min_input))
+    for depth in resnet.LAYOUTS:
+        build = functools.partial(resnet.build_imagenet, depth=depth)
+        ARCHITECTURES.register(f"resnet{depth}", Architecture(build, resnet.min_input_imagenet, True))
+
+
+_register_by_depth()
+ARCHITECTURES.register("resnet20", Architecture(resnet.build_cifar, resnet.min_input_cifar, True))
+ARCHITECTURES.register("googlenet", Architecture(googlenet.build, googlenet.min_input, True))
+ARCHITECTURES.register("allconv", Architecture(allconv.build, allconv.min_input))
+ARCHITECTURES.register("conv1d", Architecture(conv1d.build, conv1d.min_input, spatial_rank=1))
+ARCHITECTURES.register(
+    "autoencoder",
+    Architecture(
+        autoencoder.build,
+        autoencoder.min_input,
+        True,
+        multiple_of=lambda **o: autoencoder.MULTIPLE_OF,
+        code_layer=autoencoder.CODE_LAYER,
+    ),
 )
+ARCHITECTURES.register("unet", Architecture(unet.build, unet.min_input, True, multiple_of=unet.multiple_of))
+ARCHITECTURES.register("hed", Architecture(hed.build, hed.min_input, True))
+ARCHITECTURES.register("siamese", Architecture(siamese.build, siamese.min_input, True, spatial_rank=3, towers=True))
 
 
 def build_model(
@@ -136,13 +140,13 @@ def _build(
     name: str, input_shape: tuple, num_classes: int | None, impl: str, options: dict, preprocess: dict | None = None
 ) -> keras.Model:
     first = [Preprocess(**preprocess, name="preprocess")] if preprocess else []
-    return _assemble(name, input_shape, num_classes, family(impl), options, first, f"{name}_{impl}")
+    return _assemble(name, input_shape, num_classes, IMPLS[impl], options, first, f"{name}_{impl}")
 
 
-def tower(name: str, input_shape: tuple, outputs: int, layer_family, **options) -> keras.Model:
+def tower(name: str, input_shape: tuple, outputs: int, impl: Impl, **options) -> keras.Model:
     """A named architecture as one sub-model ending in `outputs` units: a Siamese network's
     tower, called on both images with the same weights."""
-    return _assemble(name, tuple(input_shape), outputs, layer_family, options, [], f"{name}_tower")
+    return _assemble(name, tuple(input_shape), outputs, impl, options, [], f"{name}_tower")
 
 
 def check_architecture(name: str, input_shape: Sequence[int], options: dict) -> None:
@@ -154,7 +158,7 @@ def check_architecture(name: str, input_shape: Sequence[int], options: dict) -> 
 
 
 def _assemble(
-    name: str, input_shape: tuple, outputs: int | None, layer_family, options: dict, first: list, model_name: str
+    name: str, input_shape: tuple, outputs: int | None, impl: Impl, options: dict, first: list, model_name: str
 ) -> keras.Model:
     arch = ARCHITECTURES[name]
     check_architecture(name, input_shape, options)
@@ -162,9 +166,9 @@ def _assemble(
         inputs = keras.Input(input_shape, name="image")
         x = blocks.apply(first, inputs)
         more = {"make_tower": tower} if arch.towers else {}
-        return keras.Model(inputs, arch.build(x, outputs, layer_family, **more, **options), name=model_name)
+        return keras.Model(inputs, arch.build(x, outputs, impl, **more, **options), name=model_name)
     return keras.Sequential(
-        [keras.Input(input_shape, name="image"), *first, *arch.build(outputs, layer_family, **options)],
+        [keras.Input(input_shape, name="image"), *first, *arch.build(outputs, impl, **options)],
         name=model_name,
     )
 
@@ -174,7 +178,7 @@ def _check_options(name: str, arch: Architecture, options: dict) -> None:
     parameters = inspect.signature(arch.build).parameters
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         return  # the builder validates its own options
-    known = [p for p in parameters if p not in ("inputs", "num_classes", "family", "make_tower", *fixed)]
+    known = [p for p in parameters if p not in ("inputs", "num_classes", "impl", "make_tower", *fixed)]
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ConfigError(f"Unknown option(s) {unknown} for {name!r}. Its options: {known or 'none'}.")
@@ -200,7 +204,8 @@ def _check_input(name: str, arch: Architecture, input_shape: tuple, options: dic
 __all__ = [
     "ARCHITECTURES",
     "IMAGENET_CLASSES",
-    "IMPLEMENTATIONS",
+    "IMPLS",
+    "Impl",
     "PRETRAINED_ARCHITECTURES",
     "Architecture",
     "MissingWeightsError",

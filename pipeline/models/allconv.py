@@ -9,9 +9,10 @@ classes). The paper's ReLU on the class-score layer is left out: the model emits
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import keras
+
+from pipeline.models.impl import Impl
 
 
 def min_input(**options) -> int:
@@ -20,7 +21,7 @@ def min_input(**options) -> int:
 
 def build(
     num_classes: int,
-    family: SimpleNamespace,
+    impl: Impl,
     filters: Sequence[int] = (96, 192),
     input_dropout: float = 0.2,
     dropout: float = 0.5,
@@ -38,10 +39,10 @@ def build(
         (large, 1, 1, "valid"),
     ]
     for i, (width, kernel, strides, padding) in enumerate(plan, start=1):
-        out.append(family.Conv2D(width, kernel, strides=strides, padding=padding, name=f"conv{i}"))
+        out.append(impl.Conv2D(width, kernel, strides=strides, padding=padding, name=f"conv{i}"))
         out.append(keras.layers.ReLU(name=f"conv{i}_relu"))
         if strides > 1 and dropout:
             out.append(keras.layers.Dropout(dropout, name=f"dropout{i}"))
-    out.append(family.Conv2D(num_classes, 1, name="class_scores"))
+    out.append(impl.Conv2D(num_classes, 1, name="class_scores"))
     out.append(keras.layers.GlobalAveragePooling2D(name="logits"))
     return out

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import keras
 
 from pipeline.errors import ConfigError
+from pipeline.models.impl import Impl
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "maxout")
 # A maxout unit takes the maximum of this many linear pieces (Goodfellow et al. use 2 to 5).
@@ -26,7 +26,7 @@ def pieces(activation: str) -> int:
     return MAXOUT_PIECES if activation == "maxout" else 1
 
 
-def activation_layer(activation: str, units: int, family: SimpleNamespace, name: str) -> keras.layers.Layer:
+def activation_layer(activation: str, units: int, impl: Impl, name: str) -> keras.layers.Layer:
     """The nonlinearity after a conv or dense layer with `units * pieces(activation)` outputs."""
     check_choice("activation", activation, ACTIVATIONS)
     if activation == "relu":
@@ -36,7 +36,7 @@ def activation_layer(activation: str, units: int, family: SimpleNamespace, name:
     if activation == "elu":
         return keras.layers.ELU(name=name)
     if activation == "maxout":
-        return family.Maxout(units, name=name)
+        return impl.Maxout(units, name=name)
     return keras.layers.Activation(activation, name=name)
 
 
@@ -50,7 +50,7 @@ def apply(layer_list: Sequence[keras.layers.Layer], x):
 def classifier_head(
     units: Sequence[int],
     num_classes: int,
-    family: SimpleNamespace,
+    impl: Impl,
     *,
     activation: str = "relu",
     dropout: float = 0.0,
@@ -69,5 +69,5 @@ def classifier_head(
             head.append(keras.layers.Dense(width, name="logits"))
         else:
             head.append(keras.layers.Dense(width * pieces(activation), name=f"fc{i}"))
-            head.append(activation_layer(activation, width, family, name=f"fc{i}_{activation}"))
+            head.append(activation_layer(activation, width, impl, name=f"fc{i}_{activation}"))
     return head

@@ -7,19 +7,20 @@ between them), global average pooling, FC.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import keras
+
+from pipeline.models.impl import Impl
 
 
 def min_input(**options) -> int:
     return 26  # L -k7-> L-6 -pool-> -k5-> -pool-> -k3-> at least 1
 
 
-def build(num_classes: int, family: SimpleNamespace, filters: Sequence[int] = (16, 32, 64)) -> list[keras.layers.Layer]:
+def build(num_classes: int, impl: Impl, filters: Sequence[int] = (16, 32, 64)) -> list[keras.layers.Layer]:
     out: list[keras.layers.Layer] = []
     for i, (width, kernel) in enumerate(zip(filters, (7, 5, 3)), start=1):
-        out += [family.Conv1D(width, kernel, name=f"conv{i}"), keras.layers.ReLU(name=f"conv{i}_relu")]
+        out += [impl.Conv1D(width, kernel, name=f"conv{i}"), keras.layers.ReLU(name=f"conv{i}_relu")]
         if i < 3:
-            out.append(family.MaxPooling1D(2, name=f"pool{i}"))
+            out.append(impl.MaxPooling1D(2, name=f"pool{i}"))
     return out + [keras.layers.GlobalAveragePooling1D(name="avg_pool"), keras.layers.Dense(num_classes, name="logits")]

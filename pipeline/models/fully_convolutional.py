@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 
 import layers
-from pipeline.models.impl import family
+from pipeline.models.impl import IMPLS
 
 # Layers of a classifier head that act on the last axis only, so they work on maps unchanged.
 _POINTWISE = (
@@ -49,9 +49,9 @@ def to_fully_convolutional(model: keras.Model) -> keras.Model:
             f"{model.name} has no Flatten + Dense head to convert; nets ending in global average "
             "pooling (resnet, allconv) are fully convolutional up to that pooling already."
         )
-    convs = family(
+    convs = IMPLS[
         "custom" if any(isinstance(layer, layers.Conv2D) for layer in model.layers) or flatten_at == 0 else "keras"
-    )
+    ]
     inputs = keras.Input((None, None, model.input_shape[-1]))
     x = inputs
     for layer in model.layers[:flatten_at]:

@@ -16,9 +16,9 @@ and every later use (evaluation, the saved model, the other stages) keeps only t
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import keras
+
+from pipeline.models.impl import Impl
 
 # Table 1, per module: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 MODULES = {
@@ -40,49 +40,49 @@ def min_input(**options) -> int:
     return 32  # conv1 and four max-pools halve it: 1x1 before the average pool
 
 
-def conv(x, family: SimpleNamespace, filters: int, kernel: int, name: str, strides: int = 1):
-    x = family.Conv2D(filters, kernel, strides=strides, padding="same", name=name)(x)
+def conv(x, impl: Impl, filters: int, kernel: int, name: str, strides: int = 1):
+    x = impl.Conv2D(filters, kernel, strides=strides, padding="same", name=name)(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def inception(x, family: SimpleNamespace, widths: tuple[int, ...], name: str):
+def inception(x, impl: Impl, widths: tuple[int, ...], name: str):
     """The four branches of one module, concatenated along the channels."""
     ones, reduce3, threes, reduce5, fives, pool_proj = widths
-    pooled = family.MaxPooling2D(3, 1, padding="same", name=f"{name}_pool")(x)
+    pooled = impl.MaxPooling2D(3, 1, padding="same", name=f"{name}_pool")(x)
     branches = [
-        conv(x, family, ones, 1, f"{name}_1x1_conv"),
-        conv(conv(x, family, reduce3, 1, f"{name}_3x3_reduce_conv"), family, threes, 3, f"{name}_3x3_conv"),
-        conv(conv(x, family, reduce5, 1, f"{name}_5x5_reduce_conv"), family, fives, 5, f"{name}_5x5_conv"),
-        conv(pooled, family, pool_proj, 1, f"{name}_pool_proj"),
+        conv(x, impl, ones, 1, f"{name}_1x1_conv"),
+        conv(conv(x, impl, reduce3, 1, f"{name}_3x3_reduce_conv"), impl, threes, 3, f"{name}_3x3_conv"),
+        conv(conv(x, impl, reduce5, 1, f"{name}_5x5_reduce_conv"), impl, fives, 5, f"{name}_5x5_conv"),
+        conv(pooled, impl, pool_proj, 1, f"{name}_pool_proj"),
     ]
     return keras.layers.Concatenate(name=f"{name}_output")(branches)
 
 
-def auxiliary_head(x, family: SimpleNamespace, num_classes: int, name: str):
+def auxiliary_head(x, impl: Impl, num_classes: int, name: str):
     """Section 5's auxiliary classifier. Its 5x5/3 average pool (4x4 maps at 224) shrinks to the
     whole map on inputs under 80 pixels, where the maps are smaller than 5."""
     pool = min(5, *x.shape[1:3])
-    x = family.AveragePooling2D(pool, 3, name=f"{name}_pool")(x)
-    x = conv(x, family, 128, 1, f"{name}_conv")
+    x = impl.AveragePooling2D(pool, 3, name=f"{name}_pool")(x)
+    x = conv(x, impl, 128, 1, f"{name}_conv")
     x = keras.layers.Flatten(name=f"{name}_flatten")(x)
     x = keras.layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
     x = keras.layers.Dropout(0.7, name=f"{name}_dropout")(x)
     return keras.layers.Dense(num_classes, name=f"{name}_logits")(x)
 
 
-def build(inputs, num_classes: int, family: SimpleNamespace, dropout: float = 0.4, aux_heads: bool = False):
+def build(inputs, num_classes: int, impl: Impl, dropout: float = 0.4, aux_heads: bool = False):
     """The logits; with `aux_heads`, [logits, auxiliary logits on 4a, on 4d]."""
-    x = conv(inputs, family, 64, 7, "conv1", strides=2)
-    x = family.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
-    x = conv(conv(x, family, 64, 1, "conv2_reduce"), family, 192, 3, "conv2")
-    x = family.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
+    x = conv(inputs, impl, 64, 7, "conv1", strides=2)
+    x = impl.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
+    x = conv(conv(x, impl, 64, 1, "conv2_reduce"), impl, 192, 3, "conv2")
+    x = impl.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
     auxiliary = []
     for name, widths in MODULES.items():
-        x = inception(x, family, widths, f"inception_{name}")
+        x = inception(x, impl, widths, f"inception_{name}")
         if aux_heads and name in AUX_AFTER:
-            auxiliary.append(auxiliary_head(x, family, num_classes, f"aux_{name}"))
+            auxiliary.append(auxiliary_head(x, impl, num_classes, f"aux_{name}"))
         if name in POOL_AFTER:
-            x = family.MaxPooling2D(3, 2, padding="same", name=f"pool{name[0]}")(x)
+            x = impl.MaxPooling2D(3, 2, padding="same", name=f"pool{name[0]}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)

@@ -6,10 +6,9 @@ five: per-pixel edge logits, (H, W, num_classes); HED's own model has one class,
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import keras
 
+from pipeline.models.impl import Impl
 from pipeline.models.vgg import CONVS_PER_BLOCK, WIDTHS
 
 
@@ -31,16 +30,16 @@ class ResizeLike(keras.layers.Layer):
         return (batch, height, width, channels)
 
 
-def build(inputs, num_classes: int, family: SimpleNamespace):
+def build(inputs, num_classes: int, impl: Impl):
     """HED on VGG16; the layer names are VGG16's (block1_conv1 ...) plus dsn1..dsn5 and fuse."""
     x, sides = inputs, []
     for block, (convs, width) in enumerate(zip(CONVS_PER_BLOCK[16], WIDTHS), start=1):
         if block > 1:
-            x = family.MaxPooling2D(2, padding="same", name=f"block{block - 1}_pool")(x)
+            x = impl.MaxPooling2D(2, padding="same", name=f"block{block - 1}_pool")(x)
         for conv in range(1, convs + 1):
-            x = family.Conv2D(width, 3, padding="same", name=f"block{block}_conv{conv}")(x)
+            x = impl.Conv2D(width, 3, padding="same", name=f"block{block}_conv{conv}")(x)
             x = keras.layers.ReLU(name=f"block{block}_conv{conv}_relu")(x)
-        side = family.Conv2D(num_classes, 1, name=f"dsn{block}")(x)
+        side = impl.Conv2D(num_classes, 1, name=f"dsn{block}")(x)
         sides.append(side if block == 1 else ResizeLike(name=f"dsn{block}_up")([side, inputs]))
     fused = keras.layers.Concatenate(name="sides")(sides)
-    return family.Conv2D(num_classes, 1, name="fuse")(fused)
+    return impl.Conv2D(num_classes, 1, name="fuse")(fused)

@@ -8,25 +8,25 @@ Williams, 1986).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import keras
 
 from pipeline.errors import ConfigError
 from pipeline.models import blocks
+from pipeline.models.impl import Impl
 
 
 def min_input(**options) -> int:
     return 1
 
 
-def build_linear(num_classes: int, family: SimpleNamespace) -> list[keras.layers.Layer]:
+def build_linear(num_classes: int, impl: Impl) -> list[keras.layers.Layer]:
     """Flatten the image, one Dense layer of class scores."""
     return [keras.layers.Flatten(name="flatten"), keras.layers.Dense(num_classes, name="logits")]
 
 
 def build_mlp(
-    num_classes: int, family: SimpleNamespace, hidden_units: Sequence[int] = (256, 128), activation: str = "relu"
+    num_classes: int, impl: Impl, hidden_units: Sequence[int] = (256, 128), activation: str = "relu"
 ) -> list[keras.layers.Layer]:
     """Flatten, then `len(hidden_units)` hidden FC layers with `activation`, then the logits."""
     if not hidden_units or any(int(u) < 1 for u in hidden_units):
@@ -36,5 +36,5 @@ def build_mlp(
         )
     return [
         keras.layers.Flatten(name="flatten"),
-        *blocks.classifier_head(hidden_units, num_classes, family, activation=activation),
+        *blocks.classifier_head(hidden_units, num_classes, impl, activation=activation),
     ]

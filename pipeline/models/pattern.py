@@ -8,12 +8,12 @@ size ("same" padding); each pool halves it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import keras
 
 from pipeline.errors import ConfigError
 from pipeline.models import blocks
+from pipeline.models.impl import Impl
 
 POOLINGS = ("max", "average", "l2", "none")
 
@@ -63,7 +63,7 @@ def min_input(preset: str | None = None, **options) -> int:
     return 1 if s["pooling"] == "none" else 2 ** s["stages"]
 
 
-def build(num_classes: int, family: SimpleNamespace, preset: str | None = None, **options) -> list[keras.layers.Layer]:
+def build(num_classes: int, impl: Impl, preset: str | None = None, **options) -> list[keras.layers.Layer]:
     """The grammar's layers for these options (see `DEFAULTS` and `PRESETS`)."""
     s = settings(preset, **options)
     activation = s["activation"]
@@ -71,12 +71,12 @@ def build(num_classes: int, family: SimpleNamespace, preset: str | None = None, 
     for stage, width in enumerate(_stage_widths(s["filters"], s["stages"]), start=1):
         for conv in range(1, s["convs_per_stage"] + 1):
             name = f"conv{stage}_{conv}"
-            out.append(family.Conv2D(width * blocks.pieces(activation), s["kernel_size"], padding="same", name=name))
-            out.append(blocks.activation_layer(activation, width, family, name=f"{name}_{activation}"))
+            out.append(impl.Conv2D(width * blocks.pieces(activation), s["kernel_size"], padding="same", name=name))
+            out.append(blocks.activation_layer(activation, width, impl, name=f"{name}_{activation}"))
         if s["pooling"] != "none":
-            out.append(_pool(s["pooling"], family, name=f"pool{stage}"))
+            out.append(_pool(s["pooling"], impl, name=f"pool{stage}"))
     out.append(keras.layers.Flatten(name="flatten"))
-    return out + blocks.classifier_head([s["fc_units"]] * s["fc_layers"], num_classes, family, activation=activation)
+    return out + blocks.classifier_head([s["fc_units"]] * s["fc_layers"], num_classes, impl, activation=activation)
 
 
 def _stage_widths(filters: int | Sequence[int], stages: int) -> list[int]:
@@ -88,9 +88,9 @@ def _stage_widths(filters: int | Sequence[int], stages: int) -> list[int]:
     return widths
 
 
-def _pool(kind: str, family: SimpleNamespace, name: str) -> keras.layers.Layer:
+def _pool(kind: str, impl: Impl, name: str) -> keras.layers.Layer:
     if kind == "max":
-        return family.MaxPooling2D(2, name=name)
+        return impl.MaxPooling2D(2, name=name)
     if kind == "average":
-        return family.AveragePooling2D(2, name=name)
-    return family.LpPooling2D(2, name=name)
+        return impl.AveragePooling2D(2, name=name)
+    return impl.LpPooling2D(2, name=name)

@@ -14,11 +14,11 @@ subsample and zero-pad channels (option A): 269,722 parameters with 10 classes (
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
 
 import keras
 
 from pipeline.models import blocks
+from pipeline.models.impl import Impl
 
 # Blocks per stage and block kind for each ImageNet depth.
 LAYOUTS = {
@@ -45,37 +45,35 @@ def batch_norm(name: str) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
-def conv_bn(x, family: SimpleNamespace, filters: int, kernel: int, strides: int, name: str, relu: bool = True):
+def conv_bn(x, impl: Impl, filters: int, kernel: int, strides: int, name: str, relu: bool = True):
     """conv (no bias) -> batch norm (-> ReLU); 3x3 convs pad by 1 as the paper's code does."""
     if kernel == 3 and strides > 1:
-        x = blocks.apply(family.padded_conv2d(filters, 3, padding=1, strides=strides, use_bias=False, name=name), x)
+        x = blocks.apply(impl.padded_conv2d(filters, 3, padding=1, strides=strides, use_bias=False, name=name), x)
     else:
-        x = family.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name)(x)
+        x = impl.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name)(x)
     x = batch_norm(f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def basic_block(x, family: SimpleNamespace, width: int, strides: int, name: str, shortcut=None):
-    residual = conv_bn(x, family, width, 3, strides, f"{name}_conv1")
-    residual = conv_bn(residual, family, width, 3, 1, f"{name}_conv2", relu=False)
-    return _merge(x, residual, family, strides, name, shortcut)
+def basic_block(x, impl: Impl, width: int, strides: int, name: str, shortcut=None):
+    residual = conv_bn(x, impl, width, 3, strides, f"{name}_conv1")
+    residual = conv_bn(residual, impl, width, 3, 1, f"{name}_conv2", relu=False)
+    return _merge(x, residual, impl, strides, name, shortcut)
 
 
-def bottleneck_block(
-    x, family: SimpleNamespace, width: int, strides: int, name: str, shortcut=None, downsample_in: str = "3x3"
-):
+def bottleneck_block(x, impl: Impl, width: int, strides: int, name: str, shortcut=None, downsample_in: str = "3x3"):
     first, second = (strides, 1) if downsample_in == "1x1" else (1, strides)
-    residual = conv_bn(x, family, width, 1, first, f"{name}_conv1")
-    residual = conv_bn(residual, family, width, 3, second, f"{name}_conv2")
-    residual = conv_bn(residual, family, width * BOTTLENECK_EXPANSION, 1, 1, f"{name}_conv3", relu=False)
-    return _merge(x, residual, family, strides, name, shortcut)
+    residual = conv_bn(x, impl, width, 1, first, f"{name}_conv1")
+    residual = conv_bn(residual, impl, width, 3, second, f"{name}_conv2")
+    residual = conv_bn(residual, impl, width * BOTTLENECK_EXPANSION, 1, 1, f"{name}_conv3", relu=False)
+    return _merge(x, residual, impl, strides, name, shortcut)
 
 
-def _merge(x, residual, family, strides: int, name: str, shortcut):
+def _merge(x, residual, impl, strides: int, name: str, shortcut):
     """residual + shortcut(x) -> ReLU; the shortcut is the identity unless the shape changes."""
     if strides != 1 or x.shape[-1] != residual.shape[-1]:
         if shortcut is None:  # projection (option B)
-            x = conv_bn(x, family, residual.shape[-1], 1, strides, f"{name}_proj", relu=False)
+            x = conv_bn(x, impl, residual.shape[-1], 1, strides, f"{name}_proj", relu=False)
         else:
             x = shortcut(residual.shape[-1], strides, name=f"{name}_shortcut")(x)
     x = keras.layers.Add(name=f"{name}_add")([x, residual])
@@ -83,7 +81,7 @@ def _merge(x, residual, family, strides: int, name: str, shortcut):
 
 
 def build_imagenet(
-    inputs, num_classes: int, family: SimpleNamespace, depth: int = 50, downsample_in: str = "3x3", head: str = "gap"
+    inputs, num_classes: int, impl: Impl, depth: int = 50, downsample_in: str = "3x3", head: str = "gap"
 ):
     """ResNet-18, 34, 50, 101 or 152 for ImageNet-sized inputs.
 
@@ -95,14 +93,14 @@ def build_imagenet(
     blocks.check_choice("head", head, ("gap", "none"))
     layout, kind = LAYOUTS[depth]
     block = basic_block if kind == "basic" else functools.partial(bottleneck_block, downsample_in=downsample_in)
-    x = blocks.apply(family.padded_conv2d(64, 7, padding=3, strides=2, use_bias=False, name="conv1"), inputs)
+    x = blocks.apply(impl.padded_conv2d(64, 7, padding=3, strides=2, use_bias=False, name="conv1"), inputs)
     x = keras.layers.ReLU(name="conv1_relu")(batch_norm("conv1_bn")(x))
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)  # zeros are below every ReLU output
-    x = family.MaxPooling2D(3, 2, name="pool1")(x)
+    x = impl.MaxPooling2D(3, 2, name="pool1")(x)
     for stage, (count, width) in enumerate(zip(layout, STAGE_WIDTHS), start=2):
         for index in range(1, count + 1):
             strides = 2 if index == 1 and stage > 2 else 1
-            x = block(x, family, width, strides, f"stage{stage}_block{index}")
+            x = block(x, impl, width, strides, f"stage{stage}_block{index}")
     if head == "none":
         return x
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -130,12 +128,12 @@ class SubsampleShortcut(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides}
 
 
-def build_cifar(inputs, num_classes: int, family: SimpleNamespace, blocks_per_stage: int = 3):
+def build_cifar(inputs, num_classes: int, impl: Impl, blocks_per_stage: int = 3):
     """The CIFAR ResNet with 6n+2 layers (n = `blocks_per_stage`; 3 gives ResNet-20)."""
-    x = conv_bn(inputs, family, 16, 3, 1, "conv1")
+    x = conv_bn(inputs, impl, 16, 3, 1, "conv1")
     for stage, width in enumerate((16, 32, 64), start=2):
         for index in range(1, blocks_per_stage + 1):
             strides = 2 if index == 1 and stage > 2 else 1
-            x = basic_block(x, family, width, strides, f"stage{stage}_block{index}", shortcut=SubsampleShortcut)
+            x = basic_block(x, impl, width, strides, f"stage{stage}_block{index}", shortcut=SubsampleShortcut)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     return keras.layers.Dense(num_classes, name="logits")(x)

@@ -14,11 +14,11 @@ classes apart and folds unseen ones together (conf/experiment/siamese_digits.yam
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import keras
 
 from pipeline.errors import ConfigError
+from pipeline.models.impl import Impl
 
 
 def min_input(**options) -> int:
@@ -28,18 +28,18 @@ def min_input(**options) -> int:
 def build(
     inputs,
     num_classes: int,
-    family: SimpleNamespace,
+    impl: Impl,
     make_tower: Callable[..., keras.Model],
     tower: str = "lenet5",
     embedding: int = 32,
     code: str | None = None,
 ):
     """One "same" logit per pair, whatever `num_classes` (a pair dataset's two names).
-    `make_tower(name, input_shape, outputs, family)` builds the named architecture as one
+    `make_tower(name, input_shape, outputs, impl)` builds the named architecture as one
     sub-model (`pipeline.models.tower`)."""
     if tower == "siamese":
         raise ConfigError("A Siamese network's tower must be a single-image architecture. Received: tower='siamese'")
-    twin = _tower(make_tower(tower, tuple(inputs.shape[2:]), embedding, family), tower, code)
+    twin = _tower(make_tower(tower, tuple(inputs.shape[2:]), embedding, impl), tower, code)
     first, second = twin(inputs[:, 0]), twin(inputs[:, 1])
     difference = keras.layers.Subtract(name="difference")([first, second])
     nearness = -keras.ops.sum(keras.ops.square(difference), axis=-1, keepdims=True)

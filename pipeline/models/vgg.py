@@ -6,11 +6,10 @@ for large-scale image recognition", ICLR 2015 (configurations A, B, D, E). 3x3 c
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import keras
 
 from pipeline.models import blocks
+from pipeline.models.impl import Impl
 
 # Convolutions per block for each depth; the blocks have 64, 128, 256, 512, 512 filters.
 CONVS_PER_BLOCK = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
@@ -24,7 +23,7 @@ def min_input(**options) -> int:
 
 def build(
     num_classes: int,
-    family: SimpleNamespace,
+    impl: Impl,
     depth: int = 16,
     dropout: float = 0.5,
     fc_units: int = 4096,
@@ -42,11 +41,11 @@ def build(
     for block, (convs, width) in enumerate(zip(CONVS_PER_BLOCK[depth], WIDTHS), start=1):
         for conv in range(1, convs + 1):
             name = f"block{block}_conv{conv}"
-            out.append(family.Conv2D(width, 3, padding="same", name=name))
+            out.append(impl.Conv2D(width, 3, padding="same", name=name))
             if batch_norm:
                 out.append(keras.layers.BatchNormalization(name=f"{name}_bn"))
             out.append(keras.layers.ReLU(name=f"{name}_relu"))
-        out.append(family.MaxPooling2D(2, name=f"block{block}_pool"))
+        out.append(impl.MaxPooling2D(2, name=f"block{block}_pool"))
     if head == "none":
         return out
     if head == "gap":  # layer norm: pretrained features come at the scale of 0-255 inputs (up to hundreds)
@@ -57,6 +56,4 @@ def build(
             keras.layers.Dense(num_classes, name="logits"),
         ]
     out.append(keras.layers.Flatten(name="flatten"))
-    return out + blocks.classifier_head(
-        [fc_units, fc_units], num_classes, family, dropout=dropout, dropout_before=(2, 3)
-    )
+    return out + blocks.classifier_head([fc_units, fc_units], num_classes, impl, dropout=dropout, dropout_before=(2, 3))

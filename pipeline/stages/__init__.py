@@ -31,9 +31,9 @@ class Stage:
 
 
 STAGES: Registry[Stage] = Registry("stage")
-STAGES.register("train")(Stage("pipeline.training.stage", every_worker=True, needs_model=False))
-STAGES.register("visualize")(Stage("pipeline.visualize.stage"))
-STAGES.register("adversarial")(Stage("pipeline.attacks.stage"))
-STAGES.register("detect")(Stage("pipeline.detection.stage"))
+STAGES.register("train", Stage("pipeline.training.stage", every_worker=True, needs_model=False))
+STAGES.register("visualize", Stage("pipeline.visualize.stage"))
+STAGES.register("adversarial", Stage("pipeline.attacks.stage"))
+STAGES.register("detect", Stage("pipeline.detection.stage"))
 
 __all__ = ["STAGES", "Stage"]

@@ -52,12 +52,8 @@ def _pair_hits(y, outputs):
     return tf.cast(tf.equal(_same_logit(outputs) > 0, tf.reshape(y, [-1]) > 0), tf.float32)
 
 
-OBJECTIVES: Registry[Objective] = Registry(
-    "dataset.target",
-    {
-        "label": Objective(_cross_entropy, _class_hits),
-        "mask": Objective(_cross_entropy, _class_hits),
-        "image": Objective(_squared_error, None),
-        "pair": Objective(_pair_cross_entropy, _pair_hits),
-    },
-)
+OBJECTIVES: Registry[Objective] = Registry("dataset.target")
+OBJECTIVES.register("label", Objective(_cross_entropy, _class_hits))
+OBJECTIVES.register("mask", Objective(_cross_entropy, _class_hits))
+OBJECTIVES.register("image", Objective(_squared_error, None))
+OBJECTIVES.register("pair", Objective(_pair_cross_entropy, _pair_hits))

@@ -12,17 +12,13 @@ from pipeline.errors import ConfigError
 from pipeline.registry import Registry
 from pipeline.training.schedules import Scaled, learning_rate
 
-OPTIMIZERS = Registry(
-    "optimizer.name",
-    {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop,
-        "nadam": keras.optimizers.Nadam,
-        "adagrad": keras.optimizers.Adagrad,
-    },
-)
+OPTIMIZERS: Registry[type[keras.optimizers.Optimizer]] = Registry("optimizer.name")
+OPTIMIZERS.register("adam", keras.optimizers.Adam)
+OPTIMIZERS.register("adamw", keras.optimizers.AdamW)
+OPTIMIZERS.register("sgd", keras.optimizers.SGD)
+OPTIMIZERS.register("rmsprop", keras.optimizers.RMSprop)
+OPTIMIZERS.register("nadam", keras.optimizers.Nadam)
+OPTIMIZERS.register("adagrad", keras.optimizers.Adagrad)
 TAKE_MOMENTUM = ("sgd", "rmsprop")  # the optimizers with a `momentum` argument
 
 

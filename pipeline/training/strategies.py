@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -17,14 +18,10 @@ def _multi_worker() -> tf.distribute.Strategy:
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-STRATEGIES = Registry(
-    "trainer.strategy",
-    {
-        "default": tf.distribute.get_strategy,  # one device (the GPU if there is one)
-        "mirrored": tf.distribute.MirroredStrategy,  # all local GPUs
-        "multi_worker": _multi_worker,  # several machines, from TF_CONFIG
-    },
-)
+STRATEGIES: Registry[Callable[[], tf.distribute.Strategy]] = Registry("trainer.strategy")
+STRATEGIES.register("default", tf.distribute.get_strategy)  # one device (the GPU if there is one)
+STRATEGIES.register("mirrored", tf.distribute.MirroredStrategy)  # all local GPUs
+STRATEGIES.register("multi_worker", _multi_worker)  # several machines, from TF_CONFIG
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

@@ -163,7 +163,7 @@ def test_adversarial_training_attacks_are_made_by_name():
     from pipeline.attacks import TRAINING_ATTACKS, make_attack
 
     model = build_model("linear", (4, 4, 1), 2)
-    assert list(TRAINING_ATTACKS) == ["fgsm", "bim", "pgd"]
+    assert sorted(TRAINING_ATTACKS) == ["bim", "fgsm", "pgd"]
     pgd = make_attack("pgd", model, eps=0.2, steps=3, seed=1)
     assert isinstance(pgd, PGD) and (pgd.eps, pgd.steps) == (0.2, 3)
     fgsm = make_attack("fgsm", model, eps=0.2, steps=3, seed=1)  # FGSM takes no steps: left out

@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline.models import ARCHITECTURES, build_model
-from pipeline.models.impl import family
+from pipeline.models import ARCHITECTURES, IMPLS, build_model
 from tests.models.helpers import SMALL, batch, every_architecture
 
 
@@ -77,7 +76,7 @@ def test_the_minimum_is_tight(name):
     """Without the check, one pixel less breaks the network's own shape arithmetic."""
     smallest, (shape, options) = MINIMUM[name], SMALL[name]
     too_small = (smallest - 1,) + shape[1:]
-    layers = ARCHITECTURES[name].build(3, family("keras"), **options)
+    layers = ARCHITECTURES[name].build(3, IMPLS["keras"], **options)
     with pytest.raises(ValueError):
         keras.Sequential([keras.Input(too_small), *layers])
 

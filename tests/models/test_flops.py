@@ -5,7 +5,7 @@ import keras
 import pytest
 
 import layers
-from pipeline.models import build_model, family, flops
+from pipeline.models import IMPLS, build_model, flops
 from tests.models.helpers import alone
 
 
@@ -15,7 +15,7 @@ def one(layer, input_shape) -> int:
 
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_single_layers_by_hand(impl):
-    conv = family(impl)
+    conv = IMPLS[impl]
     # A 3x3 conv from 4 to 8 channels on 10x10, stride 2, "same": 5x5 outputs, each 3 * 3 * 4 MACs per filter.
     assert one(conv.Conv2D(8, 3, strides=2, padding="same"), (10, 10, 4)) == 5 * 5 * 8 * (3 * 3 * 4)
     assert one(conv.Conv1D(6, 5), (20, 3)) == 16 * 6 * (5 * 3)

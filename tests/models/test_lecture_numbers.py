@@ -8,7 +8,7 @@ from collections import Counter
 import keras
 import pytest
 
-from pipeline.models import build_model, family
+from pipeline.models import IMPLS, build_model
 from tests.models import lecture_tables
 from tests.models.helpers import alone, trainable_count
 
@@ -19,7 +19,7 @@ def count(layer, input_shape) -> int:
 
 @pytest.mark.parametrize("impl", ["custom", "keras"])
 def test_the_weight_counts_of_the_notes(impl):
-    conv = family(impl)
+    conv = IMPLS[impl]
     # 000: 25 units fully connected to a 7x7 image, 25 x (7 x 7 + 1) = 1250; one 3x3 filter: 3 x 3 + 1 = 10.
     assert count(keras.layers.Dense(25), (49,)) == 1250
     assert count(conv.Conv2D(1, 3), (7, 7, 1)) == 10

@@ -159,7 +159,7 @@ def test_a_user_error_ends_in_one_line_and_a_bug_keeps_its_traceback(tiny_cfg, t
         ({"visualize.faithfulness.samples": 1}, "samples must be >= 2"),
         (
             {"visualize.faithfulness.methods": ["lime"]},
-            "unknown visualize.faithfulness.methods 'lime'; known: saliency",
+            "unknown visualize.faithfulness.methods 'lime'; known: .*saliency",
         ),
     ],
 )

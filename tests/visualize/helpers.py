@@ -7,7 +7,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from pipeline.config import VisualizeConfig
-from pipeline.models import family
+from pipeline.models import IMPLS
 from pipeline.models.nested import inline
 from pipeline.visualize.methods import Context
 
@@ -22,7 +22,7 @@ def bar_detector(impl: str, size: int = 16) -> keras.Model:
     """conv (a 3x3 box sum, one filter) -> ReLU -> global mean -> logits [+m, -m]: class 0's
     evidence is wherever the image is bright, class 1 has only negative evidence."""
     inputs = keras.Input((size, size, 1))
-    conv = family(impl).Conv2D(1, 3, padding="same", name="detector")
+    conv = IMPLS[impl].Conv2D(1, 3, padding="same", name="detector")
     maps = keras.layers.ReLU(name="detector_relu")(conv(inputs))
     pooled = keras.layers.GlobalAveragePooling2D(name="gap")(maps)
     head = keras.layers.Dense(2, name="logits")

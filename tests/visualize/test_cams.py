@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline.models import family
+from pipeline.models import IMPLS
 from pipeline.visualize import ATTRIBUTIONS, grad_cam
 from pipeline.visualize.grad_cam_plus_plus import grad_cam_plus_plus
 from pipeline.visualize.score_cam import score_cam
@@ -16,7 +16,7 @@ from tests.visualize.helpers import Watching, bar_detector, bar_image, watched
 
 def two_filter_model(impl: str, size: int = 12) -> keras.Model:
     inputs = keras.Input((size, size, 1))
-    conv = family(impl).Conv2D(2, 3, padding="same", name="features")
+    conv = IMPLS[impl].Conv2D(2, 3, padding="same", name="features")
     maps = keras.layers.ReLU(name="features_relu")(conv(inputs))
     head = keras.layers.Dense(3, name="logits")
     model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling2D()(maps)))

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline.models import build_model, family
+from pipeline.models import IMPLS, build_model
 from pipeline.visualize import (
     activation_maximization,
     effective_receptive_field,
@@ -100,7 +100,7 @@ def test_receptive_field_of_stacked_convs(impl, stack, extent):
     keras.utils.set_random_seed(0)
     x = inputs = keras.Input((21, 21, 1))
     for i, settings in enumerate(stack):
-        x = family(impl).Conv2D(4, name=f"c{i}", **settings)(x)  # no activation: every weight path counts
+        x = IMPLS[impl].Conv2D(4, name=f"c{i}", **settings)(x)  # no activation: every weight path counts
     model = keras.Model(inputs, x)
     field = effective_receptive_field(
         model, f"c{len(stack) - 1}", np.random.default_rng(0).uniform(size=(4, 21, 21, 1))
@@ -115,10 +115,10 @@ def test_receptive_field_through_pooling_branches_and_a_transposed_conv(impl):
     max-pool adds (2 - 1) * 1, a merge takes its widest branch, checked against the gradient."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((21, 21, 1))
-    a = family(impl).Conv2D(2, 3, padding="same", name="a")(inputs)
-    wide = family(impl).Conv2DTranspose(2, 3, padding="same", name="wide")(a)
-    pooled = family(impl).MaxPooling2D(2, strides=1, padding="same", name="pool")(wide)
-    merged = keras.layers.Add(name="merge")([pooled, family(impl).Conv2D(2, 1, name="narrow")(inputs)])
+    a = IMPLS[impl].Conv2D(2, 3, padding="same", name="a")(inputs)
+    wide = IMPLS[impl].Conv2DTranspose(2, 3, padding="same", name="wide")(a)
+    pooled = IMPLS[impl].MaxPooling2D(2, strides=1, padding="same", name="pool")(wide)
+    merged = keras.layers.Add(name="merge")([pooled, IMPLS[impl].Conv2D(2, 1, name="narrow")(inputs)])
     model = keras.Model(inputs, merged)
     x = np.random.default_rng(0).uniform(size=(4, 21, 21, 1))
     assert (
@@ -133,8 +133,8 @@ def test_receptive_field_through_pooling_branches_and_a_transposed_conv(impl):
 def test_upsampling_does_not_widen_the_theoretical_field(impl):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((8, 8, 1))
-    x = family(impl).Conv2D(2, 3, padding="same", name="a")(inputs)
-    x = family(impl).Conv2DTranspose(2, 3, strides=2, padding="same", name="up")(x)
+    x = IMPLS[impl].Conv2D(2, 3, padding="same", name="a")(inputs)
+    x = IMPLS[impl].Conv2DTranspose(2, 3, strides=2, padding="same", name="up")(x)
     model = keras.Model(inputs, x)
     assert effective_receptive_field(model, "up", np.zeros((1, 8, 8, 1))).theoretical == (3, 3)
 
@@ -143,7 +143,7 @@ def _one_conv(impl: str, padding: str, strides: int = 1) -> keras.Model:
     keras.utils.set_random_seed(0)
     inputs = keras.Input((16, 16, 2))
     x = keras.layers.Lambda(lambda t: circular_pad(t, 1), name="wrap")(inputs) if padding == "circular" else inputs
-    conv = family(impl).Conv2D(3, 3, strides=strides, padding="valid" if padding == "circular" else "same", name="conv")
+    conv = IMPLS[impl].Conv2D(3, 3, strides=strides, padding="valid" if padding == "circular" else "same", name="conv")
     return keras.Model(inputs, conv(x))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from pipeline.models import family
+from pipeline.models import IMPLS
 from pipeline.visualize.orientation_tuning import bar, orientation_tuning, selectivity
 
 
@@ -24,7 +24,7 @@ KERNELS |= {180.0 + angle: -kernel for angle, kernel in KERNELS.items()}  # dark
 
 def detectors(impl: str) -> keras.Model:
     inputs = keras.Input((24, 24, 1))
-    conv = family(impl).Conv2D(len(KERNELS), 5, padding="valid", name="simple_cells")
+    conv = IMPLS[impl].Conv2D(len(KERNELS), 5, padding="valid", name="simple_cells")
     model = keras.Model(inputs, keras.layers.ReLU(name="simple_cells_relu")(conv(inputs)))
     kernel = np.stack(list(KERNELS.values()), axis=-1)[:, :, None, :].astype(np.float32)
     conv.set_weights([kernel, np.zeros(len(KERNELS), np.float32)])

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from pipeline.models import family
+from pipeline.models import IMPLS
 from pipeline.visualize.top_patches import top_activating_patches
 
 CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.float32)
@@ -16,12 +16,12 @@ def pattern_model(impl: str, depth: int = 1) -> keras.Model:
     """Conv 3x3 'valid' with filters (cross, line) scored as correlation minus half the energy;
     `depth` 2 adds a 3x3 conv that passes the centre through (receptive field 5x5)."""
     inputs = keras.Input((16, 16, 1))
-    conv = family(impl).Conv2D(2, 3, name="patterns")
+    conv = IMPLS[impl].Conv2D(2, 3, name="patterns")
     out = conv(inputs)
     kernel = np.stack([CROSS - 0.5 * (CROSS == 0), LINE - 0.5 * (LINE == 0)], axis=-1)[:, :, None, :]
     layers = [(conv, kernel)]
     if depth == 2:
-        second = family(impl).Conv2D(2, 3, padding="same", name="deeper")
+        second = IMPLS[impl].Conv2D(2, 3, padding="same", name="deeper")
         out = second(out)
         centre = np.zeros((3, 3, 2, 2), np.float32)
         centre[1, 1] = np.eye(2)

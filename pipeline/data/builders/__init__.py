@@ -1,13 +1,11 @@
 """The offline datasets, as TFDS builders: importing this package registers them with TFDS."""
 
+from pipeline.data.builders._base import OFFLINE_BUILDERS
 from pipeline.data.builders.bars import Bars, BarsConfig
 from pipeline.data.builders.canvas import CanvasConfig, DigitCanvas
 from pipeline.data.builders.digits import Digits
 from pipeline.data.builders.shapes import Shapes, ShapesConfig, triangle_sets
 from pipeline.data.builders.signals import Signals, SignalsConfig
-
-# name -> builder class, for the datasets that need no network.
-OFFLINE_BUILDERS = {builder.name: builder for builder in (Digits, Bars, Shapes, Signals, DigitCanvas)}
 
 __all__ = [
     "OFFLINE_BUILDERS",

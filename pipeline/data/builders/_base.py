@@ -10,9 +10,15 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from pipeline.data.builders._config import SyntheticConfig
+from pipeline.registry import Registry
 
 # Examples are generated this many at a time, so a large count never sits in memory whole.
 _CHUNK = 512
+
+
+# The datasets that need no network: each builder's module registers its class under the name
+# TFDS knows it by.
+OFFLINE_BUILDERS: Registry[type[tfds.core.DatasetBuilder]] = Registry("offline dataset")
 
 
 class GeneratedBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):

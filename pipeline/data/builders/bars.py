@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pipeline.data.builders._base import GeneratedBuilder
+from pipeline.data.builders._base import OFFLINE_BUILDERS, GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
 from pipeline.errors import ConfigError
 
@@ -88,6 +88,7 @@ def render_bars(config: BarsConfig, rng: np.random.Generator, count: int) -> dic
     return {"image": image[..., None], "label": labels.astype(np.int64)}
 
 
+@OFFLINE_BUILDERS.register("bars")
 class Bars(GeneratedBuilder):
     """Oriented bars and edges at random positions, contrasts and polarities (the stimuli of
     Hubel and Wiesel's orientation-selective cells): one class per orientation. The dataset on

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pipeline.data.builders._base import GeneratedBuilder
+from pipeline.data.builders._base import OFFLINE_BUILDERS, GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
 from pipeline.data.builders.digits import IMAGE_SIZE, digit_images, split_indices
 from pipeline.errors import ConfigError
@@ -121,6 +121,7 @@ def canvases(split: str, count: int, seed: int = 0, **options) -> list[tuple]:
     return [(image.astype(np.float32) / 255.0, boxes, classes) for image, boxes, classes in drawn]
 
 
+@OFFLINE_BUILDERS.register("digit_canvas")
 class DigitCanvas(GeneratedBuilder):
     """32x32 windows of canvases of scikit-learn's digits: a digit (0-9) or background (10)."""
 

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
+from pipeline.data.builders._base import OFFLINE_BUILDERS
+
 IMAGE_SIZE = 32
 # The 8x8 digits are upscaled to a 28x28 field and centred in 32x32, as LeNet-5 took MNIST.
 DIGIT_FIELD = 28
@@ -40,6 +42,7 @@ def split_indices(labels: np.ndarray, split: str) -> np.ndarray:
     return {"train": np.sort(train), "test": np.sort(test)}[split]
 
 
+@OFFLINE_BUILDERS.register("digits")
 class Digits(tfds.core.GeneratorBasedBuilder):
     """scikit-learn's 1,797 handwritten digits (UCI, 8x8, 0-16 grey levels), upscaled to 28x28
     and centred in 32x32; a fixed stratified 80/20 train/test split. No download: the data

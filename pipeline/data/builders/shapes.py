@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pipeline.data.builders._base import GeneratedBuilder
+from pipeline.data.builders._base import OFFLINE_BUILDERS, GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
 from pipeline.errors import ConfigError
 
@@ -83,6 +83,7 @@ def triangle_sets(count: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray
     return np.stack(found[0][:count]).astype(np.float32), np.stack(found[1][:count]).astype(np.float32)
 
 
+@OFFLINE_BUILDERS.register("shapes")
 class Shapes(GeneratedBuilder):
     """Circles, squares and triangles of random size, rotation, colour and position on a dark
     background, with a per-pixel mask (0 background, 1 circle, 2 square, 3 triangle) for

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from pipeline.data.builders._base import GeneratedBuilder
+from pipeline.data.builders._base import OFFLINE_BUILDERS, GeneratedBuilder
 from pipeline.data.builders._config import SyntheticConfig
 from pipeline.errors import ConfigError
 
@@ -67,6 +67,7 @@ def render_signals(config: SignalsConfig, rng: np.random.Generator, count: int) 
     return {"image": np.clip(signal, 0.0, 1.0).astype(np.float32)[..., None], "label": labels.astype(np.int64)}
 
 
+@OFFLINE_BUILDERS.register("signals")
 class Signals(GeneratedBuilder):
     """Sine, square, triangle and sawtooth waves of random frequency, phase and amplitude plus
     Gaussian noise, as (length, 1) float signals in [0, 1]: the 1D dataset for Conv1D models.

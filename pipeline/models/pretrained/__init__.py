@@ -62,31 +62,28 @@ class Family:
 
 
 # The architectures pretrained weights load into (`model.name` with `model.pretrained`).
-PRETRAINED_ARCHITECTURES: Registry[Family] = Registry(
-    "architecture with pretrained weights",
-    {
-        "vgg16": Family(_vgg_name),
-        "vgg19": Family(_vgg_name),
-        "resnet50": Family(_resnet_name, {"downsample_in": "1x1"}, KERAS_RESNET_BN_EPSILON),
-        "hed": Family(lambda ours: ours),
-    },
-)
+PRETRAINED_ARCHITECTURES: Registry[Family] = Registry("architecture with pretrained weights")
+PRETRAINED_ARCHITECTURES.register("vgg16", Family(_vgg_name))
+PRETRAINED_ARCHITECTURES.register("vgg19", Family(_vgg_name))
+PRETRAINED_ARCHITECTURES.register("resnet50", Family(_resnet_name, {"downsample_in": "1x1"}, KERAS_RESNET_BN_EPSILON))
+PRETRAINED_ARCHITECTURES.register("hed", Family(lambda ours: ours))
+
+# Named sources: (architecture, whether its top is wanted) -> weights file. Any other value is a path.
+SOURCES: Registry[Callable[[str, bool], Path]] = Registry("model.pretrained")
 
 
+@SOURCES.register("imagenet")
 def _imagenet(arch: str, top: bool) -> Path:
     if arch not in files.APPLICATIONS:
         raise ConfigError(f"pretrained='imagenet' exists for {', '.join(files.APPLICATIONS)}; not for {arch}.")
     return files.imagenet_weights(arch, top)
 
 
+@SOURCES.register("hed")
 def _hed(arch: str, top: bool) -> Path:
     if arch not in ("vgg16", "hed"):
         raise ConfigError(f"pretrained='hed' is a VGG16 conv stack: use it with vgg16 or hed, not {arch}.")
     return files.hed_weights()
-
-
-# Named sources: (architecture, whether its top is wanted) -> weights file. Any other value is a path.
-SOURCES: Registry[Callable[[str, bool], Path]] = Registry("model.pretrained", {"imagenet": _imagenet, "hed": _hed})
 
 
 @dataclass(frozen=True)
