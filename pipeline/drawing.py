@@ -49,16 +49,20 @@ def show(axis, image: np.ndarray, title: str = "", **kwargs):
 @dataclass
 class Panel:
     """One figure: file name (no extension), the matplotlib figure, one line saying what it shows;
-    optionally an animation, frames (H, W, C) in [0, 1], saved as `<name>.gif` and as PNG frames."""
+    optionally an animation, frames (H, W, C) in [0, 1], saved as `<name>.gif` and as PNG frames.
+    Saving closes the figure (it is then None): a panel saves once."""
 
     name: str
-    figure: plt.Figure
+    figure: plt.Figure | None
     caption: str
     animation: Sequence[np.ndarray] | None = None
 
     def save(self, folder: Path) -> None:
+        if self.figure is None:
+            return
         self.figure.savefig(folder / f"{self.name}.png", dpi=110, bbox_inches="tight")
         plt.close(self.figure)
+        self.figure = None
         if self.animation is None:
             return
         frames = [Image.fromarray(to_uint8(frame)) for frame in self.animation]

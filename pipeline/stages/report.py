@@ -57,6 +57,17 @@ def write(path: Path, title: str, intro: str, sections: Sequence[str], metrics: 
     return path
 
 
+def save(run_dir: Path, stage: str, panels: Sequence[Panel]) -> Path:
+    """Save the panels' figures (and close them) in `run_dir/stage`, which it returns; a stage
+    with many figures saves each method's as it goes."""
+    STAGES.check(stage)
+    folder = run_dir / stage
+    folder.mkdir(exist_ok=True)
+    for panel in panels:
+        panel.save(folder)
+    return folder
+
+
 def publish(
     run_dir: Path,
     stage: str,
@@ -68,11 +79,7 @@ def publish(
     """Save a stage's figures and manifest under `run_dir/stage`, log them, the metrics and the
     metric `series` ({name: {step: value}}) to the active MLflow run, and (re)write the report,
     `warnings` (one line each) at its top. Returns the report's path."""
-    STAGES.check(stage)
-    folder = run_dir / stage
-    folder.mkdir(exist_ok=True)
-    for panel in panels:
-        panel.save(folder)
+    folder = save(run_dir, stage, panels)
     entries = [{"name": p.name, "caption": p.caption} for p in panels]
     manifest = {"panels": entries, "metrics": dict(metrics), "warnings": list(warnings)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))

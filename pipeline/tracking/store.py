@@ -42,6 +42,23 @@ def probe(uri: str, timeout_s: float) -> None:
             )
     if uri.split(":", 1)[0].split("+", 1)[0] in DATABASE_EXTRAS:
         _probe_database(uri, timeout_s)
+    if "://" not in uri or uri.startswith("file:"):
+        _probe_file_store(uri)
+
+
+def _probe_file_store(uri: str) -> None:
+    """A folder store (`file:` or a path): MLflow refuses it unless MLFLOW_ALLOW_FILE_STORE=true."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.MlflowClient(uri)
+    except MlflowException as error:
+        reason = str(error).strip().splitlines()[0].split(". ")[0]
+        raise TrackingUnavailableError(
+            f"tracking.uri {uri} is a folder store, which MLflow refuses ({reason}): use a database store such "
+            f"as {DEFAULT_URI}, or set MLFLOW_ALLOW_FILE_STORE=true."
+        ) from None
 
 
 def _probe_credentials(uri: str) -> None:

@@ -47,7 +47,9 @@ def run_stage(context: StageContext) -> dict[str, float]:
             log.info("visualize: skipping %s: %s", name, reason)
             continue
         started = time.perf_counter()
-        panels += METHODS[name].panels(c)
+        drawn = METHODS[name].panels(c)
+        report.save(context.run_dir, STAGE, drawn)  # saved and closed as they come: a figure open at a time
+        panels += drawn
         log.info("visualize: %s in %.1f s", name, time.perf_counter() - started)
     report.publish(context.run_dir, STAGE, panels, c.metrics, c.series, warnings=c.warnings)
     log.info("visualize: the stage took %.1f s", time.perf_counter() - begun)
