@@ -26,10 +26,10 @@ class Maxout(keras.layers.Layer):
     Output shape:
         the input's, with `num_units` along `axis`.
 
-    Example:
-    >>> import numpy as np
-    >>> Maxout(2)(np.array([[1.0, 5.0, -2.0, 3.0]], "float32")).numpy().tolist()
-    [[5.0, 3.0]]
+    Examples:
+        >>> import numpy as np
+        >>> Maxout(2)(np.array([[1.0, 5.0, -2.0, 3.0]], "float32")).numpy().tolist()
+        [[5.0, 3.0]]
     """
 
     def __init__(self, num_units: int, axis: int = -1, **kwargs):

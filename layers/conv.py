@@ -69,10 +69,10 @@ class Conv1D(BaseConv):
     Output shape:
         `(batch, new_steps, filters)`, new_steps = floor((steps + pads - K_eff) / s) + 1.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv1D(4, 3)(np.zeros((2, 10, 3), "float32")).shape
-    TensorShape([2, 8, 4])
+    Examples:
+        >>> import numpy as np
+        >>> Conv1D(4, 3)(np.zeros((2, 10, 3), "float32")).shape
+        TensorShape([2, 8, 4])
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):
@@ -97,10 +97,10 @@ class Conv2D(BaseConv):
     Output shape:
         `(batch, new_height, new_width, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv2D(6, 5)(np.zeros((1, 32, 32, 1), "float32")).shape
-    TensorShape([1, 28, 28, 6])
+    Examples:
+        >>> import numpy as np
+        >>> Conv2D(6, 5)(np.zeros((1, 32, 32, 1), "float32")).shape
+        TensorShape([1, 28, 28, 6])
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):
@@ -125,10 +125,10 @@ class Conv3D(BaseConv):
     Output shape:
         `(batch, new_depth, new_height, new_width, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv3D(2, 3, padding="same")(np.zeros((1, 4, 4, 4, 1), "float32")).shape
-    TensorShape([1, 4, 4, 4, 2])
+    Examples:
+        >>> import numpy as np
+        >>> Conv3D(2, 3, padding="same")(np.zeros((1, 4, 4, 4, 1), "float32")).shape
+        TensorShape([1, 4, 4, 4, 2])
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, **kwargs):

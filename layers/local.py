@@ -69,11 +69,11 @@ class LocallyConnected1D(BaseLocallyConnected):
     Output shape:
         `(batch, new_steps, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> layer = LocallyConnected1D(2, 3)
-    >>> layer(np.zeros((1, 10, 4), "float32")).shape, tuple(layer.kernel.shape)
-    (TensorShape([1, 8, 2]), (8, 12, 2))
+    Examples:
+        >>> import numpy as np
+        >>> layer = LocallyConnected1D(2, 3)
+        >>> layer(np.zeros((1, 10, 4), "float32")).shape, tuple(layer.kernel.shape)
+        (TensorShape([1, 8, 2]), (8, 12, 2))
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):
@@ -96,11 +96,11 @@ class LocallyConnected2D(BaseLocallyConnected):
     Output shape:
         `(batch, new_height, new_width, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> layer = LocallyConnected2D(4, 3)
-    >>> layer(np.zeros((1, 6, 6, 2), "float32")).shape, tuple(layer.kernel.shape)
-    (TensorShape([1, 4, 4, 4]), (16, 18, 4))
+    Examples:
+        >>> import numpy as np
+        >>> layer = LocallyConnected2D(4, 3)
+        >>> layer(np.zeros((1, 6, 6, 2), "float32")).shape, tuple(layer.kernel.shape)
+        (TensorShape([1, 4, 4, 4]), (16, 18, 4))
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):

@@ -68,10 +68,10 @@ class MaxPooling1D(BasePooling):
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
-    Example:
-    >>> import numpy as np
-    >>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape
-    TensorShape([1, 3, 3])
+    Examples:
+        >>> import numpy as np
+        >>> MaxPooling1D(2)(np.zeros((1, 6, 3), "float32")).shape
+        TensorShape([1, 3, 3])
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -93,10 +93,10 @@ class MaxPooling3D(BasePooling):
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
-    Example:
-    >>> import numpy as np
-    >>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
-    TensorShape([1, 2, 2, 2, 1])
+    Examples:
+        >>> import numpy as np
+        >>> MaxPooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
+        TensorShape([1, 2, 2, 2, 1])
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -118,10 +118,10 @@ class AveragePooling1D(BasePooling):
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
-    Example:
-    >>> import numpy as np
-    >>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape
-    TensorShape([1, 3, 2])
+    Examples:
+        >>> import numpy as np
+        >>> AveragePooling1D(3)(np.zeros((1, 9, 2), "float32")).shape
+        TensorShape([1, 3, 2])
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -143,10 +143,10 @@ class AveragePooling2D(BasePooling):
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
-    Example:
-    >>> import numpy as np
-    >>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape
-    TensorShape([1, 2, 2, 1])
+    Examples:
+        >>> import numpy as np
+        >>> AveragePooling2D(2)(np.zeros((1, 4, 4, 1), "float32")).shape
+        TensorShape([1, 2, 2, 1])
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -168,10 +168,10 @@ class AveragePooling3D(BasePooling):
     Output shape:
         `(batch, *pooled, channels)`, pooled = floor((n - pool) / stride) + 1 ("valid").
 
-    Example:
-    >>> import numpy as np
-    >>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
-    TensorShape([1, 2, 2, 2, 1])
+    Examples:
+        >>> import numpy as np
+        >>> AveragePooling3D(2)(np.zeros((1, 4, 4, 4, 1), "float32")).shape
+        TensorShape([1, 2, 2, 2, 1])
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
@@ -195,11 +195,11 @@ class MaxPooling2D(BasePooling):
     Output shape:
         `(batch, pooled_height, pooled_width, channels)`, and the indices when asked.
 
-    Example:
-    >>> import numpy as np
-    >>> y, idx = MaxPooling2D(2, return_indices=True)(np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1))
-    >>> idx.numpy().ravel().tolist()
-    [5, 7, 13, 15]
+    Examples:
+        >>> import numpy as np
+        >>> y, idx = MaxPooling2D(2, return_indices=True)(np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1))
+        >>> idx.numpy().ravel().tolist()
+        [5, 7, 13, 15]
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", return_indices=False, **kwargs):
@@ -243,10 +243,10 @@ class LpPooling2D(BasePooling):
     Output shape:
         `(batch, pooled_height, pooled_width, channels)`.
 
-    Example:
-    >>> import numpy as np
-    >>> float(LpPooling2D(2)(np.full((1, 2, 2, 1), 3.0, "float32"))[0, 0, 0, 0])
-    6.0
+    Examples:
+        >>> import numpy as np
+        >>> float(LpPooling2D(2)(np.full((1, 2, 2, 1), 3.0, "float32"))[0, 0, 0, 0])
+        6.0
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", p=2.0, **kwargs):

@@ -87,10 +87,10 @@ class Conv1DTranspose(BaseConvTranspose):
     Output shape:
         `(batch, new_steps, filters)`; "valid": steps * s + max(K - s, 0), "same": steps * s.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv1DTranspose(2, 3, strides=2)(np.zeros((1, 5, 4), "float32")).shape
-    TensorShape([1, 11, 2])
+    Examples:
+        >>> import numpy as np
+        >>> Conv1DTranspose(2, 3, strides=2)(np.zeros((1, 5, 4), "float32")).shape
+        TensorShape([1, 11, 2])
     """
 
     def __init__(
@@ -109,10 +109,10 @@ class Conv2DTranspose(BaseConvTranspose):
     Output shape:
         `(batch, new_height, new_width, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv2DTranspose(3, 2, strides=2)(np.zeros((1, 7, 7, 8), "float32")).shape
-    TensorShape([1, 14, 14, 3])
+    Examples:
+        >>> import numpy as np
+        >>> Conv2DTranspose(3, 2, strides=2)(np.zeros((1, 7, 7, 8), "float32")).shape
+        TensorShape([1, 14, 14, 3])
     """
 
     def __init__(
@@ -131,10 +131,10 @@ class Conv3DTranspose(BaseConvTranspose):
     Output shape:
         `(batch, new_depth, new_height, new_width, filters)`.
 
-    Example:
-    >>> import numpy as np
-    >>> Conv3DTranspose(1, 2, strides=2)(np.zeros((1, 2, 2, 2, 3), "float32")).shape
-    TensorShape([1, 4, 4, 4, 1])
+    Examples:
+        >>> import numpy as np
+        >>> Conv3DTranspose(1, 2, strides=2)(np.zeros((1, 2, 2, 2, 3), "float32")).shape
+        TensorShape([1, 4, 4, 4, 1])
     """
 
     def __init__(

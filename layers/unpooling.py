@@ -26,13 +26,13 @@ class MaxUnpooling2D(keras.layers.Layer):
     Output shape:
         `(batch, height * size[0], width * size[1], channels)` or `output_size`.
 
-    Example:
-    >>> import numpy as np
-    >>> from layers import MaxPooling2D
-    >>> x = np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1)
-    >>> y, idx = MaxPooling2D(2, return_indices=True)(x)
-    >>> MaxUnpooling2D(2)(y, idx)[0, ..., 0].numpy().tolist()[1]
-    [0.0, 5.0, 0.0, 7.0]
+    Examples:
+        >>> import numpy as np
+        >>> from layers import MaxPooling2D
+        >>> x = np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1)
+        >>> y, idx = MaxPooling2D(2, return_indices=True)(x)
+        >>> MaxUnpooling2D(2)(y, idx)[0, ..., 0].numpy().tolist()[1]
+        [0.0, 5.0, 0.0, 7.0]
     """
 
     def __init__(self, size=2, output_size=None, **kwargs):
@@ -75,10 +75,10 @@ class UpSampling2D(keras.layers.Layer):
     Output shape:
         `(batch, height * size[0], width * size[1], channels)`.
 
-    Example:
-    >>> import numpy as np
-    >>> UpSampling2D(2, "bed_of_nails")(np.ones((1, 1, 1, 1), "float32"))[0, ..., 0].numpy().tolist()
-    [[1.0, 0.0], [0.0, 0.0]]
+    Examples:
+        >>> import numpy as np
+        >>> UpSampling2D(2, "bed_of_nails")(np.ones((1, 1, 1, 1), "float32"))[0, ..., 0].numpy().tolist()
+        [[1.0, 0.0], [0.0, 0.0]]
     """
 
     def __init__(self, size=2, interpolation="nearest", data_format=None, **kwargs):

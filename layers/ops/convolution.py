@@ -119,9 +119,9 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     Returns:
         `(batch, *out_spatial, filters)` with out = floor((n + pads - K_eff) / s) + 1.
 
-    Example:
-    >>> conv(tf.reshape([1., 2., 3., 4.], (1, 4, 1)), tf.reshape([1., 2., 3.], (3, 1, 1)))[0, :, 0]
-    <tf.Tensor: shape=(2,), dtype=float32, numpy=array([14., 20.], dtype=float32)>
+    Examples:
+        >>> conv(tf.reshape([1., 2., 3., 4.], (1, 4, 1)), tf.reshape([1., 2., 3.], (3, 1, 1)))[0, :, 0]
+        <tf.Tensor: shape=(2,), dtype=float32, numpy=array([14., 20.], dtype=float32)>
     """
     x = tf.convert_to_tensor(x)
     kernel = tf.convert_to_tensor(kernel, dtype=x.dtype)

@@ -258,9 +258,9 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilat
 
     ``padding`` is an int P or ``"valid"`` (0), ``"same"`` (M = ceil(N / S)) or ``"full"`` (K_eff - 1).
 
-    Example:
-    >>> conv_output_size(5, 2, stride=3)
-    2
+    Examples:
+        >>> conv_output_size(5, 2, stride=3)
+        2
     """
     padding = normalize_padding(padding, 1)
     mode = padding if isinstance(padding, str) else padding[0]

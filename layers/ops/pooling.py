@@ -65,11 +65,11 @@ def _prepare(x, pool_size, strides, padding):
 def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
     """Max-pooling; the gradient goes to each window's first maximum (see the module doc).
 
-    Example:
-    >>> max_pool(tf.reshape(tf.range(16.0), (1, 4, 4, 1)), 2)[0, ..., 0]
-    <tf.Tensor: shape=(2, 2), dtype=float32, numpy=
-    array([[ 5.,  7.],
-           [13., 15.]], dtype=float32)>
+    Examples:
+        >>> max_pool(tf.reshape(tf.range(16.0), (1, 4, 4, 1)), 2)[0, ..., 0]
+        <tf.Tensor: shape=(2, 2), dtype=float32, numpy=
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)>
     """
     x, geo, mode = _prepare(x, pool_size, strides, padding)
 

@@ -12,6 +12,7 @@ from pipeline.inference import predicted_classes
 
 
 def accuracy(model: keras.Model, x, y, batch_size: int = 256) -> float:
+    """The share of `x` whose predicted class is `y`, predicted `batch_size` examples at a time."""
     return float(np.mean(predicted_classes(model, np.asarray(x, np.float32), batch_size) == np.asarray(y)))
 
 

@@ -11,6 +11,7 @@ import keras
 
 
 def is_nested(model: keras.Model) -> bool:
+    """Whether a layer of `model` is itself a model (a pretrained base inside a transfer model)."""
     return any(isinstance(layer, keras.Model) for layer in model.layers)
 
 

@@ -19,6 +19,7 @@ from pipeline.visualize.methods import Context, method
 
 
 def reconstructions(model: keras.Model, x) -> np.ndarray:
+    """An autoencoder's outputs for the images `x`, (N, H, W, C) in float32."""
     return np.asarray(float32(model(as_batch(x), training=False)))
 
 

@@ -1,5 +1,5 @@
 """The lecture's weight counts and parameter tables (Louppe, Deep Learning, lecture 3, and the
-other notes the README's table names), counted on layers and models
+other notes the Layers page's table names), counted on layers and models
 built from our layers and from keras.layers: every row of the tables that has weights, not only
 their totals."""
 

@@ -1,4 +1,4 @@
-"""`digit_canvas`: the lecture's sliding-window detector (003), as data. Canvases hold a few
+"""`digit_canvas`: the sliding-window detector of "Convolutions - II", as data. Canvases hold a few
 digits (scikit-learn's, 32x32 tiles) at random places; the dataset is what the classifier trains
 on: 32x32 windows of canvases, each a digit (its tile, moved by up to 2 pixels: class 0-9) or
 background (a window overlapping every digit by less than IoU 0.5, half of them near misses

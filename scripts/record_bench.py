@@ -1,0 +1,100 @@
+"""Run a benchmark script and record what it printed for the documentation's Benchmarks page.
+
+    python scripts/record_bench.py bench_data            # runs scripts/bench_data.py
+    python scripts/record_bench.py bench_layers --only Maxout
+
+The script's standard output (its tables; its log lines go to standard error) streams to the
+terminal as it runs and is written, with the command, the
+date, the machine (CPU model, cores, memory) and the library versions, to
+`docs/benchmarks/<name>.md`, which the site's Benchmarks page includes (`make bench` records
+every benchmark; nobody copies numbers by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARIES = ("tensorflow", "keras", "numpy", "mlflow", "torch", "adversarial-robustness-toolbox")
+
+
+def machine() -> str:
+    """CPU model, cores and memory of this machine, in one line."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB"
+
+
+def versions() -> str:
+    found = [f"Python {platform.python_version()}"]
+    for name in LIBRARIES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def tables(lines: list[str]) -> list[str]:
+    """The Markdown tables among the output's lines, each after the line just before it (its
+    title, unless that is blank or another table's row), separated by blank lines."""
+    kept = []
+    for i, line in enumerate(lines):
+        if not line.startswith("|"):
+            continue
+        starts = i == 0 or not lines[i - 1].startswith("|")
+        if starts:
+            title = lines[i - 1].strip() if i > 0 else ""
+            kept += ["", title, ""] if title else [""]
+        kept.append(line)
+    return kept
+
+
+def record(name: str, args: list[str]) -> Path:
+    """Run scripts/<name>.py with `args`, echo its output, write docs/benchmarks/<name>.md."""
+    command = [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args]
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT) as run:
+        for line in run.stdout:
+            sys.stdout.write(line)
+            lines.append(line.rstrip())
+    if run.returncode:
+        raise SystemExit(f"{name} failed (exit code {run.returncode}); nothing recorded")
+    shown = shlex.join(["python", f"scripts/{name}.py", *args])
+    out = ROOT / "docs" / "benchmarks" / f"{name}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        f"<!-- written by `python scripts/record_bench.py {shlex.join([name, *args])}`; do not edit -->\n"
+        f"Command `{shown}`, run {datetime.date.today().isoformat()} on {machine()}; {versions()}.\n\n"
+        + "\n".join(tables(lines))
+        + "\n"
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="a script of scripts/ without .py, e.g. bench_data")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the script")
+    options = parser.parse_args()
+    print(f"recorded in {record(options.name, options.args)}")
+
+
+if __name__ == "__main__":
+    main()
