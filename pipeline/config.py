@@ -145,7 +145,7 @@ class FaithfulnessConfig:  # are the attribution maps about the model? (scores, 
 
 @dataclass
 class VisualizeConfig:  # the visualization stage (stages=[..., visualize]): what the network learned
-    # null: every method in pipeline.visualize.METHODS that fits the model, in order
+    # null: every method in pipeline.visualize.METHODS that fits the model, in the report's order
     methods: Optional[List[str]] = None
     # layers to look at, e.g. [conv1_relu, conv3_relu]; null: after the first, middle and last conv
     layers: Optional[List[str]] = None

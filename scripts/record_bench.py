@@ -51,18 +51,27 @@ def versions() -> str:
     return ", ".join(found)
 
 
+NOISE = ("I0000", "W0000", "E0000", "WARNING:", "Downloading", "Dataset ", "Generating", "Constructing", "Creating")
+
+
 def tables(lines: list[str]) -> list[str]:
-    """The Markdown tables among the output's lines, each after the line just before it (its
-    title, unless that is blank or another table's row), separated by blank lines."""
-    kept = []
+    """The Markdown tables among the output's lines, each after its title (the nearest line
+    above it, across one blank line) and followed by the lines right below it (its summary, up
+    to a blank line), separated by blank lines."""
+    kept, state = [], "outside"  # outside | table | summary
     for i, line in enumerate(lines):
-        if not line.startswith("|"):
-            continue
-        starts = i == 0 or not lines[i - 1].startswith("|")
-        if starts:
-            title = lines[i - 1].strip() if i > 0 else ""
-            kept += ["", title, ""] if title else [""]
-        kept.append(line)
+        if line.startswith("|"):
+            if state != "table":
+                above = [text.strip() for text in lines[max(i - 2, 0) : i] if text.strip()]
+                title = above[-1] if above and not above[-1].startswith(NOISE) and state == "outside" else ""
+                kept += ["", title, ""] if title else [""]
+            kept.append(line)
+            state = "table"
+        elif state in ("table", "summary") and line.strip() and not line.startswith(NOISE):
+            kept += ["", line] if state == "table" else [line]
+            state = "summary"
+        else:
+            state = "outside"
     return kept
 
 

@@ -115,7 +115,7 @@ def method(name: str, section: str, **needs: bool) -> Callable:
         raise ValueError(f"section {section!r} of method {name!r} is not one of {SECTIONS}")
 
     def add(panels: Callable[[Context], list[Panel]]) -> Callable[[Context], list[Panel]]:
-        METHODS.register(name)(Method(panels, section, **needs))
+        METHODS.register(name, Method(panels, section, **needs))
         return panels
 
     return add
