@@ -52,26 +52,33 @@ def versions() -> str:
 
 
 NOISE = ("I0000", "W0000", "E0000", "WARNING:", "Downloading", "Dataset ", "Generating", "Constructing", "Creating")
+NOISE_WORDS = ("triggered tf.function retracing", "Success rate of attack", "ART_DATA_PATH", "No config specified")
+NOISE_WORDS += ("Variant folder", "Preparing ", "Subsequent calls will reuse", "round ")
+
+
+def _noise(line: str) -> bool:
+    return line.startswith(NOISE) or any(word in line for word in NOISE_WORDS)
 
 
 def tables(lines: list[str]) -> list[str]:
-    """The Markdown tables among the output's lines, each after its title (the nearest line
-    above it, across one blank line) and followed by the lines right below it (its summary, up
-    to a blank line), separated by blank lines."""
-    kept, state = [], "outside"  # outside | table | summary
-    for i, line in enumerate(lines):
-        if line.startswith("|"):
-            if state != "table":
-                above = [text.strip() for text in lines[max(i - 2, 0) : i] if text.strip()]
-                title = above[-1] if above and not above[-1].startswith(NOISE) and state == "outside" else ""
-                kept += ["", title, ""] if title else [""]
-            kept.append(line)
-            state = "table"
-        elif state in ("table", "summary") and line.strip() and not line.startswith(NOISE):
-            kept += ["", line] if state == "table" else [line]
-            state = "summary"
-        else:
-            state = "outside"
+    """The Markdown tables among the output's lines: each from its header (a row followed by
+    `|---`) to the next header, its rows kept even when log lines come between them, after its
+    title (the nearest line above the header, across one blank line) and before its summary (the
+    lines right below its last row, up to a blank line); separated by blank lines."""
+    headers = [i for i in range(len(lines) - 1) if lines[i].startswith("|") and lines[i + 1].startswith("|---")]
+    kept = []
+    for n, start in enumerate(headers):
+        end = headers[n + 1] if n + 1 < len(headers) else len(lines)
+        rows = [i for i in range(start, end) if lines[i].startswith("|")]
+        above = [text.strip() for text in lines[max(start - 2, 0) : start] if text.strip()]
+        title = above[-1] if above and not above[-1].startswith("|") and not _noise(above[-1]) else ""
+        summary = []
+        for line in lines[rows[-1] + 1 : end]:
+            if not line.strip() or line.startswith("|") or _noise(line) or line == title:
+                break
+            summary.append(line)
+        kept += ["", title, ""] if title and title not in kept[-3:] else [""]
+        kept += [lines[i] for i in rows] + (["", *summary] if summary else [])
     return kept
 
 

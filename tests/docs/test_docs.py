@@ -25,7 +25,9 @@ README_COMMANDS = {
     "make test": ".ci/run (CI runs it)",
     TOUR: "tests/docs/test_docs.py::test_the_readme_tour_runs (with debug=tiny)",
     "python -m pipeline experiment=pretrained_vgg16": "tests/pipeline/test_pretrained_cli.py",
-    "python -m pipeline stages=[adversarial] model.from_run=<run id>": "tests/pipeline/test_cli.py (from_run)",
+    "python -m pipeline stages=[adversarial] model.from_run=<run id>": (
+        "tests/pipeline/test_cli.py::test_an_earlier_run_is_looked_at_again_from_its_id"
+    ),
     "python -m pipeline -m model=lenet5,resnet20 tracking.uri=http://127.0.0.1:5000": "tests/sweeps/test_sweep.py",
     "python -m pipeline debug=tiny": "tests/pipeline/test_cli.py",
     "pip install ./layers": "tests/layers/test_distribution.py",
@@ -42,8 +44,9 @@ def test_the_readme_is_short_and_each_of_its_commands_is_tested():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 200
     assert sorted(_readme_commands()) == sorted(README_COMMANDS)
     for where in README_COMMANDS.values():
-        path = where.split("::")[0].split(" ")[0].rstrip(",")
+        path, _, test = where.split(" ")[0].partition("::")
         assert (ROOT / path).exists(), where
+        assert not test or f"def {test}(" in (ROOT / path).read_text(), where
 
 
 @pytest.mark.slow  # the default experiment as shipped: a few minutes

@@ -217,7 +217,8 @@ def test_one_report_holds_every_stage(recorded):
 def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     overrides = (
         "model.from_run=" + recorded.run.info.run_id,
-        "stages=[visualize]",
+        "stages=[visualize,adversarial]",  # the README's "attack a model trained before", shrunk
+        "debug=tiny",
         "tracking.experiment=cli",
         "visualize.methods=[saliency]",
     )
@@ -227,6 +228,9 @@ def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     assert later.info.status == "FINISHED"
     assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {
         "visualize/saliency.png"
+    }
+    assert "adversarial/robustness.png" in {
+        a.path for a in recorded.client.list_artifacts(later.info.run_id, "adversarial")
     }
 
 
