@@ -1,4 +1,4 @@
-"""Drawing helpers every stage's `plots.py` shares: the non-interactive backend, grids of images,
+"""Drawing helpers every stage's figures share: the non-interactive backend, grids of images,
 images shown on their true [0, 1] scale, and `Panel` (one figure with its caption, as stages
 publish it)."""
 
