@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import enum
+import functools
 import io
 import tokenize
 from dataclasses import dataclass
@@ -34,10 +35,14 @@ class Key:
     meaning: str
 
 
-def _comments() -> dict[int, str]:
-    """Line number -> the comment on that line, from the schema's source."""
-    tokens = tokenize.generate_tokens(io.StringIO(SOURCE.read_text()).readline)
-    return {t.start[0]: t.string.lstrip("#").strip() for t in tokens if t.type == tokenize.COMMENT}
+@functools.cache
+def _parsed() -> tuple[list[str], dict[int, str], dict[str, ast.ClassDef]]:
+    """The schema's source lines, its comments by line number and its classes by name, read once."""
+    source = SOURCE.read_text()
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    comments = {t.start[0]: t.string.lstrip("#").strip() for t in tokens if t.type == tokenize.COMMENT}
+    classes = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+    return source.splitlines(), comments, classes
 
 
 def _meaning(comments: dict[int, str], node: ast.AST, lines: list[str]) -> str:
@@ -75,9 +80,7 @@ def _shown(value: object) -> str:
 
 def keys(schema: type = config.Config, prefix: str = "") -> list[Key]:
     """Every leaf key of `schema` (nested sections flattened into dotted names), in source order."""
-    source = SOURCE.read_text()
-    lines, comments = source.splitlines(), _comments()
-    classes = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+    lines, comments, classes = _parsed()
     fields = {f.name: f for f in dataclasses.fields(schema)}
     found = []
     for node in classes[schema.__name__].body:
@@ -94,9 +97,7 @@ def keys(schema: type = config.Config, prefix: str = "") -> list[Key]:
 
 def sections(schema: type = config.Config) -> dict[str, str]:
     """Top-level section -> the comment on its dataclass (what the section is for)."""
-    source = SOURCE.read_text()
-    comments = _comments()
-    classes = {node.name: node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+    _, comments, classes = _parsed()
     found = {}
     for field in dataclasses.fields(schema):
         default = _default(field)
