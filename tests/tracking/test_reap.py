@@ -3,6 +3,7 @@ hosts with a fresh heartbeat, runs whose records wait for pipeline.tracking.sync
 heartbeat are left alone."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -70,7 +71,10 @@ def test_reap_kills_exactly_the_dead_runs(client, tmp_path):
     assert status == {name: "KILLED" if runs[name] in reaped else "RUNNING" for name in runs}
     assert client.get_run(finished).info.status == "FINISHED"
     assert "is gone" in client.get_run(runs["dead"]).data.tags["error"]
-    assert "no heartbeat from another-host for 7200 s" in client.get_run(runs["other host, stale"]).data.tags["error"]
+    # 7200 s when reaped within the second the heartbeats were written; a busy machine adds a second or two
+    assert re.search(
+        r"no heartbeat from another-host for 720\d s", client.get_run(runs["other host, stale"]).data.tags["error"]
+    )
 
 
 @pytest.mark.slow  # a process that imports MLflow
