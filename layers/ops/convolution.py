@@ -8,8 +8,8 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
+from layers.ops import backprop_kernels, single_position
 from layers.ops import geometry as g
-from layers.ops import single_position
 from layers.ops.routing import routed, stopped
 from layers.ops.spatial import dilate, pad_or_crop
 
@@ -19,6 +19,7 @@ __all__ = [
     "conv_input_vjp",
     "conv_input_vjp_reference",
     "conv_kernel_vjp",
+    "conv_kernel_vjp_reference",
     "conv_matrix",
     "conv_transpose",
     "correlate",
@@ -80,25 +81,38 @@ def input_vjp_at(dy, kernel, batch_shape, spatial, geo: g.Geometry) -> tf.Tensor
 
 
 def _kernel_vjp(x, dy, kernel_spatial, geo: g.Geometry) -> tf.Tensor:
-    """dL/dW: the padded input correlated with the upstream gradient dilated by the stride.
+    """dL/dW, by the fastest kernel for the case; every case equals ``_kernel_vjp_formula``."""
+    if geo.window is not None:  # a fully-connected layer (layers/ops/single_position.py)
+        return single_position.kernel_vjp(x, dy, kernel_spatial, geo.window)
+    if all(k == 1 for k in kernel_spatial):
+        # One matmul over examples and positions (and never oneDNN's 1x1 strided kernel gradient,
+        # which writes past its buffer: see layers/ops/backprop_kernels.py).
+        xp = pad_or_crop(x, _used_pads(x, dy, kernel_spatial, geo))
+        taken = xp[(slice(None), *[slice(None, None, s) for s in geo.strides], slice(None))]
+        flat_x, flat_dy = tf.reshape(taken, [-1, x.shape[-1]]), tf.reshape(dy, [-1, dy.shape[-1]])
+        return tf.reshape(tf.matmul(flat_x, flat_dy, transpose_a=True), [*kernel_spatial, x.shape[-1], dy.shape[-1]])
+    same = g.spatial_pads(x.shape[1:-1], kernel_spatial, geo.strides, "same", geo.dilation)
+    return backprop_kernels.filter_grad(x, dy, kernel_spatial, geo.strides, geo.pads, geo.dilation, same)
+
+
+def _used_pads(x, dy, kernel_spatial, geo: g.Geometry) -> list[tuple[int, int]]:
+    """Pad ``x`` by ``geo``, and drop trailing rows that no output reads, in one step."""
+    extents = [
+        g.used_extent(o, k, s, d) for o, k, s, d in zip(dy.shape[1:-1], kernel_spatial, geo.strides, geo.dilation)
+    ]
+    return [(pb, e - n - pb) for n, e, (pb, _) in zip(x.shape[1:-1], extents, geo.pads)]
+
+
+def _kernel_vjp_formula(x, dy, kernel_spatial, geo: g.Geometry) -> tf.Tensor:
+    """dL/dW as the lectures write it: the padded input correlated with the upstream gradient
+    dilated by the stride.
 
     The examples become channels and the input channels become the batch, so one forward
     convolution sums over examples and output positions: conv stride = the layer's dilation,
     conv dilation = the layer's stride.
     """
     rank = len(kernel_spatial)
-    out_spatial = dy.shape[1:-1]
-    if geo.window is not None:  # a fully-connected layer (layers/ops/single_position.py)
-        return single_position.kernel_vjp(x, dy, kernel_spatial, geo.window)
-    extents = [g.used_extent(o, k, s, d) for o, k, s, d in zip(out_spatial, kernel_spatial, geo.strides, geo.dilation)]
-    spatial = x.shape[1:-1]
-    # Pad, and drop trailing rows that no output reads, in one step.
-    pairs = [(pb, e - n - pb) for n, e, (pb, _) in zip(spatial, extents, geo.pads)]
-    xp = pad_or_crop(x, pairs)
-    if all(k == 1 for k in kernel_spatial):  # a 1x1 kernel: one matmul over examples and positions
-        taken = xp[(slice(None), *[slice(None, None, s) for s in geo.strides], slice(None))]
-        flat_x, flat_dy = tf.reshape(taken, [-1, x.shape[-1]]), tf.reshape(dy, [-1, dy.shape[-1]])
-        return tf.reshape(tf.matmul(flat_x, flat_dy, transpose_a=True), [*kernel_spatial, x.shape[-1], dy.shape[-1]])
+    xp = pad_or_crop(x, _used_pads(x, dy, kernel_spatial, geo))
     images = tf.transpose(xp, [rank + 1, *range(1, rank + 1), 0])  # (C_in, *S, N)
     weights = tf.transpose(dy, [*range(1, rank + 1), 0, rank + 1])  # (*O, N, C_out)
     out = tf.nn.convolution(images, weights, strides=geo.dilation, dilations=geo.strides, padding="VALID")
@@ -174,11 +188,22 @@ def conv_input_vjp_reference(dy, kernel, input_shape, strides=1, padding="valid"
 
 
 def conv_kernel_vjp(x, dy, kernel_shape, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
-    """dL/dW of ``conv``: the input correlated with the (stride-dilated) upstream gradient."""
+    """dL/dW of ``conv`` given its input ``x`` and the upstream gradient ``dy``, as ``conv``'s
+    backward pass computes it (TensorFlow's kernel-gradient op in most cases)."""
     x, dy = tf.convert_to_tensor(x), tf.convert_to_tensor(dy)
     kernel_spatial = tuple(kernel_shape)[:-2]
     geo = g.conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
     return _kernel_vjp(x, tf.cast(dy, x.dtype), kernel_spatial, geo)
+
+
+def conv_kernel_vjp_reference(x, dy, kernel_shape, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
+    """dL/dW of ``conv`` spelled out as the lectures do: the padded input correlated with the
+    upstream gradient dilated by the stride, as one forward convolution (the examples as channels,
+    the input channels as the batch)."""
+    x, dy = tf.convert_to_tensor(x), tf.convert_to_tensor(dy)
+    kernel_spatial = tuple(kernel_shape)[:-2]
+    geo = g.conv_geometry(x.shape[1:-1], kernel_spatial, strides, padding, dilation_rate)
+    return _kernel_vjp_formula(x, tf.cast(dy, x.dtype), kernel_spatial, geo)
 
 
 def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, dilation_rate=1) -> tf.Tensor:

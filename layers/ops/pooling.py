@@ -9,13 +9,17 @@ Every backward pass routes the upstream gradient through the pooling windows:
 * Lp pooling gives each input ``dy * sign(x) |x|^(p-1) / y^(p-1)``;
 * maxout (a max over groups of channels) sends each group's gradient to its first maximum.
 
-The windows themselves (tiled views, stride phases) are taken and folded back in ``pool_windows``.
+Max and average pooling run forward and backward on TensorFlow's pooling kernels
+(``backprop_kernels``: ``MaxPool``/``MaxPoolGrad``, ``AvgPool``/``AvgPoolGrad``, a 3D pooling as two
+2D ones), which give these semantics; ``max_pool_grad_reference`` and ``avg_pool_grad_reference``
+compute the same gradients from the definition, through the windows of ``pool_windows``, and the
+tests hold the two equal.
 
-Inside a traced graph (``tf.function``, so every training step and attack), these backward passes
-are compiled by XLA (``compiled``): written as TensorFlow ops they are a chain of elementwise
-passes (compare, select, reduce, reshape) that TensorFlow's CPU executor runs one full pass at a
-time, 4-7x the time of the fused C++ kernels ``keras.layers`` call for pooling's gradient; XLA
-fuses the chain into one or two loops. Run eagerly, they stay plain ops (no compile per call).
+Inside a traced graph (``tf.function``, so every training step and attack), the backward passes
+of Lp pooling and maxout are compiled by XLA (``compiled``): written as TensorFlow ops they are a
+chain of elementwise passes (compare, select, reduce, reshape) that TensorFlow's CPU executor runs
+one full pass at a time; XLA fuses the chain into one or two loops. Run eagerly, they stay plain
+ops (no compile per call).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from layers.ops import backprop_kernels
 from layers.ops import geometry as g
 from layers.ops.pool_windows import PoolGeometry, Windows, pool_geometry
 from layers.ops.spatial import expand_spatial, interleave
@@ -43,17 +48,6 @@ def _tf_padding(geo: PoolGeometry, spatial) -> str:
     return "SAME" if geo.pads == same and any(p != (0, 0) for p in geo.pads) else "VALID"
 
 
-def _tf_pool(x, geo: PoolGeometry, mode: str, kind: str) -> tf.Tensor:
-    """TensorFlow's pooling op; its 3D CPU ops take only float32, so take windows otherwise."""
-    if x.shape.rank == 5 and x.dtype != tf.float32:
-        windows = Windows(x, geo, pad_value=x.dtype.min if kind == "MAX" else 0)
-        reduce = tf.reduce_max if kind == "MAX" else tf.reduce_sum
-        pooled = reduce(windows.values, axis=windows.axes)
-        return pooled if kind == "MAX" else pooled / tf.constant(_window_counts(x.shape[1:-1], geo), x.dtype)
-    pool = tf.nn.max_pool if kind == "MAX" else tf.nn.avg_pool
-    return pool(x, geo.pool, geo.strides, mode)
-
-
 def _prepare(x, pool_size, strides, padding):
     x = tf.convert_to_tensor(x)
     if x.shape.rank is None or x.shape.rank < 3:
@@ -65,6 +59,9 @@ def _prepare(x, pool_size, strides, padding):
 def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
     """Max-pooling; the gradient goes to each window's first maximum (see the module doc).
 
+    The backward pass runs TensorFlow's ``MaxPoolGrad`` (``backprop_kernels``), which equals
+    ``max_pool_grad_reference``.
+
     Examples:
         >>> max_pool(tf.reshape(tf.range(16.0), (1, 4, 4, 1)), 2)[0, ..., 0]
         <tf.Tensor: shape=(2, 2), dtype=float32, numpy=
@@ -73,17 +70,20 @@ def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
     """
     x, geo, mode = _prepare(x, pool_size, strides, padding)
 
-    @compiled
-    def backward(x, y, dy):
-        windows = Windows(x, geo, pad_value=x.dtype.min)
-        return windows.fold(windows.to_first_max(y, dy))
-
     @tf.custom_gradient
     def _max_pool(x):
-        y = _tf_pool(x, geo, mode, "MAX")
-        return y, lambda dy: backward(x, y, dy)
+        y, stages = backprop_kernels.pool(x, "MAX", geo.pool, geo.strides, mode)
+        return y, lambda dy: backprop_kernels.pool_grad("MAX", x, stages, dy, mode)
 
     return _max_pool(x)
+
+
+def max_pool_grad_reference(x, y, dy, pool_size, strides=None, padding="valid") -> tf.Tensor:
+    """dL/dx of ``max_pool`` by its definition: each window's gradient placed on the window's
+    first maximum, the windows folded back onto the input."""
+    x, geo, _ = _prepare(x, pool_size, strides, padding)
+    windows = Windows(x, geo, pad_value=x.dtype.min)
+    return windows.fold(windows.to_first_max(tf.cast(y, x.dtype), tf.cast(dy, x.dtype)))
 
 
 def _window_counts(spatial, geo: PoolGeometry) -> np.ndarray:
@@ -111,19 +111,27 @@ def _spread(dy_per_input: tf.Tensor, x: tf.Tensor, geo: PoolGeometry, weights=No
 
 
 def avg_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
-    """Average pooling over the real inputs of each window (padding is not counted)."""
-    x, geo, mode = _prepare(x, pool_size, strides, padding)
-    counts = _window_counts(x.shape[1:-1], geo)
+    """Average pooling over the real inputs of each window (padding is not counted).
 
-    @compiled
-    def backward(x, dy):
-        return _spread(dy / tf.constant(counts, dy.dtype), x, geo)
+    The backward pass runs TensorFlow's ``AvgPoolGrad`` (``backprop_kernels``), which equals
+    ``avg_pool_grad_reference``.
+    """
+    x, geo, mode = _prepare(x, pool_size, strides, padding)
 
     @tf.custom_gradient
     def _avg_pool(x):
-        return _tf_pool(x, geo, mode, "AVG"), lambda dy: backward(x, dy)
+        y, stages = backprop_kernels.pool(x, "AVG", geo.pool, geo.strides, mode)
+        return y, lambda dy: backprop_kernels.pool_grad("AVG", x, stages, dy, mode)
 
     return _avg_pool(x)
+
+
+def avg_pool_grad_reference(x, dy, pool_size, strides=None, padding="valid") -> tf.Tensor:
+    """dL/dx of ``avg_pool`` by its definition: each window's gradient divided by its count of
+    real inputs and spread evenly over them."""
+    x, geo, _ = _prepare(x, pool_size, strides, padding)
+    counts = _window_counts(x.shape[1:-1], geo)
+    return _spread(tf.cast(dy, x.dtype) / tf.constant(counts, x.dtype), x, geo)
 
 
 def lp_pool(x, pool_size, strides=None, padding="valid", p: float = 2.0) -> tf.Tensor:
@@ -140,7 +148,8 @@ def lp_pool(x, pool_size, strides=None, padding="valid", p: float = 2.0) -> tf.T
 
     @tf.custom_gradient
     def _lp_pool(x):
-        y = (_tf_pool(tf.abs(x) ** p, geo, mode, "AVG") * tf.constant(counts, x.dtype)) ** (1.0 / p)
+        mean, _ = backprop_kernels.pool(tf.abs(x) ** p, "AVG", geo.pool, geo.strides, mode)
+        y = (mean * tf.constant(counts, x.dtype)) ** (1.0 / p)
         return y, lambda dy: backward(x, y, dy)
 
     return _lp_pool(x)

@@ -3,7 +3,10 @@
 Same weights: forward outputs and the input, kernel and bias gradients of a random linear
 function of the output (TensorFlow autodiff through the Keras layer) agree to 1e-5 relative.
 Ours and Keras's forward passes both end in TensorFlow's convolution, so the forward output is
-also checked against the NumPy definitions in `reference.py`.
+also checked against the NumPy definitions in `reference.py`; our gradients, which run
+TensorFlow's backprop kernels, are also checked against the formulas `layers.ops` keeps as the
+reference (`conv_kernel_vjp_reference`, `conv_input_vjp_reference`, `max_pool_grad_reference`,
+`avg_pool_grad_reference`).
 """
 
 import keras
@@ -12,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 import layers
+from layers import ops
 from tests.layers import reference
 from tests.layers.configs import CONV, POOL, TRANSPOSE, conv_configs, pool_configs, transpose_configs
 from tests.layers.helpers import assert_close, layer_grads, tie_free
@@ -21,8 +25,9 @@ def _name(config):
     return "-".join(f"{k}{v}" for k, v in config.items()).replace(" ", "")
 
 
-def _compare(ours, theirs, x, seed, patch_expected=None, numpy_forward=None):
-    """`numpy_forward(x, weights)`: the output by definition, checked against ours."""
+def _compare(ours, theirs, x, seed, patch_expected=None, numpy_forward=None, formulas=None):
+    """`numpy_forward(x, weights)`: the output by definition, checked against ours;
+    `formulas(x, weights, upstream)`: the gradients by `layers.ops`'s reference formulas, by name."""
     rng = np.random.default_rng(seed)
     ours.build(x.shape)
     theirs.build(x.shape)
@@ -39,6 +44,9 @@ def _compare(ours, theirs, x, seed, patch_expected=None, numpy_forward=None):
         assert_close(a, e, 1e-5, what)
     if numpy_forward is not None:
         assert_close(actual[0], numpy_forward(x, weights), 1e-5, "output against NumPy")
+    names = ["d_input", "d_kernel"]
+    for what, expected in (formulas(x, weights, upstream) if formulas else {}).items():
+        assert_close(actual[1 + names.index(what)], expected, 1e-5, f"{what} against the reference formula")
 
 
 @pytest.mark.parametrize("config", conv_configs(), ids=_name)
@@ -58,7 +66,14 @@ def test_conv_matches_keras(config):
         y = reference.conv(x, weights[0], (config["stride"],) * rank, config["padding"], (config["dilation"],) * rank)
         return y + weights[1]
 
-    _compare(ours_cls(*args, **kw), theirs, x, seed=1, numpy_forward=numpy_forward)
+    def formulas(x, weights, upstream):
+        geometry = dict(strides=config["stride"], padding=config["padding"], dilation_rate=config["dilation"])
+        return {
+            "d_input": ops.conv_input_vjp_reference(upstream, weights[0], x.shape, **geometry),
+            "d_kernel": ops.conv_kernel_vjp_reference(x, upstream, weights[0].shape, **geometry),
+        }
+
+    _compare(ours_cls(*args, **kw), theirs, x, seed=1, numpy_forward=numpy_forward, formulas=formulas)
 
 
 # One output position: the conv runs as the fully-connected layer it equals (`layers/_one_window.py`).
@@ -120,10 +135,13 @@ def test_conv_transpose_matches_keras(config):
         )
         return y + weights[1]
 
+    def formulas(x, weights, upstream):  # the transposed conv's kernel gradient is the conv's, roles swapped
+        geometry = dict(strides=config["stride"], padding=config["padding"])
+        return {"d_kernel": ops.conv_kernel_vjp_reference(upstream, x, weights[0].shape, **geometry)}
+
     patch = numpy_input_grad if config["rank"] == 3 else None
-    _compare(
-        ours_cls(*args, **kw), keras_cls(*args, **kw), x, seed=1, patch_expected=patch, numpy_forward=numpy_forward
-    )
+    ours = ours_cls(*args, **kw)
+    _compare(ours, keras_cls(*args, **kw), x, 1, patch, numpy_forward=numpy_forward, formulas=formulas)
 
 
 @pytest.mark.parametrize("config", pool_configs("max", 3) + pool_configs("avg", 4), ids=_name)
@@ -132,7 +150,13 @@ def test_pooling_matches_keras(config):
     kw = dict(pool_size=config["pool"], strides=config["strides"], padding=config["padding"])
     x = tie_free(np.random.default_rng(0), config["shape"])
     numpy_forward = lambda x, _: reference.pool(x, config["pool"], config["strides"], config["padding"], config["kind"])
-    _compare(ours_cls(**kw), keras_cls(**kw), x, seed=1, numpy_forward=numpy_forward)
+
+    def formulas(x, _, upstream):
+        if config["kind"] == "avg":
+            return {"d_input": ops.avg_pool_grad_reference(x, upstream, **kw)}
+        return {"d_input": ops.max_pool_grad_reference(x, ops.max_pool(x, **kw), upstream, **kw)}
+
+    _compare(ours_cls(**kw), keras_cls(**kw), x, seed=1, numpy_forward=numpy_forward, formulas=formulas)
 
 
 @pytest.mark.parametrize(

@@ -141,23 +141,3 @@ def test_upsample(mode, i):
     x = rng.standard_normal((2, int(rng.integers(1, 4)), int(rng.integers(1, 4)), 2))
     size = tuple(int(s) for s in rng.integers(1, 4, 2))
     assert _max_jacobian_error(lambda x: ops.upsample(x, size, mode), x) < MAX_ERROR
-
-
-@pytest.mark.parametrize("rank", [1, 2, 3])
-def test_kernel_vjp_is_a_forward_convolution_not_a_backprop_filter_op(rank):
-    x = tf.zeros((2, *[6] * rank, 3))
-    kernel = tf.zeros((*[3] * rank, 3, 4))
-
-    @tf.function
-    def grads(x, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch(kernel)
-            y = ops.conv(x, kernel, 2, "same")
-        return tape.gradient(y, kernel)
-
-    graph = grads.get_concrete_function(x, kernel).graph
-    types = {op.type for op in graph.get_operations()}
-    for fn in graph._functions.values():  # the custom gradient's body
-        types |= {node.op for node in fn.definition.node_def}
-    assert not any("BackpropFilter" in t for t in types), types
-    assert any(t.startswith("Conv") for t in types)
