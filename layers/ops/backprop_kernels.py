@@ -10,9 +10,12 @@ from autodiff; the tests hold every case to both. The kernels' limits, and how e
 * ``Conv3DBackpropFilterV2`` takes only ``"VALID"`` and ``"SAME"`` (and TensorFlow's CPU
   ``Conv3D`` gets some strided ``"SAME"`` cases wrong): the input is padded here, explicitly;
 * ``MaxPool3DGrad`` gives a tie's gradient to every tied maximum on this CPU, and the 3D pooling
-  kernels take only float32: a 3D pooling runs as a 2D pooling of each depth slice followed by a
-  pooling across depth (both take the first maximum, so the pair takes the first in row-major
-  order of the 3D window; averages over real inputs multiply across axes);
+  kernels take only float32: a 3D max-pooling (and a 3D average pooling of another dtype) runs as
+  a 2D pooling of each depth slice followed by a pooling across depth (both take the first
+  maximum, so the pair takes the first in row-major order of the 3D window; averages over real
+  inputs multiply across axes);
+* XLA has no deterministic ``MaxPoolGrad``: under op determinism, inside a function XLA compiles,
+  max-pooling's gradient is the reference formula (``xla_lacks_deterministic_max_pool_grad``);
 * a 1D op runs as the 2D one on a height-1 image, as Keras's;
 * oneDNN's kernel gradient of a 1x1 convolution with stride > 1 and few input channels writes
   past its buffer (uxlfoundation/oneDNN#6035): 1x1 kernels never come here
@@ -22,22 +25,25 @@ from autodiff; the tests hold every case to both. The kernels' limits, and how e
 from __future__ import annotations
 
 import tensorflow as tf
-from tensorflow.python.ops import gen_nn_ops
+from tensorflow.python.framework import config as tf_config
+from tensorflow.python.ops import control_flow_util, gen_nn_ops
 
 from layers.ops.spatial import pad_or_crop
 
-__all__ = ["filter_grad", "pool", "pool_grad"]
+__all__ = ["filter_grad", "phase_pads", "pool", "pool_grad", "xla_lacks_deterministic_max_pool_grad"]
 
 
-def _dilation_phases(x, dy, kernel_spatial, pads, dilation):
-    """``x`` and ``dy`` split into the phases of the dilation (stride 1), each a batch of its own:
-    in a phase, the dilated kernel reads consecutive rows. Returns the pair, unpadded after."""
+def phase_pads(spatial, kernel_spatial, out_spatial, pads, dilation):
+    """``space_to_batch_nd`` pads that split an input and its upstream gradient into the phases of
+    a dilation (stride 1), where the dilated kernel reads consecutive rows: each phase of the input
+    is as long as a "VALID" convolution needs for the phase's rows of the output (the last phases
+    padded with zeros)."""
     x_pads, dy_pads = [], []
-    for n, k, o, d, (pb, _) in zip(x.shape[1:-1], kernel_spatial, dy.shape[1:-1], dilation, pads):
-        rows = -(-o // d)  # each phase's rows of dy, the last phases padded with zeros
+    for n, k, o, d, (pb, _) in zip(spatial, kernel_spatial, out_spatial, dilation, pads):
+        rows = -(-o // d)
         x_pads.append([pb, d * (rows + k - 1) - n - pb])
         dy_pads.append([0, d * rows - o])
-    return tf.space_to_batch_nd(x, dilation, x_pads), tf.space_to_batch_nd(dy, dilation, dy_pads)
+    return x_pads, dy_pads
 
 
 def _tf_padding(pads, same) -> tuple[str, list[int]]:
@@ -57,7 +63,8 @@ def filter_grad(x, dy, kernel_spatial, strides, pads, dilation, same_pads) -> tf
     """
     rank = len(kernel_spatial)
     if max(dilation) > 1:
-        x, dy = _dilation_phases(x, dy, kernel_spatial, pads, dilation)
+        x_pads, dy_pads = phase_pads(x.shape[1:-1], kernel_spatial, dy.shape[1:-1], pads, dilation)
+        x, dy = tf.space_to_batch_nd(x, dilation, x_pads), tf.space_to_batch_nd(dy, dilation, dy_pads)
         pads = same_pads = ((0, 0),) * rank
     if rank == 1:
         x, dy = x[:, None], dy[:, None]
@@ -83,10 +90,13 @@ def _pool2d(x, kind, pool_size, strides, padding):
     return op(x, pool_size, strides, padding)
 
 
-def _grad2d(kind, x, y, dy, pool_size, strides, padding):
+def _grad(kind, x, y, dy, pool_size, strides, padding):
+    """The gradient of one stage: a 2D pooling, or a float32 3D average pooling."""
     ksize, strides = [1, *pool_size, 1], [1, *strides, 1]
     if kind == "MAX":
         return gen_nn_ops.max_pool_grad(x, y, dy, ksize, strides, padding)
+    if len(pool_size) == 3:
+        return gen_nn_ops.avg_pool3d_grad(tf.shape(x), dy, ksize, strides, padding)
     return gen_nn_ops.avg_pool_grad(tf.shape(x), dy, ksize, strides, padding)
 
 
@@ -103,6 +113,8 @@ def pool(x: tf.Tensor, kind: str, pool_size, strides, padding: str):
     if rank == 2:
         y = _pool2d(x, kind, pool_size, strides, padding)
         return y, [(x, y, tuple(pool_size), tuple(strides))]
+    if kind == "AVG" and x.dtype == tf.float32:  # no ties to mind: TensorFlow's own 3D kernel
+        return tf.nn.avg_pool3d(x, pool_size, strides, padding), [(x, None, tuple(pool_size), tuple(strides))]
     depth, h, w, c = x.shape[1:]
     xa = tf.reshape(x, [-1, h, w, c])  # each depth slice over height and width
     ya = _pool2d(xa, kind, pool_size[1:], strides[1:], padding)
@@ -116,5 +128,12 @@ def pool_grad(kind: str, x: tf.Tensor, stages, dy: tf.Tensor, padding: str) -> t
     """dL/dx of ``pool`` through ``MaxPoolGrad`` / ``AvgPoolGrad``, stage by stage backwards."""
     grad = dy
     for xs, ys, window, step in reversed(stages):
-        grad = _grad2d(kind, xs, ys, tf.reshape(grad, tf.shape(ys)), window, step, padding)
+        grad = _grad(kind, xs, ys, grad if ys is None else tf.reshape(grad, tf.shape(ys)), window, step, padding)
     return tf.reshape(grad, tf.shape(x))
+
+
+def xla_lacks_deterministic_max_pool_grad() -> bool:
+    """True while tracing for XLA (``jit_compile=True``) under op determinism, where XLA refuses
+    ``MaxPoolGrad`` ("do not yet have a deterministic XLA implementation")."""
+    graph = tf.compat.v1.get_default_graph()
+    return tf_config.is_op_determinism_enabled() and control_flow_util.GraphOrParentsInXlaContext(graph)

@@ -11,7 +11,7 @@ import tensorflow as tf
 from layers.ops import backprop_kernels, single_position
 from layers.ops import geometry as g
 from layers.ops.routing import routed, stopped
-from layers.ops.spatial import dilate, pad_or_crop
+from layers.ops.spatial import dilate, interleave, pad_or_crop
 
 __all__ = [
     "bias_add",
@@ -87,12 +87,23 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: g.Geometry) -> tf.Tensor:
     if all(k == 1 for k in kernel_spatial):
         # One matmul over examples and positions (and never oneDNN's 1x1 strided kernel gradient,
         # which writes past its buffer: see layers/ops/backprop_kernels.py).
-        xp = pad_or_crop(x, _used_pads(x, dy, kernel_spatial, geo))
-        taken = xp[(slice(None), *[slice(None, None, s) for s in geo.strides], slice(None))]
-        flat_x, flat_dy = tf.reshape(taken, [-1, x.shape[-1]]), tf.reshape(dy, [-1, dy.shape[-1]])
-        return tf.reshape(tf.matmul(flat_x, flat_dy, transpose_a=True), [*kernel_spatial, x.shape[-1], dy.shape[-1]])
+        return _one_by_one_kernel_vjp(x, dy, geo)
     same = g.spatial_pads(x.shape[1:-1], kernel_spatial, geo.strides, "same", geo.dilation)
     return backprop_kernels.filter_grad(x, dy, kernel_spatial, geo.strides, geo.pads, geo.dilation, same)
+
+
+def _one_by_one_kernel_vjp(x, dy, geo: g.Geometry) -> tf.Tensor:
+    """dL/dW of a 1x1 kernel: the input rows the outputs read, times dy, as one matmul. The rows
+    are taken as phase 0 of a (rows, stride) reshape: 3-4x faster than a strided slice."""
+    out, channels = dy.shape[1:-1], x.shape[-1]
+    pairs = [(pb, o * s - n - pb) for n, o, s, (pb, _) in zip(x.shape[1:-1], out, geo.strides, geo.pads)]
+    xp = pad_or_crop(x, pairs)
+    if max(geo.strides) > 1:
+        xp = tf.reshape(xp, [-1, *interleave(out, geo.strides), channels])
+        xp = xp[(slice(None), *[i for _ in out for i in (slice(None), 0)], slice(None))]
+    flat_x, flat_dy = tf.reshape(xp, [-1, channels]), tf.reshape(dy, [-1, dy.shape[-1]])
+    grad = tf.matmul(flat_x, flat_dy, transpose_a=True)
+    return tf.reshape(grad, [*[1] * len(out), channels, dy.shape[-1]])
 
 
 def _used_pads(x, dy, kernel_spatial, geo: g.Geometry) -> list[tuple[int, int]]:
@@ -143,6 +154,8 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
     _check_rank(x, rank)
     geo = g.conv_geometry(x.shape[1:-1], kernel.shape[:-2], strides, padding, dilation_rate)
 
+    if max(geo.dilation) > 1:
+        return _dilated_conv(x, kernel, geo)
     x_, kernel_ = stopped(x, kernel)
 
     def input_vjp(dy):
@@ -155,6 +168,32 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1) -> tf.Tensor:
         y = correlate(x_, kernel_, geo.strides, geo.pads, geo.dilation)
     else:  # one output position (LeNet's conv3, a head made fully convolutional): a matrix product
         y = single_position.forward(x_, kernel_, geo.window)
+    return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
+
+
+def _dilated_conv(x, kernel, geo: g.Geometry) -> tf.Tensor:
+    """A dilated conv (so stride 1) run on the dilation's phases, as Keras runs it: each phase of
+    the input is a batch of its own (``space_to_batch_nd``), where the kernel reads consecutive
+    rows, so the forward pass is an undilated convolution and both VJPs are TensorFlow's backprop
+    kernels, on the phases the forward pass made (equal to the formulas: see ``conv``'s tests)."""
+    rank = kernel.shape.rank - 2
+    kernel_spatial, spatial = kernel.shape[:rank], x.shape[1:-1]
+    out = [g.output_size(n, k, 1, p, d) for n, k, p, d in zip(spatial, kernel_spatial, geo.pads, geo.dilation)]
+    x_pads, dy_pads = backprop_kernels.phase_pads(spatial, kernel_spatial, out, geo.pads, geo.dilation)
+    x_, kernel_ = stopped(x, kernel)
+    phases = tf.space_to_batch_nd(x_, geo.dilation, x_pads)
+    y = tf.batch_to_space(tf.nn.convolution(phases, kernel_, padding="VALID"), geo.dilation, dy_pads)
+    ones, zeros = (1,) * rank, ((0, 0),) * rank
+
+    def input_vjp(dy):
+        dy_phases = tf.space_to_batch_nd(dy, geo.dilation, dy_pads)
+        d_phases = tf.nn.conv_transpose(dy_phases, kernel, tf.shape(phases), strides=1, padding="VALID")
+        return tf.batch_to_space(d_phases, geo.dilation, x_pads)
+
+    def kernel_vjp(dy):
+        dy_phases = tf.space_to_batch_nd(dy, geo.dilation, dy_pads)
+        return backprop_kernels.filter_grad(phases, dy_phases, kernel_spatial, ones, zeros, ones, zeros)
+
     return routed(y, [(x, input_vjp), (kernel, kernel_vjp)])
 
 
@@ -248,6 +287,8 @@ def bias_add(x, bias) -> tf.Tensor:
         return dy
 
     def bias_vjp(dy):
+        if bias.shape.rank == 1:  # TensorFlow's kernel (it accumulates half precision in float32)
+            return tf.raw_ops.BiasAddGrad(out_backprop=dy)
         return tf.cast(tf.reduce_sum(tf.cast(dy, tf.float32), axis=axes), bias.dtype)
 
     x_, bias_ = stopped(x, bias)

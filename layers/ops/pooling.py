@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from layers.ops import backprop_kernels
 from layers.ops import geometry as g
-from layers.ops.pool_windows import PoolGeometry, Windows, pool_geometry
+from layers.ops.pool_windows import SEQUENTIAL_OFFSETS, PoolGeometry, Windows, pool_geometry
 from layers.ops.spatial import expand_spatial, interleave
 
 
@@ -70,20 +70,30 @@ def max_pool(x, pool_size, strides=None, padding="valid") -> tf.Tensor:
     """
     x, geo, mode = _prepare(x, pool_size, strides, padding)
 
+    def backward(x, y, stages, dy):
+        if backprop_kernels.xla_lacks_deterministic_max_pool_grad():
+            return _first_max_backward(x, y, dy, geo)
+        return backprop_kernels.pool_grad("MAX", x, stages, dy, mode)
+
     @tf.custom_gradient
     def _max_pool(x):
         y, stages = backprop_kernels.pool(x, "MAX", geo.pool, geo.strides, mode)
-        return y, lambda dy: backprop_kernels.pool_grad("MAX", x, stages, dy, mode)
+        return y, lambda dy: backward(x, y, stages, dy)
 
     return _max_pool(x)
+
+
+def _first_max_backward(x, y, dy, geo: PoolGeometry) -> tf.Tensor:
+    """Each window's gradient placed on its first maximum, the windows folded back."""
+    windows = Windows(x, geo, pad_value=x.dtype.min)
+    return windows.fold(windows.to_first_max(y, dy))
 
 
 def max_pool_grad_reference(x, y, dy, pool_size, strides=None, padding="valid") -> tf.Tensor:
     """dL/dx of ``max_pool`` by its definition: each window's gradient placed on the window's
     first maximum, the windows folded back onto the input."""
     x, geo, _ = _prepare(x, pool_size, strides, padding)
-    windows = Windows(x, geo, pad_value=x.dtype.min)
-    return windows.fold(windows.to_first_max(tf.cast(y, x.dtype), tf.cast(dy, x.dtype)))
+    return _first_max_backward(x, tf.cast(y, x.dtype), tf.cast(dy, x.dtype), geo)
 
 
 def _window_counts(spatial, geo: PoolGeometry) -> np.ndarray:
@@ -258,10 +268,19 @@ def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
 
     @compiled
     def backward(x, y, dy):
-        first = tf.argmax(groups_of(x), axis=axis + 1, output_type=tf.int32)  # the first maximum
-        hit = tf.equal(tf.constant(index), tf.expand_dims(first, axis + 1))
-        routed = tf.where(hit, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
-        return tf.reshape(routed, tf.shape(x))
+        zero = tf.zeros((), dy.dtype)
+        if pieces > SEQUENTIAL_OFFSETS:
+            first = tf.argmax(groups_of(x), axis=axis + 1, output_type=tf.int32)  # the first maximum
+            hit = tf.equal(tf.constant(index), tf.expand_dims(first, axis + 1))
+            return tf.reshape(tf.where(hit, tf.expand_dims(dy, axis + 1), zero), tf.shape(x))
+        # Few pieces: piece by piece in order, each taking the gradient where it holds the maximum
+        # and no earlier piece did (elementwise ops only, which XLA fuses; an argmax it does not).
+        taken, routed = tf.zeros_like(y, tf.bool), []
+        for piece in tf.unstack(groups_of(x), axis=axis + 1):
+            hit = tf.logical_and(tf.equal(piece, y), tf.logical_not(taken))
+            taken = tf.logical_or(taken, hit)
+            routed.append(tf.where(hit, dy, zero))
+        return tf.reshape(tf.stack(routed, axis=axis + 1), tf.shape(x))
 
     @tf.custom_gradient
     def _maxout(x):

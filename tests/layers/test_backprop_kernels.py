@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 
 import layers
 from layers import ops
@@ -133,10 +134,12 @@ def test_a_1x1_kernel_gradient_is_a_matrix_product_never_onednns_filter_gradient
 
 
 @pytest.mark.parametrize("rank", RANKS)
-def test_pooling_gradients_run_2d_pooling_kernels(rank):
-    """MaxPoolGrad / AvgPoolGrad in every rank (3D as two 2D poolings), never MaxPool3DGrad."""
+def test_pooling_gradients_run_tensorflows_pooling_kernels(rank):
+    """MaxPoolGrad in every rank (3D as two 2D poolings), never MaxPool3DGrad; AvgPoolGrad, and
+    AvgPool3DGrad in 3D (float32)."""
     spec = tf.TensorSpec((2, *[6] * rank, 3))
-    for name, grad_op in [("MaxPooling", "MaxPoolGrad"), ("AveragePooling", "AvgPoolGrad")]:
+    average = "AvgPool3DGrad" if rank == 3 else "AvgPoolGrad"
+    for name, grad_op in [("MaxPooling", "MaxPoolGrad"), ("AveragePooling", average)]:
         layer = getattr(layers, f"{name}{rank}D")(2)
 
         def grad(x, layer=layer):
@@ -146,7 +149,7 @@ def test_pooling_gradients_run_2d_pooling_kernels(rank):
             return tape.gradient(y, x)
 
         types = _traced_op_types(grad, spec)
-        assert grad_op in types and not any("3DGrad" in t for t in types), types
+        assert grad_op in types and "MaxPool3DGrad" not in types, types
 
 
 @pytest.mark.parametrize("rank", RANKS)
@@ -162,3 +165,31 @@ def test_mixed_precision_pooling_gradients(rank):
             assert dx.sum() == pytest.approx(2 * 3**rank * 3)  # every window's gradient, once
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def op_determinism():
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        tf_config.disable_op_determinism()
+
+
+@pytest.mark.parametrize("rank", RANKS)
+def test_max_pooling_trains_under_xla_with_op_determinism(rank, op_determinism):
+    """XLA refuses MaxPoolGrad under op determinism (the pipeline's default): there the gradient is
+    the reference formula, equal to the kernel's."""
+    layer = getattr(layers, f"MaxPooling{rank}D")(2)
+    rng = np.random.default_rng(rank)
+    x = _ties(rng, (2, *[6] * rank, 3))
+    upstream = rng.standard_normal(layer.compute_output_shape(x.shape)).astype(np.float32)
+
+    def grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) * upstream)
+        return tape.gradient(loss, x)
+
+    compiled = tf.function(grad, jit_compile=True)(tf.constant(x))
+    assert_close(compiled, grad(tf.constant(x)), 1e-6, "d_input")

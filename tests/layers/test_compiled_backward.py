@@ -57,16 +57,17 @@ def test_mixed_precision_backward_compiles():
         keras.mixed_precision.set_dtype_policy("float32")
 
 
+@pytest.mark.parametrize("units", [4, 1], ids=["3-pieces", "12-pieces"])  # piece by piece; argmax
 @pytest.mark.parametrize("graph", [False, True], ids=["eager", "compiled"])
-def test_maxout_gives_a_tie_to_the_first_maximum(graph):
+def test_maxout_gives_a_tie_to_the_first_maximum(graph, units):
     """Against NumPy: each group's gradient lands on the first of its tied maxima, nowhere else."""
     rng = np.random.default_rng(2)
     x = _ties(rng, (2, 5, 5, 12))
-    upstream = rng.standard_normal((2, 5, 5, 4)).astype(np.float32)
-    groups = x.reshape(2, 5, 5, 4, 3)
+    upstream = rng.standard_normal((2, 5, 5, units)).astype(np.float32)
+    groups = x.reshape(2, 5, 5, units, 12 // units)
     expected = np.zeros_like(groups)
     first = groups.argmax(axis=-1)  # NumPy's argmax: the first maximum
     np.put_along_axis(expected, first[..., None], upstream[..., None], axis=-1)
     assert (groups == groups.max(axis=-1, keepdims=True)).sum(axis=-1).max() > 1, "the input must hold ties"
-    _, d_input = layer_grads(layers.Maxout(4), x, upstream, graph=graph)
+    _, d_input = layer_grads(layers.Maxout(units), x, upstream, graph=graph)
     assert_close(d_input, expected.reshape(x.shape), 1e-6, "d_input")
