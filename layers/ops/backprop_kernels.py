@@ -30,7 +30,14 @@ from tensorflow.python.ops import control_flow_util, gen_nn_ops
 
 from layers.ops.spatial import pad_or_crop
 
-__all__ = ["filter_grad", "phase_pads", "pool", "pool_grad", "xla_lacks_deterministic_max_pool_grad"]
+__all__ = [
+    "filter_grad",
+    "in_xla_context",
+    "phase_pads",
+    "pool",
+    "pool_grad",
+    "xla_lacks_deterministic_max_pool_grad",
+]
 
 
 def phase_pads(spatial, kernel_spatial, out_spatial, pads, dilation):
@@ -108,8 +115,8 @@ def pool(x: tf.Tensor, kind: str, pool_size, strides, padding: str):
     """
     rank = x.shape.rank - 2
     if rank == 1:
-        y, stages = pool(x[:, None], kind, (1, *pool_size), (1, *strides), padding)
-        return y[:, 0], stages
+        y, stages = pool(tf.expand_dims(x, 1), kind, (1, *pool_size), (1, *strides), padding)
+        return tf.squeeze(y, 1), stages
     if rank == 2:
         y = _pool2d(x, kind, pool_size, strides, padding)
         return y, [(x, y, tuple(pool_size), tuple(strides))]
@@ -126,14 +133,24 @@ def pool(x: tf.Tensor, kind: str, pool_size, strides, padding: str):
 
 def pool_grad(kind: str, x: tf.Tensor, stages, dy: tf.Tensor, padding: str) -> tf.Tensor:
     """dL/dx of ``pool`` through ``MaxPoolGrad`` / ``AvgPoolGrad``, stage by stage backwards."""
+    rank = x.shape.rank - 2
+    if rank == 1:
+        (xs, ys, window, step) = stages[0]
+        return tf.squeeze(_grad(kind, xs, ys, tf.expand_dims(dy, 1), window, step, padding), 1)
+    if len(stages) == 1:
+        return _grad(kind, x, stages[0][1], dy, *stages[0][2:], padding)
     grad = dy
     for xs, ys, window, step in reversed(stages):
-        grad = _grad(kind, xs, ys, grad if ys is None else tf.reshape(grad, tf.shape(ys)), window, step, padding)
+        grad = _grad(kind, xs, ys, tf.reshape(grad, tf.shape(ys)), window, step, padding)
     return tf.reshape(grad, tf.shape(x))
 
 
+def in_xla_context() -> bool:
+    """True while tracing a function XLA compiles (``jit_compile=True``, or inside one)."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 def xla_lacks_deterministic_max_pool_grad() -> bool:
-    """True while tracing for XLA (``jit_compile=True``) under op determinism, where XLA refuses
-    ``MaxPoolGrad`` ("do not yet have a deterministic XLA implementation")."""
-    graph = tf.compat.v1.get_default_graph()
-    return tf_config.is_op_determinism_enabled() and control_flow_util.GraphOrParentsInXlaContext(graph)
+    """True while tracing for XLA under op determinism, where XLA refuses ``MaxPoolGrad`` ("do not
+    yet have a deterministic XLA implementation")."""
+    return tf_config.is_op_determinism_enabled() and in_xla_context()

@@ -29,16 +29,18 @@ import tensorflow as tf
 
 from layers.ops import backprop_kernels
 from layers.ops import geometry as g
-from layers.ops.pool_windows import SEQUENTIAL_OFFSETS, PoolGeometry, Windows, pool_geometry
+from layers.ops.pool_windows import PoolGeometry, Windows, pool_geometry
 from layers.ops.spatial import expand_spatial, interleave
 
 
 def compiled(backward):
-    """`backward` compiled by XLA when called while tracing a graph, as is when eager."""
+    """`backward` compiled by XLA when called while tracing a graph, as is when eager or inside a
+    function XLA compiles already (where it fuses with the ops around it)."""
     fused = tf.function(backward, jit_compile=True, reduce_retracing=True)
 
     def call(*args):
-        return backward(*args) if tf.executing_eagerly() else fused(*args)
+        plain = tf.executing_eagerly()
+        return backward(*args) if plain else fused(*args)
 
     return call
 
@@ -268,19 +270,10 @@ def maxout(x, num_units: int, axis: int = -1) -> tf.Tensor:
 
     @compiled
     def backward(x, y, dy):
-        zero = tf.zeros((), dy.dtype)
-        if pieces > SEQUENTIAL_OFFSETS:
-            first = tf.argmax(groups_of(x), axis=axis + 1, output_type=tf.int32)  # the first maximum
-            hit = tf.equal(tf.constant(index), tf.expand_dims(first, axis + 1))
-            return tf.reshape(tf.where(hit, tf.expand_dims(dy, axis + 1), zero), tf.shape(x))
-        # Few pieces: piece by piece in order, each taking the gradient where it holds the maximum
-        # and no earlier piece did (elementwise ops only, which XLA fuses; an argmax it does not).
-        taken, routed = tf.zeros_like(y, tf.bool), []
-        for piece in tf.unstack(groups_of(x), axis=axis + 1):
-            hit = tf.logical_and(tf.equal(piece, y), tf.logical_not(taken))
-            taken = tf.logical_or(taken, hit)
-            routed.append(tf.where(hit, dy, zero))
-        return tf.reshape(tf.stack(routed, axis=axis + 1), tf.shape(x))
+        first = tf.argmax(groups_of(x), axis=axis + 1, output_type=tf.int32)  # the first maximum
+        hit = tf.equal(tf.constant(index), tf.expand_dims(first, axis + 1))
+        routed = tf.where(hit, tf.expand_dims(dy, axis + 1), tf.zeros((), dy.dtype))
+        return tf.reshape(routed, tf.shape(x))
 
     @tf.custom_gradient
     def _maxout(x):

@@ -57,7 +57,7 @@ def test_mixed_precision_backward_compiles():
         keras.mixed_precision.set_dtype_policy("float32")
 
 
-@pytest.mark.parametrize("units", [4, 1], ids=["3-pieces", "12-pieces"])  # piece by piece; argmax
+@pytest.mark.parametrize("units", [4, 1], ids=["3-pieces", "12-pieces"])
 @pytest.mark.parametrize("graph", [False, True], ids=["eager", "compiled"])
 def test_maxout_gives_a_tie_to_the_first_maximum(graph, units):
     """Against NumPy: each group's gradient lands on the first of its tied maxima, nowhere else."""
