@@ -74,8 +74,9 @@ def filter_grad(x, dy, kernel_spatial, strides, pads, dilation, same_pads) -> tf
         x, dy = tf.space_to_batch_nd(x, dilation, x_pads), tf.space_to_batch_nd(dy, dilation, dy_pads)
         pads = same_pads = ((0, 0),) * rank
     if rank == 1:
-        x, dy = x[:, None], dy[:, None]
-        return filter_grad(x, dy, (1, *kernel_spatial), (1, *strides), ((0, 0), *pads), (1, 1), ((0, 0), *same_pads))[0]
+        x, dy = tf.expand_dims(x, 1), tf.expand_dims(dy, 1)  # a height-1 image, as Keras's Conv1D
+        grad = filter_grad(x, dy, (1, *kernel_spatial), (1, *strides), ((0, 0), *pads), (1, 1), ((0, 0), *same_pads))
+        return grad[0]
     sizes = [*kernel_spatial, x.shape[-1], dy.shape[-1]]
     if rank == 3:
         return tf.raw_ops.Conv3DBackpropFilterV2(
