@@ -34,13 +34,11 @@ from layers.ops.spatial import expand_spatial, interleave
 
 
 def compiled(backward):
-    """`backward` compiled by XLA when called while tracing a graph, as is when eager or inside a
-    function XLA compiles already (where it fuses with the ops around it)."""
+    """`backward` compiled by XLA when called while tracing a graph, as is when eager."""
     fused = tf.function(backward, jit_compile=True, reduce_retracing=True)
 
     def call(*args):
-        plain = tf.executing_eagerly()
-        return backward(*args) if plain else fused(*args)
+        return backward(*args) if tf.executing_eagerly() else fused(*args)
 
     return call
 
