@@ -182,6 +182,9 @@ class SanityConfig:  # checks that the robust accuracy is not an artefact; a val
     black_box: float = 0.02  # share of the attacked examples Square broke after the gradient attacks
     more_iterations: float = 0.02  # how much worse 2x steps and 2 restarts may do
     deterministic: float = 1e-5  # largest logit difference between two inference passes
+    probabilities: float = 0.0  # 1 when the attacked outputs are probabilities (AutoAttack's flag)
+    zero_gradients: float = 0.0  # share of examples whose loss gradient is exactly zero (AutoAttack's flag)
+    square_gain: float = 0.002  # robust accuracy Square took off after the white-box members (AutoAttack's flag)
 
 
 @dataclass

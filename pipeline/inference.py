@@ -45,13 +45,19 @@ class CountedApart:
         return self.fn(*args)
 
 
+def model_cache(model: keras.Model) -> dict:
+    """A dict that lives as long as `model` and no longer (the cache never keeps a model alive):
+    where the functions traced for a model are kept."""
+    return _TRACED.setdefault(model, {})
+
+
 def traced(model: keras.Model, fn: Callable) -> Callable:
     """`fn(model, *args)` as one `tf.function` per model and `fn`, kept while the model lives: the
     perturbed batches of the visualization methods and metrics skip eager per-op overhead. It
     reads the model's variables, so new weights (the randomization check's) need no retrace; it
     holds the model weakly, so the cache never keeps a model alive. Non-tensor arguments (a
     layer's name, a score function) are part of what a trace is for: one trace per value."""
-    per_model = _TRACED.setdefault(model, {})
+    per_model = model_cache(model)
     if fn not in per_model:
         ref = weakref.ref(model)
         per_model[fn] = tf.function(CountedApart(lambda *args: fn(ref(), *args)), reduce_retracing=True)

@@ -1,5 +1,13 @@
-"""The AutoAttack family against the Adversarial Robustness Toolbox (ART) on the same Keras model,
-in one run: APGD-CE against `AutoProjectedGradientDescent`, Square against `SquareAttack`, and
+"""The AutoAttack family against its peers on the same networks, in one run.
+
+The authors' code (`--peers authors`, `autoattack_authors.py`): our `standard` AutoAttack and
+each of its members against `pyautoattack`'s on LeNet-5 and ResNet-20 (`keras.layers`, trained on
+`digits`, 200 test images, L-inf 0.1 for LeNet-5 and 0.03 for ResNet-20, which 0.1 breaks
+entirely), the networks rebuilt in PyTorch weight for weight. Targets:
+robust accuracy within 0.01, per-example agreement >= 98%, our cascade's wall time (its first call,
+tracing included) at most 0.5x theirs.
+
+ART (`--peers art`): APGD-CE against `AutoProjectedGradientDescent`, Square against `SquareAttack`, and
 the whole ensemble against ART's `AutoAttack`, on the 360 `digits` and 1,000 `bars` test images
 at each dataset's standard L-inf budget (`conf/dataset/*.yaml`). Robust accuracy side by side
 (target: within 1 point) and examples/s (target: at least 5x ART's).
@@ -9,9 +17,9 @@ Square 5,000 queries, p_init 0.8, one restart. ART's AutoAttack runs the same AP
 with APGD-DLR (untargeted) between them: it has no APGD-T over the top classes (its `targeted=True`
 runs every attack against every class). Ours is the `standard` version (APGD-CE, APGD-T, Square).
 LeNet-5 (`keras.layers`, since ART differentiates the model itself) after 5 epochs.
-ART is a benchmark-only extra: `pip install -e ".[bench]"`.
+ART, PyTorch and pyautoattack are a benchmark-only extra: `pip install -e ".[bench]"`.
 
-    python scripts/bench_autoattack.py [--datasets digits bars] [--only apgd square autoattack]
+    python scripts/bench_autoattack.py [--peers authors art] [--datasets digits bars] [--only apgd square autoattack]
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from omegaconf import OmegaConf
 
 from pipeline.attacks import APGD, AutoAttack, Square, accuracy
 from pipeline.data import load
+from pipeline.models import build_model
 
 log = logging.getLogger("bench_autoattack")
 CONF = Path(__file__).resolve().parents[1] / "conf" / "dataset"
@@ -150,15 +159,42 @@ def bench(dataset: str, only: list[str], repeats: int) -> None:
         )
 
 
+def trained_resnet20(dataset: str = "digits", epochs: int = 8) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    train, info = load(dataset, "train", batch_size=64)
+    model = build_model("resnet20", info.input_shape, info.num_classes, impl="keras")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(train, epochs=epochs, verbose=0, shuffle=False)
+    return model
+
+
+def versus_authors(examples: int) -> None:
+    import autoattack_authors
+
+    test, _ = load("digits", "test", batch_size=examples)
+    x, y = (t.numpy() for t in next(iter(test)))
+    rows, models = [], (("LeNet-5", trained_lenet("keras", "digits"), 0.1), ("ResNet-20", trained_resnet20(), 0.03))
+    for label, model, eps in models:
+        log.info("%s: clean accuracy %.4f on %d digits", label, accuracy(model, x, y), len(x))
+        rows += autoattack_authors.compare(f"{label}, eps {eps:g}", model, x, y, eps)
+    log.info("\nAgainst the authors' AutoAttack (pyautoattack), standard version, L-inf, %d digits\n", len(x))
+    log.info(autoattack_authors.table(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--peers", nargs="+", default=["authors", "art"], choices=["authors", "art"])
+    parser.add_argument("--examples", type=int, default=200, help="digits attacked against the authors' code")
     parser.add_argument("--datasets", nargs="+", default=list(EXAMPLES), choices=list(EXAMPLES))
     parser.add_argument("--only", nargs="+", default=["apgd", "square", "autoattack"])
-    parser.add_argument("--repeats", type=int, default=1, help="timed calls after an untimed one")
+    parser.add_argument("--repeats", type=int, default=1, help="timed calls after an untimed one (ART)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for dataset in args.datasets:
-        bench(dataset, args.only, args.repeats)
+    if "authors" in args.peers:
+        versus_authors(args.examples)
+    if "art" in args.peers:
+        for dataset in args.datasets:
+            bench(dataset, args.only, args.repeats)
 
 
 if __name__ == "__main__":

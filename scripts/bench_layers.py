@@ -2,16 +2,16 @@
 
 A step is: forward, loss = sum(outputs^2) / 2, gradients w.r.t. the input and the weights. Both
 layers run in the same process, interleaved, repeated; the table shows the median time of each
-and the custom/keras ratio (machines are noisy, so only ratios mean much).
+and the median of the paired custom/keras ratios (machines are noisy, so only ratios mean much).
 
 Two sets: the fixed cases below (LeNet-5's and a VGG block's also at batch 1 and 256), and
 `--random` cases drawn (seeded) from the same families
 (batch, spatial size, channels, kernel, stride, padding), so that slow shapes outside the fixed
-ones show. Each pair is repeated in rounds of 10 until its median ratio moves by less than 3%
-(at most `--repeats`). Layers Keras lacks (Lp pooling, Maxout) run against the Keras-autodiff
+ones show. Each pair is repeated in rounds of 10 until its median ratio moves by less than 1%
+(3% after 30 s on the case; at most `--repeats`). Layers Keras lacks (Lp pooling, Maxout) run against the Keras-autodiff
 version of the same forward pass (`pipeline/models/autodiff_layers.py`).
 
-    python scripts/bench_layers.py [--repeats 60] [--batch 32] [--random 16] [--seed 0] [--only text]
+    python scripts/bench_layers.py [--repeats 100] [--batch 32] [--random 16] [--seed 0] [--only text]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pipeline.models import autodiff_layers as autodiff
 from pipeline.models import build_model
 
 log = logging.getLogger("bench_layers")
+PATIENCE_S = 30.0  # after this long on one case, a 3% move of its ratio between rounds counts as settled
 
 # name -> (custom factory, keras factory, input shape without batch)
 CASES = {
@@ -142,24 +143,28 @@ def random_cases(count: int, seed: int) -> dict:
     return cases
 
 
-def time_pair(custom_step, keras_step, x, repeats: int) -> tuple[float, float]:
-    """Median seconds of each step, run alternately so both see the same machine state, in
-    rounds of 10 until the median ratio moves by less than 3% (or `repeats` are done)."""
+def time_pair(custom_step, keras_step, x, repeats: int) -> tuple[float, float, float]:
+    """Median seconds of each step and the median of their paired ratios. The two steps run
+    back to back (alternating which goes first), so each pair sees the same machine state and
+    the ratio of a pair cancels slow drifts; rounds of 10 go on until the median ratio moves by
+    less than 1% (3% once a case has taken `PATIENCE_S`), or `repeats` are done."""
     for step in (custom_step, keras_step):  # trace and warm up
         for _ in range(3):
             [g.numpy() for g in step(x)]
-    times, last = {custom_step: [], keras_step: []}, None
+    times, last, started = {custom_step: [], keras_step: []}, None, time.perf_counter()
     for i in range(max(repeats, 10)):
         for step in (custom_step, keras_step) if i % 2 == 0 else (keras_step, custom_step):
             start = time.perf_counter()
             [g.numpy() for g in step(x)]
             times[step].append(time.perf_counter() - start)
         if (i + 1) % 10 == 0:
-            ratio = np.median(times[custom_step]) / np.median(times[keras_step])
-            if last is not None and abs(ratio / last - 1) < 0.03:
+            ratio = float(np.median(np.divide(times[custom_step], times[keras_step])))
+            settled = 0.01 if time.perf_counter() - started < PATIENCE_S else 0.03
+            if last is not None and abs(ratio / last - 1) < settled:
                 break
             last = ratio
-    return float(np.median(times[custom_step])), float(np.median(times[keras_step]))
+    ratio = float(np.median(np.divide(times[custom_step], times[keras_step])))
+    return float(np.median(times[custom_step])), float(np.median(times[keras_step])), ratio
 
 
 def run_cases(cases: dict, batch: int, repeats: int, only: str) -> list[tuple]:
@@ -179,14 +184,14 @@ def run_cases(cases: dict, batch: int, repeats: int, only: str) -> list[tuple]:
         ours.build(x.shape)
         ours.set_weights(theirs.get_weights())
         for jit in (False, True):
-            t_ours, t_keras = time_pair(make_step(ours, jit), make_step(theirs, jit), x, repeats)
-            rows.append((name, jit, t_ours, t_keras, t_ours / t_keras))
+            t_ours, t_keras, ratio = time_pair(make_step(ours, jit), make_step(theirs, jit), x, repeats)
+            rows.append((name, jit, t_ours, t_keras, ratio))
             log.info(
                 "%-48s jit=%-5s custom %8.2f ms  keras %8.2f ms  ratio %.2f",
                 *rows[-1][:2],
                 t_ours * 1e3,
                 t_keras * 1e3,
-                t_ours / t_keras,
+                ratio,
             )
     return rows
 
@@ -199,8 +204,8 @@ def run_models(batch_cap: int, only: str, repeats: int) -> list[tuple]:
         x = tf.random.normal((batch, *shape))
         ours, theirs = factory("custom"), factory("keras")
         ours.set_weights(theirs.get_weights())
-        t_ours, t_keras = time_pair(make_step(ours, False), make_step(theirs, False), x, min(repeats, cap))
-        rows.append((f"{name}, batch {batch}", False, t_ours, t_keras, t_ours / t_keras))
+        t_ours, t_keras, ratio = time_pair(make_step(ours, False), make_step(theirs, False), x, min(repeats, cap))
+        rows.append((f"{name}, batch {batch}", False, t_ours, t_keras, ratio))
         log.info("%-48s custom %8.2f ms  keras %8.2f ms  ratio %.2f", name, t_ours * 1e3, t_keras * 1e3, rows[-1][-1])
     return rows
 
@@ -224,7 +229,7 @@ def report(title: str, rows: list[tuple]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=60, help="most repeats per case")
+    parser.add_argument("--repeats", type=int, default=100, help="most repeats per case")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--random", type=int, default=16, help="cases drawn at random from the families")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random cases")

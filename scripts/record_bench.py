@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARIES = ("tensorflow", "keras", "numpy", "mlflow", "torch", "adversarial-robustness-toolbox")
+LIBRARIES = ("tensorflow", "keras", "numpy", "mlflow", "torch", "adversarial-robustness-toolbox", "pyautoattack")
 
 
 def machine() -> str:

@@ -18,6 +18,7 @@ from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
 from pipeline.attacks.base import ATTACKS, Attack
 from pipeline.attacks.deepfool import DeepFool
 from pipeline.attacks.evaluate import accuracy, robust_accuracy
+from pipeline.attacks.fab import FAB
 from pipeline.attacks.fgsm import FGSM
 from pipeline.attacks.gradient_step import GradientStep
 from pipeline.attacks.minimal import MinimalPerturbation, MinimalResult
@@ -53,6 +54,7 @@ __all__ = [
     "AUTOATTACK_MEMBERS",
     "AUTOATTACK_VERSIONS",
     "BIM",
+    "FAB",
     "FGSM",
     "PGD",
     "Square",

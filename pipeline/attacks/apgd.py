@@ -1,13 +1,19 @@
 """APGD, auto-PGD (Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble
 of diverse parameter-free attacks", ICML 2020): PGD with momentum whose step size needs no tuning.
 
-From a random start it steps from 2 eps with momentum 0.75. At checkpoints w_j, where
-p_0 = 0, p_1 = 0.22 and p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06) of the iterations, it halves
-the step of every example whose loss rose in fewer than rho = 75% of the steps since the last
-checkpoint, or whose step was not halved there and whose best loss has not improved since. A
-halved example restarts from its best point. Each restart and each target class runs only on
-the examples still classified correctly (the early stop), and an example keeps its first
-adversarial point.
+From a random start on the ball's surface it steps from 2 eps with momentum 0.75. At
+checkpoints w_j, where p_0 = 0, p_1 = 0.22 and p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06) of
+the iterations (`checkpoints`), it halves the step of every example whose loss rose in at most
+rho = 75% of the steps since the last checkpoint, or (from the second checkpoint on) whose step
+was not halved there and whose best loss has not improved since. A halved example goes back to
+its best point and gradient, its momentum term kept. Each restart and each target class runs
+only on the examples still classified correctly (the early stop).
+
+Settings and rules are those of the authors' code (`pyautoattack`), with these deliberate
+differences: each example draws its start from its own stream (`randomness`), leaves the batch
+once fooled and keeps its first adversarial point (theirs: the last; the verdict is the same);
+at the first checkpoint the first step's loss is compared with the start's (theirs compares it
+with 0, an index that wraps to an unfilled row).
 
 Losses: `ce` (cross-entropy) and `dlr`, the difference of logits ratio, which a rescaling of the
 logits cannot flatten: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), the pi the classes by
@@ -19,7 +25,6 @@ targeted loss, DLR's -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2) (4 classes at 
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import keras
@@ -54,11 +59,16 @@ class _State(NamedTuple):
 
 
 def checkpoints(steps: int) -> list[int]:
-    """The iterations w_j after which APGD may halve its step: ceil(p_j * steps), p_j < 1."""
-    p = [0.0, 0.22]
-    while p[-1] < 1:
-        p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
-    return sorted({math.ceil(round(q * steps, 6)) for q in p if q < 1})
+    """The iterations w_j after which APGD may halve its step, as the authors' code counts them:
+    the first after max(int(0.22 steps), 1) iterations, each next span 0.03 steps shorter (at
+    least 1) down to 0.06 steps (at least 1). With 100 steps: 22, 41, 57, 70, 80, 87, 93, 99, the
+    paper's ceil(p_j * steps) for p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)."""
+    span, shorter, shortest = max(int(0.22 * steps), 1), max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
+    marks = [0]
+    while marks[-1] + span <= steps:
+        marks.append(marks[-1] + span)
+        span = max(span - shorter, shortest)
+    return marks
 
 
 def dlr(logits: tf.Tensor, y: tf.Tensor, target: tf.Tensor | None = None) -> tf.Tensor:
@@ -105,7 +115,6 @@ class APGD(Attack):
         marks = np.zeros(self.steps + 1, bool)
         marks[[w for w in checkpoints(self.steps) if w > 0]] = True
         self._checkpoint, self._since = tf.constant(marks), tf.constant(_spans(self.steps), tf.float32)
-        self._start = self.compile(self.start)
 
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
@@ -124,9 +133,9 @@ class APGD(Attack):
                 break
             target = tf.gather(ranked[:, target_rank], left) if target_rank else tf.gather(y, left)
             rows = (tf.gather(x, left), tf.gather(y, left), tf.gather(eps, left), target)
-            start = self.in_batches(self._start, *rows, randomness.derive(tf.gather(keys, left), run))
+            start = self.in_batches(self.compiled("start"), *rows, randomness.derive(tf.gather(keys, left), run))
             found, fooled = self.until_done(
-                self._compiled, rows, start, self.spans(), lambda s: s.fooled, lambda s: (s.first, s.fooled)
+                self.compiled(), rows, start, self.spans(), lambda s: s.fooled, lambda s: (s.first, s.fooled)
             )
             hit = tf.boolean_mask(left, fooled)
             adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, fooled))
@@ -173,12 +182,13 @@ class APGD(Attack):
 
     def start(self, x, y, eps, target, keys) -> _State:
         """A run's random start, within the ball and the data range, as the state of step 0."""
-        start = self._project(x, eps, x + self.norm.random(x, eps, keys))
+        noise = self.norm.random(x, eps, keys)  # on the ball's surface, as the authors' code starts
+        start = self.clip_to_range(x + noise / self.per_example(self.norm.size(noise), x) * eps)
         value, logits, grad = self._value_and_gradient(start, y, target)
         fooled = tf.argmax(logits, axis=1, output_type=tf.int32) != y
         first = tf.where(_rows(fooled, x), start, x)
-        no = tf.zeros_like(fooled)
-        return _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, no, value)
+        yes = tf.ones_like(fooled)  # the first checkpoint halves only oscillating steps
+        return _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, yes, value)
 
     def perturb(self, x, y, eps, target, state: _State, first, last) -> _State:
         """Steps first ... last - 1 of a run from `state` (an example stops once it is fooled:
@@ -215,8 +225,7 @@ class APGD(Attack):
         rows = _rows(halve, x)
         return s._replace(
             step=tf.where(rows, s.step / 2, s.step),
-            x=tf.where(rows, s.best_x, s.x),
-            previous=tf.where(rows, s.best_x, s.previous),
+            x=tf.where(rows, s.best_x, s.x),  # the momentum term stays x_best - the point before the last step
             grad=tf.where(rows, s.best_grad, s.grad),
             rises=tf.zeros_like(s.rises),
             halved_last=halve,

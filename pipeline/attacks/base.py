@@ -4,12 +4,15 @@ random stream, and one compiled `tf.function` per attack so a batch runs as one 
 
 from __future__ import annotations
 
+import copy
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from pipeline.attacks import randomness
-from pipeline.inference import CountedApart
+from pipeline.inference import CountedApart, model_cache
 from pipeline.registry import Registry
 
 # The attacks a config can name (`adversarial.attack`, `trainer.adversarial.attack`): each
@@ -38,6 +41,8 @@ class Attack:
     # Whether a call can run inside a traced function (adversarial training's step); attacks that
     # choose which examples to attack again between runs (APGD) run eagerly.
     in_graph: bool = True
+    # Attributes besides `budget_name` that reach the graph only through `budget(x)`, as tensors.
+    budget_inputs: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -63,11 +68,29 @@ class Attack:
         # An unseeded attack draws its stream's seed from NumPy (seeded by keras.utils.set_random_seed).
         self._stream = tf.random.Generator.from_seed(np.random.randint(2**31) if seed is None else seed)
         self.jit_compile = jit_compile
-        self._compiled = self.compile(self.perturb)
 
-    def compile(self, fn):
-        """`fn` as the attack's compiled function: one graph for every batch size and budget."""
-        return tf.function(CountedApart(fn), reduce_retracing=True, jit_compile=self.jit_compile)
+    def compiled(self, method: str = "perturb"):
+        """The attack's `method` as a compiled function: one graph for every batch size and
+        budget, shared by every attack of this class on this model with the same settings (a new
+        attack object, an AutoAttack made again, reuses the graphs instead of tracing them). The
+        settings are the attack's attributes of simple types (numbers, strings, flags, classes,
+        tuples), except the budget and the batch size, which the graph takes as inputs or never
+        sees. Kept as long as the model lives (`inference.model_cache`)."""
+        key = ("attack", type(self), method, self._graph_settings())
+        graphs = model_cache(self.model)
+        if key not in graphs:
+            template = copy.copy(self)  # holds the model weakly, as the cache must
+            template.model = weakref.proxy(self.model)
+            function = CountedApart(getattr(template, method))
+            graphs[key] = AnyBatch(tf.function(function, reduce_retracing=True, jit_compile=self.jit_compile))
+        return graphs[key]
+
+    def _graph_settings(self) -> tuple:
+        outside = {"model", "batch_size", self.budget_name, *self.budget_inputs}
+        simple = (bool, int, float, str, type, type(None), tuple)
+        return tuple(
+            sorted((k, v) for k, v in vars(self).items() if k not in outside and isinstance(v, simple) and _hashable(v))
+        )
 
     def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
         """The adversarial batch. `seed`: a stateless seed (2 integers) for the attack's random
@@ -76,11 +99,11 @@ class Attack:
         `keys`: instead, one uint32 key per example (`randomness.content_keys`), so that each
         example's draws do not depend on its batch."""
         x, y = self.inputs(x, y)
-        return self.in_batches(self._compiled, x, y, self.keys(x, seed, keys), *self.budget(x))
+        return self.in_batches(self.compiled(), x, y, self.keys(x, seed, keys), *self.budget(x))
 
     @staticmethod
     def inputs(x, y) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.cast(tf.convert_to_tensor(x), tf.float32), tf.cast(tf.convert_to_tensor(y), tf.int32)
+        return tf.cast(tf.convert_to_tensor(x), tf.float32), class_indices(y)
 
     def in_batches(self, fn, *rows: tf.Tensor):
         """`fn(*rows)` on slices of at most `batch_size` rows, its outputs (a tensor or a structure
@@ -152,6 +175,56 @@ class Attack:
 
     def clip_to_range(self, x: tf.Tensor) -> tf.Tensor:
         return tf.clip_by_value(x, *self.clip)
+
+
+class AnyBatch:
+    """A `tf.function` whose first trace takes any number of examples: the batches an attack
+    runs on shrink as examples fall, and one general trace serves them all (instead of one for
+    the first size and a relaxed one for the next)."""
+
+    def __init__(self, function):
+        self.function, self.traced = function, False
+
+    def __call__(self, *args):
+        if not self.traced:
+            self.function.get_concrete_function(*tf.nest.map_structure(_any_batch, args))
+            self.traced = True
+        return self.function(*args)
+
+    def experimental_get_tracing_count(self) -> int:
+        return self.function.experimental_get_tracing_count()
+
+
+def _any_batch(value):
+    if not tf.is_tensor(value):
+        return value
+    shape = value.shape
+    return tf.TensorSpec([None, *shape[1:]] if shape.rank else [], value.dtype)
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def class_indices(y, classes: int | None = None) -> tf.Tensor:
+    """Labels as (N,) int32 class indices, from indices ((N,) or (N, 1)) or one-hot rows (N, C);
+    `classes`: the model's class count, which one-hot rows must match."""
+    y = tf.convert_to_tensor(y)
+    if y.shape.rank == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    elif y.shape.rank == 2:
+        if classes is not None and y.shape[1] != classes:
+            raise ValueError(f"one-hot labels have {y.shape[1]} columns but the model outputs {classes} classes")
+        y = tf.argmax(y, axis=1)
+    elif y.shape.rank != 1:
+        raise ValueError(
+            f"labels must be class indices, shape (N,), or one-hot rows, shape (N, classes); got shape {tuple(y.shape)}"
+        )
+    return tf.cast(y, tf.int32)
 
 
 def _gather(structure, index: tf.Tensor):

@@ -20,6 +20,8 @@ class PGD(Attack):
     2.5 * eps / steps (Madry et al.'s rule, used when `step_size` is None), random start. `seed`
     makes the random starts reproducible (each call draws anew)."""
 
+    budget_inputs = ("step_size",)
+
     def __init__(
         self,
         model: keras.Model,

@@ -9,6 +9,13 @@ a random model), not that the model is robust.
   standing (the share of the attacked examples it broke first): masking;
 - `more_iterations`: APGD-CE with twice the steps and two restarts must not do worse (how much);
 - `deterministic`: two inference passes give the same logits (the largest difference).
+
+AutoAttack's own flags (its code's `checks.py`), beside them:
+- `probabilities`: the attacked outputs are probability distributions, not logits (1 or 0);
+- `zero_gradients`: the share of examples whose loss gradient (DLR, or cross-entropy under 3
+  classes) is exactly zero at the example itself;
+- `square_gain`: the robust accuracy (of all examples) Square took off after the white-box
+  members, above 0.2 points in their code.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from dataclasses import dataclass, fields
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from pipeline.attacks.apgd import APGD
+from pipeline.attacks.apgd import APGD, dlr
 from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
+from pipeline.attacks.base import class_indices
 from pipeline.attacks.norms import LinfNorm
 from pipeline.config import SanityConfig
 from pipeline.inference import predicted_classes
@@ -92,18 +101,45 @@ def deterministic(model: keras.Model, x, threshold: float) -> Check:
     )
 
 
+def probabilities(attack: AutoAttack, threshold: float) -> Check:
+    """Whether the outputs the ensemble attacked (at its last `evaluate`) were probabilities."""
+    value = float(getattr(attack, "outputs_probabilities", False))
+    return Check("probabilities", value, threshold, "the model outputs probabilities: attacks see flat gradients")
+
+
+def zero_gradients(model: keras.Model, x, y, threshold: float) -> Check:
+    x, y = tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y), tf.int32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = tf.cast(model(x, training=False), tf.float32)
+        loss = dlr(logits, y) if logits.shape[-1] >= 3 else tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+        total = tf.reduce_sum(loss)
+    grad = tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    zero = np.all(np.reshape(np.asarray(grad), (len(grad), -1)) == 0, axis=1)
+    return Check("zero_gradients", float(zero.mean()) if len(zero) else 0.0, threshold, "zero gradients: masking")
+
+
+def square_gain(result: AutoAttackResult, threshold: float) -> Check:
+    share = result.broken_by.get("square", 0) / max(len(result.robust), 1)
+    return Check("square_gain", share, threshold, "Square beat the white-box attacks: the evaluation is unreliable")
+
+
 def run_checks(
     attack: AutoAttack, x, y, result: AutoAttackResult, curve: Mapping[float, float], thresholds: Mapping[str, float]
 ) -> list[Check]:
     """Every check of the evaluation `attack` gave as `result`, on (x, y) (a few dozen examples
     suffice; the gradient checks reuse its APGD-CE), each logged, a failure as a warning."""
     limits, apgd = THRESHOLDS | dict(thresholds), attack.attacks["apgd-ce"]
+    y = np.asarray(class_indices(y))
     checks = [
         eps_rise(curve, limits["eps_rise"]),
         unbounded(apgd, x, y, limits["unbounded"]),
         black_box(result, limits["black_box"]),
         more_iterations(apgd, x, y, limits["more_iterations"]),
         deterministic(attack.model, x, limits["deterministic"]),
+        probabilities(attack, limits["probabilities"]),
+        zero_gradients(attack.model, x, y, limits["zero_gradients"]),
+        square_gain(result, limits["square_gain"]),
     ]
     for check in checks:
         (log.info if check.passed else log.warning)("adversarial: %s", check.line())

@@ -5,11 +5,19 @@ not fool it.
 
 In L-infinity, from vertical stripes of +-eps, each query redraws one random square of the perturbation (a new
 +-eps per channel) and keeps it when the margin z_y - max_{j != y} z_j falls. The square's side
-shrinks on the paper's schedule: a share p of the image's pixels, p halved after 10, 50, 200, 500,
-1,000, 2,000, 4,000, 6,000 and 8,000 of 10,000 queries (the same fractions of another budget).
-An example stops querying once it is misclassified; `queries` counts every forward pass an
-example takes, the first one (the stripes) included. L2 proposes differently (`square_l2`) on the
-same schedule, its window an odd side of at least 3 pixels.
+shrinks on the paper's schedule: a share p of the image's pixels, from `p_init` (0.8, as in the
+authors' code, ART and torchattacks; the paper's ImageNet runs start at 0.05), halved after
+proposal 10, 50, 200, 500, 1,000, 2,000, 4,000, 6,000 and 8,000. With `rescale` (the authors'
+`SquareAttack` default) those points are fractions of 10,000 scaled to the budget; without it
+(AutoAttack's standard run) they stay where they are. An example stops querying once it is
+misclassified; `queries` counts every forward pass an example takes, the first one (the stripes)
+included. L2 proposes differently (`square_l2`) on the same schedule, its window an odd side of
+at least 3 pixels.
+
+Deliberate differences from the authors' code: each example draws its own square (theirs: one
+place and one side for the whole batch per query), from its own random stream (`randomness`);
+a budget of `queries` forward passes makes `queries - 1` proposals (theirs: `n_queries` proposals
+after the first pass).
 """
 
 from __future__ import annotations
@@ -23,17 +31,19 @@ import tensorflow as tf
 from pipeline.attacks import randomness, square_l2, square_windows
 from pipeline.attacks.base import Attack
 
-P_INIT = 0.05  # the paper's initial share of pixels per square in L-infinity (ImageNet; AutoAttack uses 0.8)
-HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 queries
+P_INIT = 0.8  # the initial share of pixels per square (the authors' code; their ImageNet runs: 0.05)
+HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # proposals (of 10,000, when rescaled)
 SEGMENT = 100  # the most queries between two pauses (where the fooled examples leave the batch)
 
 
-def square_share(query: tf.Tensor, queries: int, p_init: float = P_INIT) -> tf.Tensor:
-    """p at each query (a scalar or a vector of them): p_init halved once for each point of the
-    schedule the query has passed."""
-    scaled = tf.cast(query, tf.float32)[..., None] * 10000.0 / queries
-    passed = tf.reduce_sum(tf.cast(scaled > tf.constant(HALVINGS, tf.float32), tf.float32), axis=-1)
-    return p_init / 2.0**passed
+def square_share(proposal: tf.Tensor, queries: int, p_init: float = P_INIT, rescale: bool = True) -> tf.Tensor:
+    """p at each proposal (0 the first; a scalar or a vector of them): p_init halved once for each
+    point of the schedule passed, the points scaled from 10,000 queries to `queries` if `rescale`."""
+    passed = tf.cast(proposal, tf.float32)[..., None]
+    if rescale:
+        passed = tf.floor(passed * 10000.0 / queries)  # the authors' int(it / n_queries * 10000)
+    halvings = tf.reduce_sum(tf.cast(passed > tf.constant(HALVINGS, tf.float32), tf.float32), axis=-1)
+    return p_init / 2.0**halvings
 
 
 def margin(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -52,7 +62,8 @@ class Best(NamedTuple):
 
 class Square(Attack):
     """Square attack within the `norm` ("inf" or "2") ball of radius `eps`, at most `queries`
-    forward passes per example (L2's proposals: `square_l2`)."""
+    forward passes per example; `p_init` and `rescale` set the square's size (see the module; L2's
+    proposals: `square_l2`)."""
 
     in_graph = False  # between segments of queries, only the examples still standing go on
 
@@ -64,6 +75,7 @@ class Square(Attack):
         queries: int = 5000,
         seed=None,
         p_init: float = P_INIT,
+        rescale: bool = True,
         **kw,
     ):
         super().__init__(model, seed=seed, **kw)
@@ -74,6 +86,7 @@ class Square(Attack):
         if not 0 < p_init <= 1:
             raise ValueError(f"Invalid value for argument `p_init`. Expected (0, 1]. Received: p_init={p_init}")
         self.eps, self.norm, self.queries, self.p_init = eps, str(norm), int(queries), float(p_init)
+        self.rescale = bool(rescale)
 
     def budget(self, x: tf.Tensor) -> tuple:
         return (self.per_example(self.eps, x),)
@@ -86,25 +99,28 @@ class Square(Attack):
         start = self.clip_to_range(self._start(x, keys, eps))
         best = Best(start, margin(self.in_batches(self.logits, start), y))
         return self.until_done(
-            self._compiled, (x, y, keys, eps), best, self.spans(), lambda b: b.margin < 0, lambda b: b.x
+            self.compiled(), (x, y, keys, eps), best, self.spans(), lambda b: b.margin < 0, lambda b: b.x
         )
 
     def spans(self) -> list[int]:
-        """Where segments of queries start and end: at query 1 (the stripes were query 0), at
-        the schedule's halvings (most examples fall early), every `SEGMENT` queries and at the
-        budget."""
-        halvings = {round(h * self.queries / 10000) for h in HALVINGS}
-        return sorted(
-            {q for q in halvings | set(range(SEGMENT, self.queries, SEGMENT)) if 1 <= q < self.queries}
-            | {1, self.queries}
-        )
+        """Where segments of queries start and end: at query 1 (the stripes were query 0), where
+        the schedule halves the square (most examples fall early), every `SEGMENT` queries and at
+        the budget; a point right after another is left out (no one-query segments)."""
+        scale = self.queries / 10000 if self.rescale else 1.0
+        points = {round(h * scale) + 1 for h in HALVINGS} | set(range(SEGMENT, self.queries, SEGMENT))
+        kept = [1]
+        for point in sorted(q for q in points if 1 < q < self.queries):
+            if point > kept[-1] + 1:
+                kept.append(point)
+        return kept + [self.queries] if self.queries > 1 else kept
 
     def perturb(self, x, y, keys, eps, best: Best, first, last) -> Best:
         """Queries first ... last - 1 from `best`. The segment's random draws, square sides and
         (L-inf) windows are made at once; a query then selects its row of them."""
         height, width, channels = tf.shape(x)[1], tf.shape(x)[2], x.shape[-1]
         queries = tf.range(first, last)
-        area = square_share(queries, self.queries, self.p_init) * tf.cast(height * width, tf.float32)
+        share = square_share(queries - 1, self.queries, self.p_init, self.rescale)  # query q makes proposal q - 1
+        area = share * tf.cast(height * width, tf.float32)
         sides = self._side(area, height, width)
         count = square_l2.draws(channels) if self.norm == "2" else 2 + channels
         draws = randomness.uniform(keys[None], [count], queries[:, None])  # (S, N, count)
@@ -128,7 +144,7 @@ class Square(Attack):
         side = tf.cast(tf.round(tf.sqrt(area)), tf.int32)
         if self.norm == "2":
             side = tf.maximum(side, 3) + 1 - tf.maximum(side, 3) % 2
-        return tf.clip_by_value(side, 1, tf.minimum(height, width) - 1)
+        return tf.clip_by_value(side, 1, tf.minimum(height, width))
 
     def _start(self, x: tf.Tensor, keys: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
         if self.norm == "2":

@@ -11,10 +11,16 @@ from pipeline.attacks.apgd import APGD, checkpoints, dlr
 from tests.attacks.helpers import predictions
 
 
-def test_checkpoints_follow_the_paper():
-    # p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06); w_j = ceil(p_j N).
+def test_checkpoints_follow_the_paper_as_the_authors_code_counts_them():
+    # The paper: p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06); w_j = ceil(p_j N).
+    paper = [0.0, 0.22]
+    while paper[-1] < 1:
+        paper.append(paper[-1] + max(paper[-1] - paper[-2] - 0.03, 0.06))
+    assert checkpoints(100) == [int(np.ceil(round(q * 100, 6))) for q in paper if q < 1]
     assert checkpoints(100) == [0, 22, 41, 57, 70, 80, 87, 93, 99]
-    assert checkpoints(10) == [0, 3, 5, 6, 7, 8, 9, 10]  # ceil(0.87 * 10) = 9, ceil(0.93 * 10) = 10
+    # The authors' code in integers: spans int(0.22 N), then 0.03 N shorter, at least int(0.06 N), each at least 1.
+    assert checkpoints(10) == [0, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert checkpoints(50) == [0, 11, 21, 30, 38, 45]
 
 
 def test_a_run_pauses_early_and_at_each_checkpoint(trained):
@@ -22,7 +28,7 @@ def test_a_run_pauses_early_and_at_each_checkpoint(trained):
     the checkpoints, then the end."""
     spans = APGD(trained[0], steps=100).spans()
     assert spans == [0, 1, 2, 4, 8, 16, 22, 41, 57, 70, 80, 87, 93, 99, 100]
-    assert APGD(trained[0], steps=10).spans() == [0, 1, 2, 3, 5, 6, 7, 8, 9, 10]
+    assert APGD(trained[0], steps=10).spans() == list(range(11))
 
 
 def test_dlr_on_hand_made_logits():
@@ -89,21 +95,23 @@ def test_a_checkpoint_halves_the_step_where_the_loss_stalled(trained):
     """At checkpoint 22 of 100 (22 steps since the start): example 0 rose in 20 steps and improved
     (kept), example 1 rose in only 10 (oscillating: halved), example 2 rose in 20 but its best loss
     did not improve since the last checkpoint, where its step was kept (halved). Halved examples
-    go back to their best point."""
+    go back to their best point and keep their momentum term (the authors' code: x_best minus the
+    point before the last step)."""
     from pipeline.attacks.apgd import _State
 
     model, _, _ = trained
     attack = APGD(model, eps=0.1, steps=100)
     x = tf.zeros((3, 2, 2, 1))
-    best = tf.ones((3, 2, 2, 1))
+    best, before = tf.ones((3, 2, 2, 1)), tf.fill((3, 2, 2, 1), 0.5)
     ones = tf.ones(3)
     state = _State(
-        x=x, previous=x, grad=x, step=0.2 * tf.ones((3, 1, 1, 1)), value=ones, best_value=tf.constant([2.0, 2.0, 1.0]),
-        best_x=best, best_grad=best, first=x, fooled=tf.zeros(3, tf.bool), rises=tf.constant([20.0, 10.0, 20.0]),
-        halved_last=tf.zeros(3, tf.bool), best_at_last=ones,
+        x=x, previous=before, grad=x, step=0.2 * tf.ones((3, 1, 1, 1)), value=ones,
+        best_value=tf.constant([2.0, 2.0, 1.0]), best_x=best, best_grad=best, first=x, fooled=tf.zeros(3, tf.bool),
+        rises=tf.constant([20.0, 10.0, 20.0]), halved_last=tf.zeros(3, tf.bool), best_at_last=ones,
     )  # fmt: skip
     after = attack._check(state, tf.constant(21), x)
     np.testing.assert_allclose(tf.reshape(after.step, [-1]), [0.2, 0.1, 0.1])
     np.testing.assert_array_equal(tf.reduce_max(after.x, axis=[1, 2, 3]), [0.0, 1.0, 1.0])
     np.testing.assert_array_equal(after.rises, [0, 0, 0])
     np.testing.assert_array_equal(after.halved_last, [False, True, True])
+    np.testing.assert_array_equal(after.previous, before)

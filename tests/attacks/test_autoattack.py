@@ -86,7 +86,7 @@ def test_unknown_versions_are_named_and_three_classes_fall_back_to_ce(trained):
     small = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
     attack = AutoAttack(small, EPS, version="fast")
     assert attack.attacks["apgd-t"].loss_name == "ce" and attack.attacks["apgd-ce"].loss_name == "ce"
-    assert list(AutoAttack(small, EPS, norm="2").attacks) == ["apgd-ce", "apgd-t", "square"]
+    assert list(AutoAttack(small, EPS, norm="2").attacks) == ["apgd-ce", "apgd-t", "fab-t", "square"]
 
 
 def masked(model: keras.Model) -> keras.Model:
@@ -132,3 +132,15 @@ def evaluated_like(clean: int, square: int):
     return AutoAttackResult(
         np.zeros((clean, 1)), np.ones(clean, bool), robust, {"apgd-ce": clean - square, "square": square}
     )
+
+
+@pytest.mark.slow
+def test_the_standard_version_at_its_defaults(trained):
+    """The published cascade as users run it: every member at the authors' settings."""
+    model, x, y = trained
+    x, y = x[:64], y[:64]
+    result = AutoAttack(model, EPS).evaluate(x, y)
+    assert list(result.broken_by) == list(result.seconds) == ["apgd-ce", "apgd-t", "fab-t", "square"]
+    assert result.clean.sum() - result.robust.sum() == sum(result.broken_by.values()) > 0
+    np.testing.assert_array_equal(result.robust, (predictions(model, result.x_adv) == y) & result.clean)
+    assert np.abs(result.x_adv - x).max() <= EPS + 1e-6 and result.x_adv.min() >= 0 and result.x_adv.max() <= 1

@@ -13,23 +13,37 @@ from pipeline.attacks.square_l2 import block, bump
 from tests.attacks.helpers import predictions
 
 
-def test_the_square_share_halves_on_the_papers_schedule():
-    shares = [float(square_share(q, 10000)) for q in (1, 10, 11, 50, 51, 200, 201, 9000, 9999)]
-    assert shares == pytest.approx([0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.05 / 8, 0.05 / 512, 0.05 / 512])
-    assert float(square_share(21, 1000)) == pytest.approx(0.05 / 8)  # 2.1% of the budget: past 10, 50 and 200
+def authors_p_selection(it: int, p_init: float, n_queries: int, rescale: bool) -> float:
+    """The authors' `SquareAttack.p_selection` (pyautoattack 0.2.0), written out as their code reads."""
+    if rescale:
+        it = int(it / n_queries * 10000)
+    for bound, halvings in ((10, 0), (50, 1), (200, 2), (500, 3), (1000, 4), (2000, 5), (4000, 6), (6000, 7)):
+        if it <= bound:
+            return p_init / 2**halvings
+    return p_init / (256 if it <= 8000 else 512)
 
 
-def test_p_init_scales_the_schedule_and_is_checked(trained):
-    assert float(square_share(21, 1000, 0.8)) == pytest.approx(0.1)  # AutoAttack's 0.8, after 3 halvings
+@pytest.mark.parametrize("queries, rescale", [(10000, True), (5000, True), (5000, False), (1000, True), (300, False)])
+def test_the_square_share_is_the_authors_schedule(queries, rescale):
+    proposals = np.arange(queries)
+    ours = np.asarray(square_share(proposals, queries, 0.8, rescale))
+    theirs = [authors_p_selection(int(i), 0.8, queries, rescale) for i in proposals]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_p_init_defaults_to_the_authors_and_is_checked(trained):
+    assert Square(trained[0], 0.1).p_init == 0.8 and float(square_share(0, 1000)) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="p_init"):
         Square(trained[0], 0.1, p_init=0.0)
 
 
-def test_segments_end_at_the_halvings_and_every_hundred_queries(trained):
+def test_segments_end_where_the_square_halves_and_every_hundred_queries(trained):
     spans = Square(trained[0], queries=1000).spans()
-    # 1,000 of 10,000 queries: the halvings scaled to 1, 5, 20, 50, 100, 200, 400, 600, 800
-    assert spans == [1, 5, 20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
-    assert Square(trained[0], queries=5000).spans()[:6] == [1, 5, 25, 100, 200, 250]
+    # Rescaled to 1,000 queries the square halves after proposals 1, 5, 20, 50, 100, ... (queries 2, 6, 21, ...);
+    # a point right after another (2 after 1, 101 after 100) would make a one-query segment.
+    assert spans == [1, 6, 21, 51, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+    assert Square(trained[0], queries=5000, rescale=False).spans()[:8] == [1, 11, 51, 100, 200, 300, 400, 500]
+    assert Square(trained[0], queries=1).spans() == [1]
 
 
 def test_margin_on_hand_made_logits():

@@ -153,7 +153,10 @@ def test_a_user_error_ends_in_one_line_and_a_bug_keeps_its_traceback(tiny_cfg, t
         ({"adversarial.autoattack.norm": "1"}, "adversarial.autoattack.norm must be inf or 2, got 1"),
         ({"adversarial.autoattack.version": "full"}, "unknown adversarial.autoattack.version 'full'"),
         ({"dataset.budgets": {"inf": 0.1}, "adversarial.autoattack.norm": "2"}, "names no budget for norm 2"),
-        ({"adversarial.autoattack.settings": {"fab-t": {"steps": 2}}}, r"settings names \['fab-t'\]; known: apgd-ce"),
+        (
+            {"adversarial.autoattack.settings": {"fab": {"steps": 2}}},
+            r"settings names \['fab'\]; known: apgd-ce, apgd-t, fab-t, square",
+        ),
         ({"visualize.faithfulness.baseline": "grey"}, "baseline must be one of blur, mean, zero, got grey"),
         ({"visualize.faithfulness.subset": 1.0}, r"subset must be in \(0, 1\), got 1.0"),
         ({"visualize.faithfulness.samples": 1}, "samples must be >= 2"),
