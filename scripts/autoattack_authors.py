@@ -62,8 +62,11 @@ def _ours_member(model: keras.Model, name: str, x: np.ndarray, y: np.ndarray, ep
     return robust, time.perf_counter() - started
 
 
-def compare(label: str, model: keras.Model, x: np.ndarray, y: np.ndarray, eps: float) -> list[tuple]:
-    """Rows (model, what, authors' robust acc., ours, agreement, authors' s, ours s)."""
+def compare(
+    label: str, model: keras.Model, x: np.ndarray, y: np.ndarray, eps: float, members: bool = True
+) -> list[tuple]:
+    """Rows (model, what, authors' robust acc., ours, agreement, authors' s, ours s): the cascade,
+    then (`members`) each member alone."""
     logging.getLogger("auto-attack").setLevel(logging.WARNING)
     twin = TorchTwin(model).eval()
     with torch.no_grad():
@@ -81,7 +84,7 @@ def compare(label: str, model: keras.Model, x: np.ndarray, y: np.ndarray, eps: f
     theirs, seconds = _authors_run(twin, x, y, eps)
     for what, t_ours in (("cascade, first call", first), ("cascade, again", again)):
         rows.append((label, what, theirs.mean(), ours.robust.mean(), np.mean(theirs == ours.robust), seconds, t_ours))
-    for name in MEMBERS:
+    for name in MEMBERS if members else ():
         mine, t_ours = _ours_member(model, name, x, y, eps)
         theirs, seconds = _authors_run(twin, x, y, eps, [name])
         rows.append((label, name, theirs.mean(), mine.mean(), np.mean(theirs == mine), seconds, t_ours))
