@@ -17,9 +17,11 @@ from autodiff; the tests hold every case to both. The kernels' limits, and how e
 * XLA has no deterministic ``MaxPoolGrad``: under op determinism, inside a function XLA compiles,
   max-pooling's gradient is the reference formula (``xla_lacks_deterministic_max_pool_grad``);
 * a 1D op runs as the 2D one on a height-1 image, as Keras's;
-* oneDNN's kernel gradient of a 1x1 convolution with stride > 1 and few input channels writes
-  past its buffer (uxlfoundation/oneDNN#6035): 1x1 kernels never come here
-  (``convolution`` takes them as one matrix product).
+* oneDNN's 2D kernel gradient of a 1x1 convolution with stride > 1 and fewer than 16 input
+  channels writes past its buffer (uxlfoundation/oneDNN#6035): 1D and 2D 1x1 kernels never come
+  here (``convolution`` takes them, and 3D ones at stride 1, as one matrix product, which is
+  faster there). ``Conv3DBackpropFilterV2`` computes strided 1x1 cases correctly, with no
+  overrun under glibc's heap checks, and faster than the matrix product.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def _tf_padding(pads, same) -> tuple[str, list[int]]:
 
 
 def filter_grad(x, dy, kernel_spatial, strides, pads, dilation, same_pads) -> tf.Tensor:
-    """dL/dW of a convolution (no 1x1 kernel: see the module doc), shaped ``(*K, C_in, C_out)``.
+    """dL/dW of a convolution (no 1D or 2D 1x1 kernel: see the module doc), shaped ``(*K, C_in, C_out)``.
 
     ``pads`` are the explicit ``(before, after)`` pads of each axis and ``same_pads`` the ones
     ``"same"`` gives (so TensorFlow runs its own ``"SAME"`` path when they agree).

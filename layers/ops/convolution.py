@@ -84,9 +84,10 @@ def _kernel_vjp(x, dy, kernel_spatial, geo: g.Geometry) -> tf.Tensor:
     """dL/dW, by the fastest kernel for the case; every case equals ``_kernel_vjp_formula``."""
     if geo.window is not None:  # a fully-connected layer (layers/ops/single_position.py)
         return single_position.kernel_vjp(x, dy, kernel_spatial, geo.window)
-    if all(k == 1 for k in kernel_spatial):
-        # One matmul over examples and positions (and never oneDNN's 1x1 strided kernel gradient,
-        # which writes past its buffer: see layers/ops/backprop_kernels.py).
+    if all(k == 1 for k in kernel_spatial) and (len(kernel_spatial) < 3 or max(geo.strides) == 1):
+        # One matmul over examples and positions: faster than the filter-gradient kernels at stride
+        # 1, and never oneDNN's strided 1x1 kernel gradient in 2D, which writes past its buffer
+        # (see layers/ops/backprop_kernels.py).
         return _one_by_one_kernel_vjp(x, dy, geo)
     same = g.spatial_pads(x.shape[1:-1], kernel_spatial, geo.strides, "same", geo.dilation)
     return backprop_kernels.filter_grad(x, dy, kernel_spatial, geo.strides, geo.pads, geo.dilation, same)

@@ -81,11 +81,25 @@ def _conv_case(rng, rank):
     return shape, (*kernel, shape[-1], int(rng.integers(1, 5))), geometry
 
 
-@pytest.mark.parametrize("seed", range(60))
+def _one_by_one_case(rng, rank):
+    """A 1x1 kernel: the matrix-product path, or (strided 3D) Conv3DBackpropFilterV2, with as few
+    input channels as oneDNN's 2D overrun needs and more."""
+    stride = int(rng.integers(1, 4))
+    padding = rng.choice(["valid", "same", "explicit"])
+    if padding == "explicit":
+        padding = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(rank))
+    shape = (int(rng.integers(1, 4)), *[int(n) for n in rng.integers(1, 10, rank)], int(rng.choice([1, 4, 17])))
+    geometry = dict(strides=stride, padding=padding, dilation_rate=1)
+    return shape, (*[1] * rank, shape[-1], int(rng.integers(1, 5))), geometry
+
+
+@pytest.mark.parametrize("seed", range(78))
 def test_conv_vjps_equal_the_reference_formulas(seed):
-    """Dilation, `full` and explicit (asymmetric) padding: what Keras cannot express."""
+    """Dilation, `full` and explicit (asymmetric) padding: what Keras cannot express; 1x1 kernels
+    from seed 60 on."""
     rng = np.random.default_rng(seed)
-    shape, kernel_shape, geometry = _conv_case(rng, RANKS[seed % 3])
+    case = _conv_case if seed < 60 else _one_by_one_case
+    shape, kernel_shape, geometry = case(rng, RANKS[seed % 3])
     x = tf.constant(rng.standard_normal(shape).astype(np.float32))
     kernel = tf.constant(rng.standard_normal(kernel_shape).astype(np.float32))
     with tf.GradientTape() as tape:
@@ -126,11 +140,17 @@ def test_the_kernel_gradient_runs_tensorflows_backprop_filter_kernel(rank):
 
 
 @pytest.mark.parametrize("rank", RANKS)
-def test_a_1x1_kernel_gradient_is_a_matrix_product_never_onednns_filter_gradient(rank):
-    """oneDNN's kernel gradient of a strided 1x1 convolution with few channels writes past its
-    buffer (test_onednn_case.py trains that case); a 1x1 kernel's gradient is one MatMul."""
-    types = _kernel_grad_ops(rank, 1, strides=2, channels=4)
-    assert "MatMul" in types and not any("BackpropFilter" in t for t in types), types
+def test_a_1x1_kernel_gradient_is_a_matrix_product_never_onednns_2d_filter_gradient(rank):
+    """oneDNN's 2D kernel gradient of a strided 1x1 convolution with few channels writes past its
+    buffer (test_onednn_case.py trains that case): a 1D or 2D 1x1 kernel's gradient is one MatMul,
+    and so is a 3D one at stride 1; a strided 3D one runs Conv3DBackpropFilterV2."""
+    strided = _kernel_grad_ops(rank, 1, strides=2, channels=4)
+    if rank == 3:
+        assert "Conv3DBackpropFilterV2" in strided and "MatMul" not in strided, strided
+    else:
+        assert "MatMul" in strided and not any("BackpropFilter" in t for t in strided), strided
+    unit = _kernel_grad_ops(rank, 1, strides=1, channels=4)
+    assert "MatMul" in unit and not any("BackpropFilter" in t for t in unit), unit
 
 
 @pytest.mark.parametrize("rank", RANKS)
