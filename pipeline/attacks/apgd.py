@@ -31,9 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.attacks import randomness
-from pipeline.attacks.base import ATTACKS, Attack
-from pipeline.attacks.norms import norm as norm_named
+from pipeline.attacks.base import ATTACKS
+from pipeline.attacks.standing_runs import StandingRuns, example_rows
 
 MOMENTUM = 0.75  # alpha: the weight of the new step against the previous move
 RHO = 0.75  # a step is kept while the loss rose in at least this share of the steps between checkpoints
@@ -83,11 +82,9 @@ def dlr(logits: tf.Tensor, y: tf.Tensor, target: tf.Tensor | None = None) -> tf.
 
 
 @ATTACKS.register("apgd")
-class APGD(Attack):
+class APGD(StandingRuns):
     """`steps` iterations of auto-PGD in the `norm` ball of radius `eps`, `restarts` random starts;
     `loss` "ce" or "dlr"; `targeted`: APGD-T over `target_classes` classes (see the module)."""
-
-    in_graph = False  # restarts and targets run only on the examples still standing
 
     def __init__(
         self,
@@ -102,45 +99,21 @@ class APGD(Attack):
         target_classes: int = 9,
         **kwargs,
     ):
-        super().__init__(model, seed=seed, **kwargs)  # y holds the true labels, targeted or not
         if loss not in LOSSES:
             raise ValueError(f"Invalid value for argument `loss`. Expected one of {LOSSES}. Received: loss={loss!r}")
-        if steps < 1 or restarts < 1 or target_classes < 1:
-            raise ValueError(
-                f"APGD needs steps, restarts and target_classes >= 1, got {steps}, {restarts}, {target_classes}"
-            )
-        self.eps, self.steps, self.loss_name = eps, int(steps), loss
-        self.norm, self.norm_name = norm_named(norm), str(norm)
-        self.apgd_targeted, self.restarts, self.target_classes = targeted, int(restarts), int(target_classes)
+        super().__init__(model, eps, norm, steps, restarts, target_classes, per_target=targeted, seed=seed, **kwargs)
+        self.loss_name = loss
         marks = np.zeros(self.steps + 1, bool)
         marks[[w for w in checkpoints(self.steps) if w > 0]] = True
         self._checkpoint, self._since = tf.constant(marks), tf.constant(_spans(self.steps), tf.float32)
 
-    def budget(self, x: tf.Tensor) -> tuple:
-        return (self.per_example(self.eps, x),)
-
-    def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
-        """The adversarial batch: each example's first adversarial point, else the example itself."""
-        x, y = self.inputs(x, y)
-        (eps,), keys = self.budget(x), self.keys(x, seed, keys)
-        logits = self.in_batches(self.logits, x)
-        self._check_classes(int(logits.shape[-1]))
-        adversarial, robust = x, tf.argmax(logits, axis=1, output_type=tf.int32) == y
-        ranked = tf.argsort(logits, axis=1, direction="DESCENDING", stable=True)
-        for run, target_rank in enumerate(self._schedule(logits)):
-            left = tf.where(robust)[:, 0]
-            if tf.size(left) == 0:
-                break
-            target = tf.gather(ranked[:, target_rank], left) if target_rank else tf.gather(y, left)
-            rows = (tf.gather(x, left), tf.gather(y, left), tf.gather(eps, left), target)
-            start = self.in_batches(self.compiled("start"), *rows, randomness.derive(tf.gather(keys, left), run))
-            found, fooled = self.until_done(
-                self.compiled(), rows, start, self.spans(), lambda s: s.fooled, lambda s: (s.first, s.fooled)
-            )
-            hit = tf.boolean_mask(left, fooled)
-            adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, fooled))
-            robust = tf.tensor_scatter_nd_update(robust, hit[:, None], tf.zeros_like(hit, tf.bool))
-        return adversarial
+    def run(self, index: int, rows: tuple, keys: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """A random start, then the steps: each example's first adversarial point, and whether
+        it has one."""
+        start = self.in_batches(self.start, *rows, keys)  # once per run: eager, no graph to trace
+        return self.until_done(
+            self.compiled(), rows, start, self.spans(), lambda s: s.fooled, lambda s: (s.first, s.fooled)
+        )
 
     def spans(self) -> list[int]:
         """Where a run pauses to let its fooled examples go: after 1, 2, 4, ... steps up to the
@@ -149,31 +122,25 @@ class APGD(Attack):
         early = [2**i for i in range(self.steps.bit_length()) if 2**i < (marks[1] if len(marks) > 1 else self.steps)]
         return sorted(set(marks) | set(early) | {0, self.steps})
 
-    def _schedule(self, logits: tf.Tensor) -> list[int]:
-        """The target rank of each run, restarts included: 0 is untargeted; APGD-T's targets are
-        the classes ranked 1, 2, ... by the clean logits (only correctly classified examples are
-        attacked, so rank 0 is the true class)."""
-        ranks = range(1, min(self.target_classes, int(logits.shape[-1]) - 1) + 1) if self.apgd_targeted else [0]
-        return [rank for rank in ranks for _ in range(self.restarts)]
-
-    def _check_classes(self, classes: int) -> None:
-        needed = (4 if self.apgd_targeted else 3) if self.loss_name == "dlr" else 2
+    def check_classes(self, classes: int) -> None:
+        needed = (4 if self.per_target else 3) if self.loss_name == "dlr" else 2
         if classes < needed:
-            kind = "targeted DLR" if self.apgd_targeted else "DLR"
+            kind = "targeted DLR" if self.per_target else "DLR"
             raise ValueError(f"{kind} needs at least {needed} classes; this model has {classes}: use loss='ce'")
 
     def objective(self, x: tf.Tensor, y: tf.Tensor, target: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The per-example loss APGD ascends, and the logits."""
         logits = self.logits(x)
         if self.loss_name == "dlr":
-            value = dlr(logits, y, target if self.apgd_targeted else None)
-        elif self.apgd_targeted:
+            value = dlr(logits, y, target if self.per_target else None)
+        elif self.per_target:
             value = -tf.nn.sparse_softmax_cross_entropy_with_logits(target, logits)
         else:
             value = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
         return value, logits
 
-    def _value_and_gradient(self, x, y, target):
+    def value_and_gradient(self, x, y, target) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """The per-example loss, the logits and the loss's gradient w.r.t. x."""
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)
             value, logits = self.objective(x, y, target)
@@ -184,20 +151,20 @@ class APGD(Attack):
         """A run's random start, within the ball and the data range, as the state of step 0."""
         noise = self.norm.random(x, eps, keys)  # on the ball's surface, as the authors' code starts
         start = self.clip_to_range(x + noise / self.per_example(self.norm.size(noise), x) * eps)
-        value, logits, grad = self._value_and_gradient(start, y, target)
+        value, logits, grad = self.value_and_gradient(start, y, target)
         fooled = tf.argmax(logits, axis=1, output_type=tf.int32) != y
-        first = tf.where(_rows(fooled, x), start, x)
+        first = tf.where(example_rows(fooled, x), start, x)
         yes = tf.ones_like(fooled)  # the first checkpoint halves only oscillating steps
         return _State(start, start, grad, 2.0 * eps, value, value, start, grad, first, fooled, 0.0 * value, yes, value)
 
     def perturb(self, x, y, eps, target, state: _State, first, last) -> _State:
         """Steps first ... last - 1 of a run from `state` (an example stops once it is fooled:
         `state.first` holds its first adversarial point)."""
-        for k in tf.range(first, last):
-            if tf.reduce_all(state.fooled):  # every example has its first adversarial point
-                break
-            state = self._iterate(state, k, x, y, target, lambda z: self._project(x, eps, z))
-        return state
+        return tf.while_loop(
+            lambda k, s: (k < last) & ~tf.reduce_all(s.fooled),  # until every example has its first
+            lambda k, s: (k + 1, self._iterate(s, k, x, y, target, lambda z: self._project(x, eps, z))),
+            (first, state),
+        )[1]
 
     def _project(self, x, eps, z):
         return self.clip_to_range(x + self.norm.project(z - x, eps))
@@ -206,13 +173,14 @@ class APGD(Attack):
         z = project(s.x + s.step * self.norm.direction(s.grad))
         alpha = tf.where(k > 0, MOMENTUM, 1.0)
         moved = project(s.x + alpha * (z - s.x) + (1 - alpha) * (s.x - s.previous))
-        value, logits, grad = self._value_and_gradient(moved, y, target)
+        value, logits, grad = self.value_and_gradient(moved, y, target)
         fooled_now = tf.argmax(logits, axis=1, output_type=tf.int32) != y
-        first = tf.where(_rows(fooled_now & ~s.fooled, x), moved, s.first)
+        first = tf.where(example_rows(fooled_now & ~s.fooled, x), moved, s.first)
         better = value > s.best_value
+        rows = example_rows(better, x)
         s = s._replace(
             x=moved, previous=s.x, grad=grad, rises=s.rises + tf.cast(value > s.value, tf.float32), value=value,
-            best_x=tf.where(_rows(better, x), moved, s.best_x), best_grad=tf.where(_rows(better, x), grad, s.best_grad),
+            best_x=tf.where(rows, moved, s.best_x), best_grad=tf.where(rows, grad, s.best_grad),
             best_value=tf.maximum(value, s.best_value), first=first, fooled=s.fooled | fooled_now,
         )  # fmt: skip
         return tf.cond(self._checkpoint[k + 1], lambda: self._check(s, k, x), lambda: s)
@@ -222,7 +190,7 @@ class APGD(Attack):
         oscillating = s.rises <= RHO * self._since[k + 1]
         stalled = ~s.halved_last & (s.best_value <= s.best_at_last)
         halve = oscillating | stalled
-        rows = _rows(halve, x)
+        rows = example_rows(halve, x)
         return s._replace(
             step=tf.where(rows, s.step / 2, s.step),
             x=tf.where(rows, s.best_x, s.x),  # the momentum term stays x_best - the point before the last step
@@ -231,11 +199,6 @@ class APGD(Attack):
             halved_last=halve,
             best_at_last=s.best_value,
         )
-
-
-def _rows(mask: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
-    """A per-example mask, shaped to select whole examples of x."""
-    return tf.reshape(mask, [-1] + [1] * (x.shape.rank - 1))
 
 
 def _spans(steps: int) -> np.ndarray:

@@ -126,6 +126,7 @@ class AutoAttack:
         if logits is not None:
             log.info("autoattack: %s ends in a softmax: its pre-softmax logits are attacked", model.name)
         self.model, self.took_logits = logits or model, logits is not None
+        self.outputs_probabilities: bool | None = None  # whether the attacked outputs were (evaluate)
         classes = declared_classes(self.model)
         self._attacks = None if classes is None else self._members(classes)
 

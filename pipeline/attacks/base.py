@@ -43,6 +43,9 @@ class Attack:
     in_graph: bool = True
     # Attributes besides `budget_name` that reach the graph only through `budget(x)`, as tensors.
     budget_inputs: tuple[str, ...] = ()
+    # Whether `compiled` converts Python control flow on tensors (AutoGraph). Attacks whose loops
+    # are `tf.while_loop`s turn it off: converting their source takes most of a first trace.
+    autograph: bool = True
 
     def __init__(
         self,
@@ -82,7 +85,9 @@ class Attack:
             template = copy.copy(self)  # holds the model weakly, as the cache must
             template.model = weakref.proxy(self.model)
             function = CountedApart(getattr(template, method))
-            graphs[key] = AnyBatch(tf.function(function, reduce_retracing=True, jit_compile=self.jit_compile))
+            graphs[key] = AnyBatch(
+                tf.function(function, reduce_retracing=True, jit_compile=self.jit_compile, autograph=self.autograph)
+            )
         return graphs[key]
 
     def _graph_settings(self) -> tuple:

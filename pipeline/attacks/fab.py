@@ -25,10 +25,9 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from pipeline.attacks import randomness
-from pipeline.attacks.base import ATTACKS, Attack
+from pipeline.attacks.base import ATTACKS
 from pipeline.attacks.fab_projection import project
-from pipeline.attacks.norms import norm as norm_named
+from pipeline.attacks.standing_runs import StandingRuns, example_rows
 
 ETA, BETA, ALPHA_MAX = 1.05, 0.9, 0.1
 
@@ -41,11 +40,9 @@ class _State(NamedTuple):
 
 
 @ATTACKS.register("fab")
-class FAB(Attack):
+class FAB(StandingRuns):
     """FAB-T in the `norm` ("inf" or "2") ball of radius `eps`: `steps` iterations per target
     class, `target_classes` targets, `restarts` runs per target (see the module)."""
-
-    in_graph = False  # targets and restarts run only on the examples still standing
 
     def __init__(
         self,
@@ -58,40 +55,15 @@ class FAB(Attack):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(model, seed=seed, **kwargs)  # y holds the true labels
-        if steps < 1 or restarts < 1 or target_classes < 1:
-            raise ValueError(
-                f"FAB needs steps, restarts and target_classes >= 1, got {steps}, {restarts}, {target_classes}"
-            )
-        self.eps, self.steps, self.norm_name = eps, int(steps), str(norm)
-        self.norm = norm_named(norm)
-        self.target_classes, self.restarts = int(target_classes), int(restarts)
+        super().__init__(model, eps, norm, steps, restarts, target_classes, per_target=True, seed=seed, **kwargs)
 
-    def budget(self, x: tf.Tensor) -> tuple:
-        return (self.per_example(self.eps, x),)
-
-    def __call__(self, x, y, seed=None, keys=None) -> tf.Tensor:
-        """The adversarial batch: each example's point within `eps`, else the example itself."""
-        x, y = self.inputs(x, y)
-        (eps,), keys = self.budget(x), self.keys(x, seed, keys)
-        logits = self.in_batches(self.logits, x)
-        adversarial, robust = x, tf.argmax(logits, axis=1, output_type=tf.int32) == y
-        ranked = tf.argsort(logits, axis=1, direction="DESCENDING", stable=True)
-        runs = [(rank, restart) for rank in range(1, min(self.target_classes, logits.shape[-1] - 1) + 1)
-                for restart in range(self.restarts)]  # fmt: skip
-        for run, (rank, restart) in enumerate(runs):
-            left = tf.where(robust)[:, 0]
-            if tf.size(left) == 0:
-                break
-            rows = tuple(tf.gather(v, left) for v in (x, y, eps, ranked[:, rank]))
-            start = self._start(rows[0], rows[2], randomness.derive(tf.gather(keys, left), run), restart > 0)
-            found, broken = self.until_done(
-                self.compiled(), rows, start, self.spans(), self._broken, lambda s: (s.best, self._broken(s))
-            )
-            hit = tf.boolean_mask(left, broken)
-            adversarial = tf.tensor_scatter_nd_update(adversarial, hit[:, None], tf.boolean_mask(found, broken))
-            robust = tf.tensor_scatter_nd_update(robust, hit[:, None], tf.zeros_like(hit, tf.bool))
-        return adversarial
+    def run(self, index: int, rows: tuple, keys: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """From x (a restart: from the eps / 2 sphere), the steps: each example's closest
+        adversarial point, and whether it lies within eps."""
+        start = self._start(rows[0], rows[2], keys, index % self.restarts > 0)
+        return self.until_done(
+            self.compiled(), rows, start, self.spans(), self._broken, lambda s: (s.best, self._broken(s))
+        )
 
     def spans(self) -> list[int]:
         """Where a run pauses to let the examples already broken go: after 1, 2, 4, ... steps."""
@@ -110,11 +82,11 @@ class FAB(Attack):
 
     def perturb(self, x, y, eps, target, state: _State, first, last) -> _State:
         """Iterations first ... last - 1 from `state`; an example stops once broken within `eps`."""
-        for _ in tf.range(first, last):
-            if tf.reduce_all(self._broken(state)):
-                break
-            state = self._iterate(state, x, y, target)
-        return state
+        return tf.while_loop(
+            lambda k, s: (k < last) & ~tf.reduce_all(self._broken(s)),
+            lambda k, s: (k + 1, self._iterate(s, x, y, target)),
+            (first, state),
+        )[1]
 
     def _iterate(self, s: _State, x, y, target) -> _State:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -134,10 +106,9 @@ class FAB(Attack):
         fooled = tf.argmax(self.logits(moved), axis=1, output_type=tf.int32) != y
         size = self.norm.size(moved - x)
         closer = fooled & (size < s.best_size)
-        rows = lambda m: tf.reshape(m, [-1] + [1] * (x.shape.rank - 1))
         return _State(
-            tf.where(rows(fooled), x + BETA * (moved - x), moved),
-            tf.where(rows(closer), moved, s.best),
+            tf.where(example_rows(fooled, x), x + BETA * (moved - x), moved),
+            tf.where(example_rows(closer, x), moved, s.best),
             tf.where(closer, size, s.best_size),
             s.eps,
         )

@@ -26,9 +26,8 @@ from dataclasses import dataclass, fields
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from pipeline.attacks.apgd import APGD, dlr
+from pipeline.attacks.apgd import APGD
 from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
 from pipeline.attacks.base import class_indices
 from pipeline.attacks.norms import LinfNorm
@@ -108,13 +107,10 @@ def probabilities(attack: AutoAttack, threshold: float) -> Check:
 
 
 def zero_gradients(model: keras.Model, x, y, threshold: float) -> Check:
-    x, y = tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y), tf.int32)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        logits = tf.cast(model(x, training=False), tf.float32)
-        loss = dlr(logits, y) if logits.shape[-1] >= 3 else tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
-        total = tf.reduce_sum(loss)
-    grad = tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    x, y = APGD.inputs(x, y)
+    classes = int(model(x[:1], training=False).shape[-1])
+    probe = APGD(model, loss="dlr" if classes >= 3 else "ce")
+    _, _, grad = probe.value_and_gradient(x, y, y)
     zero = np.all(np.reshape(np.asarray(grad), (len(grad), -1)) == 0, axis=1)
     return Check("zero_gradients", float(zero.mean()) if len(zero) else 0.0, threshold, "zero gradients: masking")
 

@@ -66,6 +66,7 @@ class Square(Attack):
     proposals: `square_l2`)."""
 
     in_graph = False  # between segments of queries, only the examples still standing go on
+    autograph = False  # its loops are tf.while_loops
 
     def __init__(
         self,
@@ -125,18 +126,18 @@ class Square(Attack):
         count = square_l2.draws(channels) if self.norm == "2" else 2 + channels
         draws = randomness.uniform(keys[None], [count], queries[:, None])  # (S, N, count)
         propose = self._proposals(x, eps, draws, sides, height, width)
-        for i in tf.range(last - first):
-            active = best.margin >= 0  # not fooled yet: these examples query again
-            if not tf.reduce_any(active):
-                break
+
+        def query(i, best: Best):
             candidate = propose(best.x, i)
             candidate_margin = margin(self.logits(candidate), y)
-            better = active & (candidate_margin < best.margin)
-            best = Best(
+            better = (best.margin >= 0) & (candidate_margin < best.margin)  # only the examples not fooled yet
+            return i + 1, Best(
                 tf.where(better[:, None, None, None], candidate, best.x),
                 tf.where(better, candidate_margin, best.margin),
             )
-        return best
+
+        going = lambda i, best: (i < last - first) & tf.reduce_any(best.margin >= 0)
+        return tf.while_loop(going, query, (tf.constant(0, last.dtype), best))[1]
 
     def _side(self, area: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
         """The window's side for a share of the image's area: at least 1 pixel in L-inf; in L2 an
