@@ -53,7 +53,7 @@ def versions() -> str:
 
 NOISE = ("I0000", "W0000", "E0000", "WARNING:", "Downloading", "Dataset ", "Generating", "Constructing", "Creating")
 NOISE_WORDS = ("triggered tf.function retracing", "Success rate of attack", "ART_DATA_PATH", "No config specified")
-NOISE_WORDS += ("Variant folder", "Preparing ", "Subsequent calls will reuse", "round ")
+NOISE_WORDS += ("Variant folder", "Preparing ", "Subsequent calls will reuse", "round ", "Load dataset info")
 
 
 def _noise(line: str) -> bool:
