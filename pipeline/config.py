@@ -192,13 +192,15 @@ class AdversarialConfig:  # the adversarial stage (stages=[..., adversarial]): h
     num_examples: int = 256  # test examples attacked for the robustness curves
     # L-inf budgets (data in [0, 1]); 0 gives the clean accuracy
     epsilons: List[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3])
-    pgd_steps: int = 10  # PGD steps per budget (step size 2.5 * eps / steps, random start)
+    pgd_steps: int = 10  # PGD steps per budget (step 2.5 * eps / steps): the curves (random start), the minimal search
     minimal_examples: int = 64  # examples searched for their smallest flipping budget, and attacked by DeepFool
+    deepfool_steps: int = 50  # DeepFool's most linearised steps per example
     max_eps: float = 0.5  # the largest L-inf budget that search tries
     gallery: int = 4  # examples shown per attack
     gallery_eps: float = 0.1  # L-inf budget of the FGSM and PGD gallery
     # [source, target] classes of the targeted example; null: 3 -> 8 when both exist
     targeted: Optional[List[int]] = None
+    targeted_steps: int = 50  # the targeted example: PGD's steps, and the most repeats of the lecture's gradient step
     seed: int = 0  # example choice and PGD random starts
     autoattack: AutoAttackConfig = field(default_factory=AutoAttackConfig)
     sanity: SanityConfig = field(default_factory=SanityConfig)

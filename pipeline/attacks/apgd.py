@@ -31,8 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.attacks.base import ATTACKS
-from pipeline.attacks.standing_runs import StandingRuns, example_rows
+from pipeline.attacks.base import ATTACKS, example_rows
+from pipeline.attacks.standing_runs import StandingRuns
 
 MOMENTUM = 0.75  # alpha: the weight of the new step against the previous move
 RHO = 0.75  # a step is kept while the loss rose in at least this share of the steps between checkpoints

@@ -160,7 +160,7 @@ class Attack:
     def per_example(self, value, x: tf.Tensor) -> tf.Tensor:
         """A scalar or one value per example, as (N, 1, ..., 1) float32 to broadcast over `x`."""
         value = tf.cast(value, tf.float32) if tf.is_tensor(value) else tf.constant(np.asarray(value, np.float32))
-        return tf.reshape(tf.broadcast_to(value, tf.shape(x)[:1]), [-1] + [1] * (x.shape.rank - 1))
+        return example_rows(tf.broadcast_to(value, tf.shape(x)[:1]), x)
 
     def logits(self, x: tf.Tensor) -> tf.Tensor:
         return tf.cast(self.model(x, training=False), tf.float32)
@@ -213,6 +213,12 @@ def _hashable(value) -> bool:
     except TypeError:
         return False
     return True
+
+
+def example_rows(values: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+    """One value (or mask entry) per example, shaped (N, 1, ..., 1) to broadcast over, or select
+    whole examples of, `x`."""
+    return tf.reshape(values, [-1] + [1] * (x.shape.rank - 1))
 
 
 def class_indices(y, classes: int | None = None) -> tf.Tensor:

@@ -25,9 +25,9 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from pipeline.attacks.base import ATTACKS
+from pipeline.attacks.base import ATTACKS, example_rows
 from pipeline.attacks.fab_projection import project
-from pipeline.attacks.standing_runs import StandingRuns, example_rows
+from pipeline.attacks.standing_runs import StandingRuns
 
 ETA, BETA, ALPHA_MAX = 1.05, 0.9, 0.1
 

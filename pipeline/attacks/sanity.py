@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from pipeline.attacks.apgd import APGD
-from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult
+from pipeline.attacks.autoattack import AutoAttack, AutoAttackResult, declared_classes
 from pipeline.attacks.base import class_indices
 from pipeline.attacks.norms import LinfNorm
 from pipeline.config import SanityConfig
@@ -108,7 +108,7 @@ def probabilities(attack: AutoAttack, threshold: float) -> Check:
 
 def zero_gradients(model: keras.Model, x, y, threshold: float) -> Check:
     x, y = APGD.inputs(x, y)
-    classes = int(model(x[:1], training=False).shape[-1])
+    classes = declared_classes(model) or int(model(x[:1], training=False).shape[-1])  # a subclassed model: ask it
     probe = APGD(model, loss="dlr" if classes >= 3 else "ce")
     _, _, grad = probe.value_and_gradient(x, y, y)
     zero = np.all(np.reshape(np.asarray(grad), (len(grad), -1)) == 0, axis=1)

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.attacks import randomness, square_l2, square_windows
-from pipeline.attacks.base import Attack
+from pipeline.attacks.base import Attack, example_rows
 
 P_INIT = 0.8  # the initial share of pixels per square (the authors' code; their ImageNet runs: 0.05)
 HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # proposals (of 10,000, when rescaled)
@@ -132,7 +132,7 @@ class Square(Attack):
             candidate_margin = margin(self.logits(candidate), y)
             better = (best.margin >= 0) & (candidate_margin < best.margin)  # only the examples not fooled yet
             return i + 1, Best(
-                tf.where(better[:, None, None, None], candidate, best.x),
+                tf.where(example_rows(better, candidate), candidate, best.x),
                 tf.where(better, candidate_margin, best.margin),
             )
 

@@ -61,7 +61,8 @@ class ClosestFailures:
 def closest_failures(e: Examples, s: DictConfig) -> ClosestFailures:
     x, y = e.x[: s.minimal_examples], e.y[: s.minimal_examples]
     return ClosestFailures(
-        MinimalPerturbation(e.model, max_eps=s.max_eps).search(x, y), np.asarray(DeepFool(e.model)(x, y))
+        MinimalPerturbation(e.model, max_eps=s.max_eps, steps=s.pgd_steps).search(x, y),
+        np.asarray(DeepFool(e.model, steps=s.deepfool_steps)(x, y)),
     )
 
 
@@ -154,13 +155,13 @@ def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
         log.info("adversarial: no correctly classified test example of class %s for the targeted attack", source)
         return None
     x, goal = e.x[candidates[:1]], np.array([target])
-    attack = PGD(e.model, steps=40, targeted=True, seed=s.seed)
+    attack = PGD(e.model, steps=s.targeted_steps, targeted=True, seed=s.seed)
     for eps in (s.gallery_eps, 2 * s.gallery_eps, s.max_eps):  # the smallest of these budgets that reaches the target
         attack.eps = eps
         x_adv = np.asarray(attack(x, goal))
         if predicted_classes(e.model, x_adv)[0] == target:
             break
-    x_step, steps = lecture_steps(e.model, x, goal)
+    x_step, steps = lecture_steps(e.model, x, goal, s.targeted_steps)
     clean = e.captions(x, "clean")
     title = f"Targeted, to {e.names[target]}: x - {LECTURE_STEP} dL/dx x{steps} (top) and PGD, L-inf {eps:g} (bottom)"
     return Panel(
@@ -173,7 +174,8 @@ def targeted_panel(e: Examples, s: DictConfig) -> Panel | None:
             title,
         ),
         f"The lecture's gradient step x - {LECTURE_STEP} dL(target)/dx, repeated until the network says "
-        f"{e.names[target]} (at most 50), and PGD descending the same loss within the smallest of a few L-inf budgets.",
+        f"{e.names[target]} (at most {s.targeted_steps} times), and PGD descending the same loss within the smallest "
+        "of a few L-inf budgets.",
     )
 
 

@@ -79,8 +79,3 @@ class StandingRuns(Attack):
         """Run `index` of `schedule` on `rows` (x, y, eps, target) of the examples still standing:
         the points it found and which of them are adversarial within the budget."""
         raise NotImplementedError
-
-
-def example_rows(mask: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
-    """A per-example mask, shaped to select whole examples of x."""
-    return tf.reshape(mask, [-1] + [1] * (x.shape.rank - 1))
