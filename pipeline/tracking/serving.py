@@ -105,9 +105,36 @@ def _load_pyfunc(path: str) -> Any:
 
 
 def requirements() -> list[str]:
-    """The project's own dependencies at the versions installed here: what a serving env needs."""
+    """The project's own dependencies at the versions installed here: what a serving env needs.
+    From the installed distribution's metadata, else (a checkout run without installing) from
+    the checkout's `pyproject.toml`; a dependency not installed here is left out with a warning."""
     from packaging.requirements import Requirement
 
-    wanted = [Requirement(text) for text in importlib.metadata.requires("convnet-pipeline") or []]
-    shipped = set(SHIPPED_DISTRIBUTIONS)
-    return [f"{r.name}=={importlib.metadata.version(r.name)}" for r in wanted if not r.marker and r.name not in shipped]
+    try:
+        declared = importlib.metadata.requires("convnet-pipeline") or []
+    except importlib.metadata.PackageNotFoundError:
+        declared = _declared_in_checkout()
+    shipped, pinned, missing = set(SHIPPED_DISTRIBUTIONS), [], []
+    for wanted in (Requirement(text) for text in declared):
+        if wanted.marker or wanted.name in shipped:
+            continue
+        try:
+            pinned.append(f"{wanted.name}=={importlib.metadata.version(wanted.name)}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(wanted.name)
+    if missing:
+        logger.warning("The logged model's requirements leave out %s: not installed here", ", ".join(missing))
+    return pinned
+
+
+def _declared_in_checkout() -> list[str]:
+    """`[project] dependencies` of the checkout's pyproject.toml (none found: none, with a warning)."""
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():
+        logger.warning(
+            "convnet-pipeline is not installed and %s is missing: the model's requirements are not pinned", pyproject
+        )
+        return []
+    return tomllib.loads(pyproject.read_text())["project"]["dependencies"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,17 +176,36 @@ def early_stop(history: list[dict], patience: int | None) -> bool:
 
 class Pace:
     """Steps per compiled call: `fixed`, or (None) as many as take about `CALL_SECONDS`, from the
-    time the last call took per step (the first call of a run, which traces, runs one step)."""
+    time the last call took per step (the first call of a run, which traces, runs one step).
+    `agree`: under several workers, turns this worker's proposal into the count every worker
+    uses (`agreement`), so that their compiled calls, and the collectives in them, pair up."""
 
-    def __init__(self, fixed: int | None = None):
-        self.fixed, self.count = fixed, 1
+    def __init__(self, fixed: int | None = None, agree: Callable[[int], int] | None = None):
+        self.fixed, self.count, self.agree = fixed, 1, agree
 
     def next(self, remaining: int) -> int:
         return min(self.fixed or self.count, remaining)
 
     def observe(self, count: int, seconds: float) -> None:
+        if self.fixed:
+            return
         per_step = max(seconds / count, 1e-6)
-        self.count = int(np.clip(CALL_SECONDS / per_step, 1, MAX_STEPS_PER_CALL))
+        proposed = int(np.clip(CALL_SECONDS / per_step, 1, MAX_STEPS_PER_CALL))
+        self.count = self.agree(proposed) if self.agree else proposed
+
+
+def agreement(strategy: tf.distribute.Strategy) -> Callable[[int], int] | None:
+    """For a strategy over several processes (`MultiWorkerMirroredStrategy`): a function giving
+    every worker the same count from each worker's own proposal (their mean, by one all-reduce;
+    each worker's clock differs). None for one process, whose count is its own."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None
+
+    @tf.function
+    def mean(value: tf.Tensor) -> tf.Tensor:
+        return strategy.reduce("MEAN", strategy.run(tf.identity, args=(value,)), axis=None)
+
+    return lambda proposed: max(1, int(round(float(mean(tf.constant(proposed, tf.float32))))))
 
 
 def train_epoch(

@@ -51,7 +51,8 @@ def run_stage(context: StageContext) -> dict[str, float]:
             f"{data.steps_per_epoch} batches per epoch (a debugging cap)",
             stacklevel=1,
         )
-    iterator, pace = data.train_iterator(first_epoch), loop.Pace(t.steps_per_execution)
+    iterator = data.train_iterator(first_epoch)
+    pace = loop.Pace(t.steps_per_execution, loop.agreement(context.strategy))
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
         if epoch and epoch == cfg.model.unfreeze_at:

@@ -9,6 +9,7 @@ import mlflow
 import pytest
 
 from pipeline.tracking.server import tracking_server
+from pipeline.tracking.store import TrackingUnavailableError, probe
 
 ADMIN = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "an-admin-pw-for-tests"}
 
@@ -34,17 +35,19 @@ def test_a_server_with_users_refuses_wrong_credentials_before_training(cli, tmp_
     secrets = {"MLFLOW_FLASK_SERVER_SECRET_KEY": "k", "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN["MLFLOW_TRACKING_PASSWORD"]}
     backend, artifacts = f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "served"
     with tracking_server(backend, artifacts, "--app-name", "basic-auth", cwd=tmp_path, **secrets) as uri:
-        for credentials in ({}, {**ADMIN, "MLFLOW_TRACKING_PASSWORD": "wrong"}):
-            refused = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **credentials)
-            assert refused.returncode == 2, refused.stdout[-3000:]
-            assert (
-                refused.stdout.strip()
-                .splitlines()[-1]
-                .endswith(
-                    f"MLflow tracking server {uri} refused these credentials (UNAUTHENTICATED): set "
-                    "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
-                )
-            )
+        expected = (
+            f"MLflow tracking server {uri} refused these credentials (UNAUTHENTICATED): set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of the server."
+        )
+        for name in ADMIN:
+            monkeypatch.delenv(name, raising=False)
+        with pytest.raises(TrackingUnavailableError) as none_given:  # the check the command line runs first
+            probe(uri, timeout_s=10)
+        assert str(none_given.value) == expected
+        wrong = {**ADMIN, "MLFLOW_TRACKING_PASSWORD": "wrong"}
+        refused = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **wrong)
+        assert refused.returncode == 2, refused.stdout[-3000:]
+        assert refused.stdout.strip().splitlines()[-1].endswith(expected)
         done = cli("debug=tiny", "stages=[train]", f"tracking.uri={uri}", **ADMIN)
         assert done.returncode == 0, done.stdout[-3000:]
         for name, value in ADMIN.items():

@@ -150,6 +150,23 @@ def test_a_non_finite_loss_names_its_batch_inside_a_call():
         train_epoch(Rows(), iter(losses), epoch=1, num_steps=5, train_steps=5, pace=Pace(3))
 
 
+def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own():
+    """Under several workers every call holds the count `agree` returns (on every worker the same,
+    `loop.agreement`'s all-reduce), never the one this worker's clock proposed; a fixed count
+    asks nobody; one process needs no agreement."""
+    from pipeline.training.loop import Pace, agreement
+
+    proposals = []
+    pace = Pace(agree=lambda proposed: proposals.append(proposed) or 5)
+    pace.observe(1, 0.5)  # a slow traced first call: this worker alone would propose 1
+    assert proposals == [1] and pace.next(100) == 5 and pace.next(3) == 3
+    fixed = Pace(4, agree=lambda proposed: pytest.fail("a fixed count needs no agreement"))
+    fixed.observe(4, 0.001)
+    assert fixed.next(100) == 4
+    assert agreement(tf.distribute.get_strategy()) is None
+    assert agreement(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])) is None
+
+
 @pytest.mark.parametrize("classes", [10, 5])
 def test_top5_accuracy_counts_labels_among_the_five_highest_scores(classes):
     """Against NumPy's sort on fixed logits; with 5 classes or fewer every label is in the top 5,
