@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +21,21 @@ HISTORY_FILE = "history.json"  # in the run directory: one dict of metrics per f
 SEED_FILE = "seed"  # in the run directory: the seed drawn for trainer.seed=null, read again on resume
 
 
+class CheckpointMismatchError(RuntimeError, UserError):
+    """The workers of a resumed run hold no checkpoint of the same epoch."""
+
+
 @dataclass
 class Checkpoints:
-    """Model, optimizer and history after every epoch, in `<run dir>/checkpoints`."""
+    """Model, optimizer and history after every epoch, in `<run dir>/checkpoints`. `gather`:
+    under several workers, every worker's value of a number (`strategies.gathering`): they
+    resume from the last epoch all of them hold (a worker killed while the others saved lags
+    one epoch behind)."""
 
     directory: Path
     model: keras.Model
     optimizer: keras.optimizers.Optimizer
+    gather: Callable[[float], list[float]] | None = None
 
     def __post_init__(self):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -33,14 +44,28 @@ class Checkpoints:
 
     def restore(self) -> tuple[int, list[dict]]:
         """The number of completed epochs and their history (0 and [] when starting fresh)."""
-        if self.manager.latest_checkpoint is None:
+        latest = self._agreed(self.manager.latest_checkpoint)
+        if latest is None:
             return 0, []
         self.optimizer.build(self.model.trainable_variables)  # so its slots exist to restore into
-        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
         history = json.loads((self.directory / HISTORY_FILE).read_text())
         done = int(self.epoch.numpy())
-        log.info("Resuming from %s after epoch %d", self.manager.latest_checkpoint, done)
+        log.info("Resuming from %s after epoch %d", latest, done)
         return done, history[:done]
+
+    def _agreed(self, latest: str | None) -> str | None:
+        """`latest`, or under several workers the checkpoint of the last epoch all of them hold."""
+        if self.gather is None:
+            return latest
+        epoch = int(min(self.gather(int(latest.rsplit("-", 1)[1]) if latest else 0)))
+        held = {int(path.rsplit("-", 1)[1]): path for path in self.manager.checkpoints}
+        if epoch and epoch not in held:
+            raise CheckpointMismatchError(
+                f"The workers' last common epoch is {epoch} and {self.directory} no longer holds its checkpoint: "
+                "resume every worker from the run directories of the same run."
+            )
+        return held.get(epoch)
 
     def save(self, epoch: int, history: list[dict]) -> None:
         """The history first (whole or not at all), then the checkpoint: a process killed between

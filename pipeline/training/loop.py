@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from pipeline.errors import UserError
 from pipeline.training.objectives import OBJECTIVES
+from pipeline.training.strategies import gathering
 
 log = logging.getLogger(__name__)
 
@@ -195,17 +196,13 @@ class Pace:
 
 
 def agreement(strategy: tf.distribute.Strategy) -> Callable[[int], int] | None:
-    """For a strategy over several processes (`MultiWorkerMirroredStrategy`): a function giving
-    every worker the same count from each worker's own proposal (their mean, by one all-reduce;
-    each worker's clock differs). None for one process, whose count is its own."""
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    """For a strategy over several processes: a function giving every worker the same steps per
+    call from each worker's own proposal (each worker's clock differs): their mean. None for one
+    process, whose count is its own."""
+    gather = gathering(strategy)
+    if gather is None:
         return None
-
-    @tf.function
-    def mean(value: tf.Tensor) -> tf.Tensor:
-        return strategy.reduce("MEAN", strategy.run(tf.identity, args=(value,)), axis=None)
-
-    return lambda proposed: max(1, int(round(float(mean(tf.constant(proposed, tf.float32))))))
+    return lambda proposed: max(1, round(float(np.mean(gather(proposed)))))
 
 
 def train_epoch(

@@ -26,6 +26,7 @@ from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
 from pipeline.training.optimizers import current_lr, lr_factor, make_optimizer
 from pipeline.training.pairs import PairScores, pair_aucs, pair_scores, roc_panel
+from pipeline.training.strategies import gathering, lost_workers
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,36 @@ STAGE = "train"
 
 def run_stage(context: StageContext) -> dict[str, float]:
     """Train, evaluate on the test split, save and log. Returns the test metrics."""
-    cfg, t = context.cfg, context.cfg.trainer
-    configure(t)
+    cfg = context.cfg
+    configure(cfg.trainer)
     data = datasets(cfg, context.strategy)
     data.log_inputs()
     model, optimizer = build(cfg, data)
-    checkpoints = Checkpoints(context.run_dir, model, optimizer)
-    first_epoch, history = checkpoints.restore()
-    steps = make_steps(context, model, optimizer, first_epoch)
+    with lost_workers(context.strategy):
+        steps, history = fit(context, data, model, optimizer)
+        test = loop.evaluate(steps, data.test)
+    results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
     predictor = steps.predictor  # the model without auxiliary heads: what is counted, saved and used
-    tracking.log_metrics({"parameters": predictor.count_params(), "flops": flops(predictor)})  # MACs per example
+    pairs = pair_scores(predictor, data.test_local) if cfg.dataset.target == "pair" else None
+    if pairs is not None:
+        results |= pair_aucs(pairs)
+    predictor.save(context.run_dir / MODEL_FILE)
+    if context.mlflow_run is not None:  # the chief
+        publish(context, predictor, history, data, results, pairs)
+    final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
+    return results | final  # the last epoch's validation numbers too: sweeps may optimise them
+
+
+def fit(
+    context: StageContext, data: Datasets, model: keras.Model, optimizer: keras.optimizers.Optimizer
+) -> tuple[loop.Steps, list[dict]]:
+    """The epochs, from the last checkpoint on: the steps of the last epoch and the history."""
+    cfg, t = context.cfg, context.cfg.trainer
+    checkpoints = Checkpoints(context.run_dir, model, optimizer, gathering(context.strategy))
+    with context.strategy.scope():  # restoring builds the optimizer's variables
+        first_epoch, history = checkpoints.restore()
+    steps = make_steps(context, model, optimizer, first_epoch)
+    tracking.log_metrics({"parameters": steps.predictor.count_params(), "flops": flops(steps.predictor)})
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
         warnings.warn(
@@ -72,16 +93,7 @@ def run_stage(context: StageContext) -> dict[str, float]:
         if loop.early_stop(history, t.early_stopping_patience):
             log.info("Early stopping: no better validation loss for %d epochs", t.early_stopping_patience)
             break
-    test = loop.evaluate(steps, data.test)
-    results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
-    pairs = pair_scores(predictor, data.test_local) if cfg.dataset.target == "pair" else None
-    if pairs is not None:
-        results |= pair_aucs(pairs)
-    predictor.save(context.run_dir / MODEL_FILE)
-    if context.mlflow_run is not None:  # the chief
-        publish(context, predictor, history, data, results, pairs)
-    final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
-    return results | final  # the last epoch's validation numbers too: sweeps may optimise them
+    return steps, history
 
 
 def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizers.Optimizer]:

@@ -184,3 +184,31 @@ def test_top5_accuracy_counts_labels_among_the_five_highest_scores(classes):
         top5 = np.argsort(-logits, axis=1)[:, :5]
         assert found["top5_accuracy"] == pytest.approx(np.mean((top5 == labels[:, None]).any(axis=1)))
         assert found["top5_accuracy"] > found["accuracy"]
+
+
+def test_workers_resume_from_the_last_epoch_all_of_them_hold(tmp_path):
+    """A worker killed while its peer saved epoch 3 holds epoch 2 only: both go on from epoch 2,
+    the peer from the checkpoint it kept before its last; a checkpoint no longer kept is one line."""
+    from pipeline.errors import UserError
+    from pipeline.training.checkpoints import Checkpoints
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    saved = Checkpoints(tmp_path, model, optimizer)
+    for epoch in (1, 2, 3):
+        model.layers[0].kernel.assign(np.full((3, 2), epoch, np.float32))
+        saved.save(epoch, [{"epoch": e} for e in range(1, epoch + 1)])
+
+    def peer_at(epoch: int):  # gather: this worker's value and its peer's
+        return lambda value: [value, float(epoch)]
+
+    assert Checkpoints(tmp_path, model, optimizer, peer_at(3)).restore() == (
+        3,
+        [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}],
+    )
+    assert Checkpoints(tmp_path, model, optimizer, peer_at(2)).restore() == (2, [{"epoch": 1}, {"epoch": 2}])
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), np.full((3, 2), 2.0))
+    with pytest.raises(UserError, match="last common epoch is 1 and .* no longer holds its checkpoint"):
+        Checkpoints(tmp_path, model, optimizer, peer_at(1)).restore()  # two kept: 2 and 3
+    assert Checkpoints(tmp_path, model, optimizer, peer_at(0)).restore() == (0, [])  # the peer starts fresh
