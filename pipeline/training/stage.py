@@ -64,7 +64,8 @@ def fit(
     with context.strategy.scope():  # restoring builds the optimizer's variables
         first_epoch, history = checkpoints.restore()
     steps = make_steps(context, model, optimizer, first_epoch)
-    tracking.log_metrics({"parameters": steps.predictor.count_params(), "flops": flops(steps.predictor)})
+    predictor = steps.predictor
+    tracking.log_metrics({"parameters": predictor.count_params(), "flops": flops(predictor)})  # MACs per example
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
     if train_steps < data.steps_per_epoch:
         warnings.warn(
