@@ -111,16 +111,30 @@ def load(
     dataset = source.builder(name, data_dir=data_dir, options=options, download=download)
     keys, shape = _layout(dataset, target, image_size)
     _check_augment(dataset.name, split, augment, shape)
-    tfds_split = _tfds_split(dataset, split, validation_fraction)
-    if target == "pair":  # paired within the whole split, then cut
-        ds, num_examples = _paired(dataset, tfds_split, split, keys, shape, max_examples, subset)
-    else:
-        ds, num_examples = _decoded(dataset, tfds_split, keys, shape, max_examples, subset)
+    ds, num_examples = _cached_split(dataset, split, validation_fraction, keys, shape, target, max_examples, subset)
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment, target), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
     ds = ds if batch_size else ds.unbatch()
     return ds.prefetch(tf.data.AUTOTUNE), _info(name, split, dataset, keys, shape, num_examples, target)
+
+
+def _cached_split(
+    dataset: tfds.core.DatasetBuilder,
+    split: str,
+    validation_fraction: float,
+    keys: dict[str, str],
+    shape: Sequence[int],
+    target: str,
+    max_examples: int | None,
+    subset: int | None,
+) -> tuple[tf.data.Dataset, int]:
+    """The split's examples decoded and cached (pairs made within the whole split, then cut),
+    and how many there are."""
+    tfds_split = _tfds_split(dataset, split, validation_fraction)
+    if target == "pair":
+        return _paired(dataset, tfds_split, split, keys, shape, max_examples, subset)
+    return _decoded(dataset, tfds_split, keys, shape, max_examples, subset)
 
 
 @dataclasses.dataclass(frozen=True)

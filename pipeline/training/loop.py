@@ -17,7 +17,6 @@ import tensorflow as tf
 
 from pipeline.errors import UserError
 from pipeline.training.objectives import OBJECTIVES
-from pipeline.training.strategies import gathering
 
 log = logging.getLogger(__name__)
 
@@ -195,11 +194,10 @@ class Pace:
         self.count = self.agree(proposed) if self.agree else proposed
 
 
-def agreement(strategy: tf.distribute.Strategy) -> Callable[[int], int] | None:
-    """For a strategy over several processes: a function giving every worker the same steps per
-    call from each worker's own proposal (each worker's clock differs): their mean. None for one
-    process, whose count is its own."""
-    gather = gathering(strategy)
+def agreement(gather: Callable[[float], list[float]] | None) -> Callable[[int], int] | None:
+    """Under several workers (`gather`: `strategies.gathering`): a function giving every worker
+    the same steps per call from each worker's own proposal (each worker's clock differs): their
+    mean. None for one process, whose count is its own."""
     if gather is None:
         return None
     return lambda proposed: max(1, round(float(np.mean(gather(proposed)))))

@@ -60,7 +60,8 @@ def fit(
 ) -> tuple[loop.Steps, list[dict]]:
     """The epochs, from the last checkpoint on: the steps of the last epoch and the history."""
     cfg, t = context.cfg, context.cfg.trainer
-    checkpoints = Checkpoints(context.run_dir, model, optimizer, gathering(context.strategy))
+    gather = gathering(context.strategy)  # what the workers agree on; None for one process
+    checkpoints = Checkpoints(context.run_dir, model, optimizer, gather)
     with context.strategy.scope():  # restoring builds the optimizer's variables
         first_epoch, history = checkpoints.restore()
     steps = make_steps(context, model, optimizer, first_epoch)
@@ -74,7 +75,7 @@ def fit(
             stacklevel=1,
         )
     iterator = data.train_iterator(first_epoch)
-    pace = loop.Pace(t.steps_per_execution, loop.agreement(context.strategy))
+    pace = loop.Pace(t.steps_per_execution, loop.agreement(gather))
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
         if epoch and epoch == cfg.model.unfreeze_at:

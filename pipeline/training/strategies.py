@@ -47,11 +47,16 @@ def is_chief() -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in config.get("cluster", {})
 
 
+def several_workers(strategy: tf.distribute.Strategy) -> bool:
+    """Whether the strategy spans several processes, whose collectives must pair up."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 def gathering(strategy: tf.distribute.Strategy) -> Callable[[float], list[float]] | None:
     """For a strategy over several processes (`MultiWorkerMirroredStrategy`): a function giving
     every worker's value of a number, the same list on every worker (one all-gather), for what
     the workers must agree on. None for one process."""
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if not several_workers(strategy):
         return None
 
     def replica(value: tf.Tensor) -> tf.Tensor:
@@ -71,7 +76,7 @@ def lost_workers(strategy: tf.distribute.Strategy) -> Iterator[None]:
     try:
         yield
     except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError) as error:
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        if not several_workers(strategy):
             raise
         peer = re.search(r"/job:\w+/replica:\d+/task:\d+", error.message)
         reason = next((line.strip() for line in error.message.splitlines() if "aborted by" in line), "")

@@ -155,6 +155,7 @@ def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own():
     `loop.agreement`'s all-reduce), never the one this worker's clock proposed; a fixed count
     asks nobody; one process needs no agreement."""
     from pipeline.training.loop import Pace, agreement
+    from pipeline.training.strategies import gathering
 
     proposals = []
     pace = Pace(agree=lambda proposed: proposals.append(proposed) or 5)
@@ -163,8 +164,8 @@ def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own():
     fixed = Pace(4, agree=lambda proposed: pytest.fail("a fixed count needs no agreement"))
     fixed.observe(4, 0.001)
     assert fixed.next(100) == 4
-    assert agreement(tf.distribute.get_strategy()) is None
-    assert agreement(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])) is None
+    assert agreement(gathering(tf.distribute.get_strategy())) is None
+    assert agreement(gathering(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))) is None
 
 
 @pytest.mark.parametrize("classes", [10, 5])
