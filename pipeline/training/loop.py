@@ -74,6 +74,11 @@ def top_k_count(target: str, y, outputs, k: int = TOP_K) -> tf.Tensor:
     return tf.reduce_sum(tf.cast(hits, tf.float32))
 
 
+def sums(*values: tf.Tensor) -> tf.Tensor:
+    """A replica's per-step sums as one float32 vector: one all-reduce for all of them."""
+    return tf.stack([tf.cast(v, tf.float32) for v in values])
+
+
 def has_top_k(target: str, classes, k: int = TOP_K) -> bool:
     return target == "label" and classes is not None and classes > k
 
@@ -126,31 +131,30 @@ class Steps:
             scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        return tf.reduce_sum(losses), correct_count(self.target, y, main), tf.cast(tf.shape(y)[0], tf.float32)
+        count = tf.cast(tf.shape(y)[0], tf.float32)
+        return sums(tf.reduce_sum(losses), correct_count(self.target, y, main), count)
 
     def _train_steps(self, iterator, count):
         """`count` training steps in one call: per step, the summed loss, correct predictions and
-        examples, as a (count, 3) tensor (the host finds a non-finite step in it)."""
+        examples, as a (count, 3) tensor (the host finds a non-finite step in it). The three sums
+        are one all-reduce: each is a round trip between workers."""
         rows = tf.TensorArray(tf.float32, size=count)
         for i in tf.range(count):
             sums = self.strategy.run(self._replica_train, args=next(iterator))
-            rows = rows.write(i, tf.stack([self.strategy.reduce("SUM", s, axis=None) for s in sums]))
+            rows = rows.write(i, self.strategy.reduce("SUM", sums, axis=None))
         return rows.stack()
 
     def _replica_eval_step(self, x, y):
         outputs = self.predictor(x, training=False)
         losses = per_example_loss(self.target, y, outputs)
         count = tf.cast(tf.shape(y)[0], tf.float32)
-        return (
-            tf.reduce_sum(losses),
-            correct_count(self.target, y, outputs),
-            count,
-            top_k_count(self.target, y, outputs),
+        return sums(
+            tf.reduce_sum(losses), correct_count(self.target, y, outputs), count, top_k_count(self.target, y, outputs)
         )
 
     def _eval_step(self, batch):
-        sums = self.strategy.run(self._replica_eval_step, args=batch)
-        return [self.strategy.reduce("SUM", s, axis=None) for s in sums]
+        """The batch's summed loss, correct predictions, examples and top-k hits, one all-reduce."""
+        return self.strategy.reduce("SUM", self.strategy.run(self._replica_eval_step, args=batch), axis=None)
 
 
 def evaluate(steps: Steps, dataset) -> dict[str, float]:

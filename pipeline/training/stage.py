@@ -99,8 +99,10 @@ def fit(
 
 
 def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizers.Optimizer]:
-    """The model (pretrained when asked) and its optimizer, built on every trainable variable so
-    that unfreezing a frozen base later changes no optimizer state."""
+    """The model (pretrained when asked) and its optimizer, built here on every trainable
+    variable: unfreezing a frozen base later changes no optimizer state, and under a strategy of
+    several replicas the optimizer's slots are mirrored variables made in its scope (made lazily
+    inside the first compiled step, they fail to initialise)."""
     t = cfg.trainer
     with data.strategy.scope():
         model = build_model(
@@ -113,8 +115,7 @@ def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizer
         )
         scalable = cfg.model.unfreeze_at is not None
         optimizer = make_optimizer(cfg.optimizer, data.steps_per_epoch, t.epochs, t.precision, scalable)
-        if cfg.model.freeze_base:
-            optimizer.build(model.trainable_variables)
+        optimizer.build(model.trainable_variables)
     return model, optimizer
 
 

@@ -4,6 +4,7 @@ and the run is recorded, without a subprocess; then the checks that guard it."""
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
@@ -85,6 +86,26 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     )
     assert row["robust"] == metrics["autoattack_robust_accuracy"] and row["adversarial_training"] == "none"
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
+
+
+def test_mirrored_over_two_devices_trains_a_whole_epoch_to_the_weights_of_one_device(tiny_cfg, tmp_path):
+    """conftest gives this process two logical CPUs: `trainer.strategy=mirrored` splits every
+    batch over two replicas (the optimizer's slots are mirrored variables) and must end where one
+    device does."""
+    import keras
+    import tensorflow as tf
+
+    cfg, overrides = tiny_cfg
+    cfg.stages, cfg.trainer.steps_per_epoch = ["train"], None
+    found = {}
+    for strategy in ("default", "mirrored"):
+        cfg.trainer.strategy = strategy
+        (tmp_path / strategy).mkdir()
+        app.run(cfg, tmp_path / strategy, overrides)
+        found[strategy] = keras.saving.load_model(tmp_path / strategy / "model.keras").get_weights()
+    assert tf.distribute.MirroredStrategy().num_replicas_in_sync == 2
+    for mirrored, alone in zip(found["mirrored"], found["default"]):
+        np.testing.assert_allclose(mirrored, alone, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow  # two runs
