@@ -26,6 +26,13 @@ def _float32_policy():
 
 
 @pytest.fixture(scope="session")
+def mirrored_strategy() -> tf.distribute.MirroredStrategy:
+    """MirroredStrategy over this process's two logical CPUs, one per process: collective ops of
+    several strategies in one process collide."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.fixture(scope="session")
 def tfds_dir(tmp_path_factory) -> str:
     """One TFDS data_dir per test session (per xdist worker): offline datasets build once."""
     return str(tmp_path_factory.mktemp("tfds"))

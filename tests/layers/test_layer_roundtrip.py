@@ -134,18 +134,12 @@ def test_mixed_float16(name):
     assert case.take(layer(*case.feed(tf.constant(x[:2], tf.float16)))).dtype == tf.float16
 
 
-@pytest.fixture(scope="module")
-def strategy():
-    """One strategy per process: collective ops of several strategies in one process collide."""
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-
-
 @pytest.mark.parametrize("name", CASES)
-def test_mirrored_strategy_trains_as_one_device_does(name, strategy):
+def test_mirrored_strategy_trains_as_one_device_does(name, mirrored_strategy):
     """Two replicas, each half of every batch, all-reduced: the same weights as one device."""
     keras.utils.set_random_seed(0)
     alone, shape = _model(name)
-    with strategy.scope():
+    with mirrored_strategy.scope():
         mirrored, _ = _model(name)
     start = alone.get_weights()
     mirrored.set_weights(start)

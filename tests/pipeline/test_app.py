@@ -88,13 +88,16 @@ def test_the_app_runs_every_stage_in_process(tiny_cfg, tmp_path):
     assert report.index("training curves") < report.index("saliency") < report.index("robustness")
 
 
-def test_mirrored_over_two_devices_trains_a_whole_epoch_to_the_weights_of_one_device(tiny_cfg, tmp_path):
+def test_mirrored_over_two_devices_trains_a_whole_epoch_to_the_weights_of_one_device(
+    tiny_cfg, tmp_path, monkeypatch, mirrored_strategy
+):
     """conftest gives this process two logical CPUs: `trainer.strategy=mirrored` splits every
     batch over two replicas (the optimizer's slots are mirrored variables) and must end where one
-    device does."""
+    device does. The process's one MirroredStrategy stands in for the one the app would make."""
     import keras
-    import tensorflow as tf
 
+    made = app.make_strategy
+    monkeypatch.setattr(app, "make_strategy", lambda name: mirrored_strategy if name == "mirrored" else made(name))
     cfg, overrides = tiny_cfg
     cfg.stages, cfg.trainer.steps_per_epoch = ["train"], None
     found = {}
@@ -103,7 +106,7 @@ def test_mirrored_over_two_devices_trains_a_whole_epoch_to_the_weights_of_one_de
         (tmp_path / strategy).mkdir()
         app.run(cfg, tmp_path / strategy, overrides)
         found[strategy] = keras.saving.load_model(tmp_path / strategy / "model.keras").get_weights()
-    assert tf.distribute.MirroredStrategy().num_replicas_in_sync == 2
+    assert mirrored_strategy.num_replicas_in_sync == 2
     for mirrored, alone in zip(found["mirrored"], found["default"]):
         np.testing.assert_allclose(mirrored, alone, rtol=1e-4, atol=1e-5)
 

@@ -150,7 +150,7 @@ def test_a_non_finite_loss_names_its_batch_inside_a_call():
         train_epoch(Rows(), iter(losses), epoch=1, num_steps=5, train_steps=5, pace=Pace(3))
 
 
-def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own():
+def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own(mirrored_strategy):
     """Under several workers every call holds the count `agree` returns (on every worker the same,
     `loop.agreement`'s all-reduce), never the one this worker's clock proposed; a fixed count
     asks nobody; one process needs no agreement."""
@@ -165,7 +165,7 @@ def test_workers_use_the_agreed_steps_per_call_and_one_process_its_own():
     fixed.observe(4, 0.001)
     assert fixed.next(100) == 4
     assert agreement(gathering(tf.distribute.get_strategy())) is None
-    assert agreement(gathering(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))) is None
+    assert agreement(gathering(mirrored_strategy)) is None
 
 
 @pytest.mark.parametrize("classes", [10, 5])
