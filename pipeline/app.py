@@ -22,9 +22,8 @@ from pipeline.console import restore_stderr
 from pipeline.data import load, load_arguments
 from pipeline.errors import ConfigError, UserError
 from pipeline.models import IMPLS, PRETRAINED_ARCHITECTURES, check_architecture
-from pipeline.stages import STAGES
+from pipeline.stages import STAGES, default_stages, sources
 from pipeline.stages.context import StageContext
-from pipeline.stages.inputs import adopt_run
 from pipeline.sweeps import finished_job_metrics
 from pipeline.training import (
     OBJECTIVES,
@@ -70,13 +69,15 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
                 return objective(cfg, done, sweep)
         strategy = make_strategy(cfg.trainer.strategy)  # before any other TensorFlow op
         log_devices()
-        if cfg.model.from_run:
-            cfg = adopt_run(cfg, tracking.tracking_uri(cfg))
+        if cfg.model.source:
+            cfg = sources.adopt(cfg, tracking.tracking_uri(cfg))
         cfg.trainer.seed = resolve_seed(cfg.trainer.seed, folder)
         preflight(cfg)
         chief = is_chief()
         with tracking.tracked_run(cfg, folder, overrides, chief=chief) as mlflow_run:
             context = StageContext(cfg, folder, mlflow_run, strategy)
+            if cfg.model.source:
+                context.model  # noqa: B018 - loaded and checked against the dataset before any stage runs
             results: dict[str, float] = {}
             for name, stage in STAGES.items():
                 if name in cfg.stages and (chief or stage.every_worker):
@@ -100,10 +101,10 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
 
 def resolved(cfg: DictConfig) -> DictConfig:
     """The composed config as plain values: enums as their strings, interpolations resolved, and
-    `stages` listed (null: every stage, in order)."""
+    `stages` listed (null: the default stages, in order)."""
     plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     if plain.stages is None:
-        plain.stages = list(STAGES)
+        plain.stages = default_stages()
     return plain
 
 
@@ -149,17 +150,25 @@ def problems(cfg: DictConfig) -> list[tuple[bool, str]]:
             "tracking.registered_model_name",
         ),
         (
-            bool(cfg.model.from_run) and bool(cfg.model.pretrained),
-            "model.from_run and model.pretrained both name the model to analyse: set one",
+            bool(cfg.model.source) and bool(cfg.model.pretrained),
+            "model.source and model.pretrained both name the model to analyse: set one",
         ),
         (
-            bool(cfg.model.from_run) and "train" in cfg.stages,
-            "model.from_run analyses an earlier run's model: leave train out of stages, e.g. stages=[visualize]",
+            bool(cfg.model.source) and "train" in cfg.stages,
+            "model.source analyses a model trained before: leave train out of stages, e.g. stages=[visualize]",
         ),
         (
-            not cfg.model.from_run and not cfg.model.pretrained and "train" not in cfg.stages,
-            f"stages={list(cfg.stages)} need a trained model: add train, set model.from_run=<MLflow run id>, "
-            "or analyse pretrained weights (model.pretrained=imagenet|hed|<file>)",
+            not cfg.model.source and not cfg.model.pretrained and "train" not in cfg.stages,
+            f"stages={list(cfg.stages)} need a trained model: add train, set model.source=<run id | models:/... | "
+            "file.keras>, or analyse pretrained weights (model.pretrained=imagenet|hed|<file>)",
+        ),
+        (
+            "predict" in cfg.stages and not cfg.predict.input,
+            "stages=[predict] needs predict.input=<folder of images | file.npy>",
+        ),
+        (
+            cfg.predict.top < 1 or cfg.predict.batch_size < 1,
+            f"predict.top and predict.batch_size must be >= 1, got {cfg.predict.top} and {cfg.predict.batch_size}",
         ),
         (
             t.seed is None and t.strategy == "multi_worker",

@@ -45,7 +45,10 @@ class ModelConfig:  # conf/model/<name>.yaml
     name: str = MISSING  # an architecture of pipeline.models.ARCHITECTURES
     # the architecture's options; add one with +model.options.<name>=<value>
     options: Dict[str, Any] = field(default_factory=dict)
-    from_run: Optional[str] = None  # an MLflow run id: analyse the model it logged instead of training
+    # a model to analyse instead of training one: an MLflow run id, an MLflow model URI
+    # (models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/model) or a .keras file
+    source: Optional[str] = None
+    safe_mode: bool = True  # Keras's safe mode: a saved model holding code is refused; false for a file you trust
     pretrained: Optional[str] = None  # imagenet | hed | a weights file; null: random initialisation
     freeze_base: bool = False  # train only the new head on top of the pretrained base
     unfreeze_at: Optional[int] = None  # epoch (0-based) from which the base trains too
@@ -217,6 +220,15 @@ class DetectConfig:  # the detection stage (pipeline.detection): datasets with c
 
 
 @dataclass
+class PredictConfig:  # the predict stage (pipeline.prediction): the model on images of one's own
+    # a folder of image files (sub-folders too) or a .npy file of images (N, H, W, C) in [0, 1]
+    input: Optional[str] = None
+    top: int = 5  # classes per image in predictions.csv
+    shown: int = 16  # images on the contact sheet
+    batch_size: int = 64  # images per forward pass
+
+
+@dataclass
 class SweepPlotConfig:  # a multirun's summary figure in its parent run (pipeline.sweeps.plot)
     x: Optional[str] = None  # a swept setting, e.g. dataset.train_examples; null: no figure
     y: str = "test_accuracy"  # a metric every job logs
@@ -236,8 +248,9 @@ class Config:
     visualize: VisualizeConfig = field(default_factory=VisualizeConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     # the stages to run, in the registry's order, e.g. [train]; without train, name a trained model
-    # with model.from_run=<MLflow run id>; null: every stage of pipeline.stages.STAGES
+    # with model.source=<run id | models:/... | file.keras>; null: the default stages of pipeline.stages.STAGES
     stages: Optional[List[str]] = None
     # what each job returns to the sweeper: any metric the run measures, e.g. val_accuracy, val_loss
     # or robust_accuracy_pgd_eps_0.1

@@ -40,7 +40,7 @@ def read(
     if not files:
         raise ConfigError(f"No images ({', '.join(sorted(SUFFIXES))}) in {folder} or its sub-folders.")
     files = files[:max_examples]
-    images = np.stack([fit(_open(f), shape) for f, _ in files])
+    images = np.stack([read_image(f, shape) for f, _ in files])
     return images, np.array([label for _, label in files], np.int32), classes
 
 
@@ -53,7 +53,7 @@ def read_folder(folder: str, input_shape: Sequence[int], max_examples: int | Non
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)[:max_examples]
     if not files:
         raise ConfigError(f"No images ({', '.join(sorted(SUFFIXES))}) in {root} or its sub-folders.")
-    return np.stack([fit(_open(f), input_shape) for f in files])
+    return np.stack([read_image(f, input_shape) for f in files])
 
 
 def _shape(image_size) -> tuple[int, int, int]:
@@ -85,6 +85,12 @@ def _split_folder(root: Path, split: str) -> Path:
 
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def read_image(path: Path, input_shape: Sequence[int]) -> np.ndarray:
+    """An image file as a model reads it: RGB in [0, 1], centre-cropped to the input's aspect
+    ratio, resized to it, grey for one channel (float32 of `input_shape`)."""
+    return fit(_open(path), input_shape)
 
 
 def _open(path: Path) -> np.ndarray:

@@ -19,11 +19,13 @@ from pipeline.registry import Registry
 @dataclass(frozen=True)
 class Stage:
     """module: where `run_stage` lives; every_worker: runs on every multi-worker process (the
-    others run on the chief only); needs_model: reads a trained model (this run's or model.from_run)."""
+    others run on the chief only); needs_model: reads a trained model (this run's or
+    model.source's); by_default: among the stages of `stages=null`."""
 
     module: str
     every_worker: bool = False
     needs_model: bool = True
+    by_default: bool = True
 
     def run(self, context: Any) -> dict[str, float]:
         """`run_stage(context)` of the stage's module (`context`: a `StageContext`)."""
@@ -35,5 +37,12 @@ STAGES.register("train", Stage("pipeline.training.stage", every_worker=True, nee
 STAGES.register("visualize", Stage("pipeline.visualize.stage"))
 STAGES.register("adversarial", Stage("pipeline.attacks.stage"))
 STAGES.register("detect", Stage("pipeline.detection.stage"))
+STAGES.register("predict", Stage("pipeline.prediction.stage", by_default=False))  # needs predict.input
 
-__all__ = ["STAGES", "Stage"]
+
+def default_stages() -> list[str]:
+    """What `stages=null` runs: every stage but those that need an input of their own."""
+    return [name for name, stage in STAGES.items() if stage.by_default]
+
+
+__all__ = ["STAGES", "Stage", "default_stages"]

@@ -1,5 +1,5 @@
-"""What the stages after training read: the trained model (this run's, or one logged by an
-earlier MLflow run with `model.from_run=<run id>`) and a sample of the test split."""
+"""What the stages after training read: the trained model (this run's, or one named by
+`model.source`, see `sources`) and a sample of the test split."""
 
 from __future__ import annotations
 
@@ -8,81 +8,32 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 import pipeline.models  # noqa: F401 - registers our layers, so saved models deserialize
-from pipeline import tracking
 from pipeline.data import PHOTOS, DatasetInfo, load, load_arguments
-from pipeline.errors import UserError
 from pipeline.inference import predicted_classes
 from pipeline.models import IMAGENET_CLASSES, build_model
+from pipeline.stages import sources
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"  # in the run directory, written by the train stage
-ADOPTED = ("dataset", "model", "layers")  # what a from_run run decides: the data its model reads
-
-
-class ModelNotFoundError(FileNotFoundError, UserError):
-    """No trained model where the stage looked."""
-
-
-class UnsafeModelError(ValueError, UserError):
-    """A saved model that only loads with Keras's safe mode off (it would run code it holds)."""
-
-
-# Keras's safe mode refuses a saved model holding code (a Lambda layer's function) with a
-# ValueError whose message names the way out; that message is how the refusal is told apart.
-SAFE_MODE_REFUSAL = "safe_mode=False"
-
-
-def adopt_run(cfg: DictConfig, tracking_uri: str) -> DictConfig:
-    """With `model.from_run`, the earlier run's dataset, model and layers replace this config's,
-    so the stages read the data that model was trained on."""
-    run_id = cfg.model.from_run
-    try:
-        earlier = OmegaConf.create(tracking.load_logged_text(tracking_uri, run_id, "config.yaml"))
-    except Exception as error:
-        raise ModelNotFoundError(
-            f"model.from_run={run_id}: no run with a config.yaml in {tracking_uri} "
-            f"({type(error).__name__}). Copy a run id from the MLflow UI (make ui)."
-        ) from None
-    merged = OmegaConf.merge(cfg, {key: earlier[key] for key in ADOPTED})
-    merged.model.from_run = run_id
-    log.info(
-        "Using the model of MLflow run %s: %s on %s (%s layers)",
-        run_id,
-        merged.model.name,
-        merged.dataset.name,
-        merged.layers.impl,
-    )
-    return merged
 
 
 def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
-    """The model of `model.from_run`, else the one the train stage saved in `run_dir`."""
-    if cfg.model.from_run:
-        try:
-            return tracking.load_logged_model(cfg.model.from_run)
-        except OSError as error:
-            raise ModelNotFoundError(
-                f"Run {cfg.model.from_run} logged no model ({error}); train with tracking.log_model=true."
-            ) from None
-        except ValueError as error:
-            if SAFE_MODE_REFUSAL not in str(error):
-                raise
-            reason = str(error).split(". ")[0]
-            raise UnsafeModelError(
-                f"model.from_run={cfg.model.from_run}: Keras's safe mode refused it: {reason}."
-            ) from None
+    """The model of `model.source`, else the one the train stage saved in `run_dir`, else the
+    pretrained one asked for."""
+    if cfg.model.source:
+        return sources.load(cfg)
     path = run_dir / MODEL_FILE
     if not path.exists() and cfg.model.pretrained and "train" not in cfg.stages:
         return pretrained_model(cfg)
     if not path.exists():
-        raise ModelNotFoundError(
+        raise sources.ModelNotFoundError(
             f"No trained model at {path}: run the train stage first (stages=[train,...]), "
-            "name an earlier run with model.from_run=<MLflow run id>, or analyse pretrained weights "
-            "(model.pretrained=imagenet|hed|<file>)."
+            "name a model with model.source=<MLflow run id | models:/... | file.keras>, or analyse pretrained "
+            "weights (model.pretrained=imagenet|hed|<file>)."
         )
     return keras.saving.load_model(path)
 
@@ -90,7 +41,7 @@ def trained_model(cfg: DictConfig, run_dir: Path) -> keras.Model:
 def pretrained_model(cfg: DictConfig) -> keras.Model:
     """The pretrained model, untrained here, for the dataset's input size; on an unlabelled
     dataset it keeps the weights' own classifier (or none)."""
-    _, info = load(**load_arguments(cfg.dataset, "test"), batch_size=1, max_examples=1)
+    info = dataset_info(cfg)
     log.info("Analysing %s with %s weights (no training)", cfg.model.name, cfg.model.pretrained)
     return build_model(
         cfg.model.name,
@@ -100,6 +51,12 @@ def pretrained_model(cfg: DictConfig) -> keras.Model:
         pretrained=cfg.model.pretrained,
         **cfg.model.options,
     )
+
+
+def dataset_info(cfg: DictConfig) -> DatasetInfo:
+    """The configured dataset's info (input shape, classes, names), from its test split."""
+    _, info = load(**load_arguments(cfg.dataset, "test"), batch_size=1, max_examples=1)
+    return info
 
 
 def class_names(info: DatasetInfo, model: keras.Model) -> list[str]:

@@ -25,8 +25,11 @@ README_COMMANDS = {
     "make test": ".ci/run (CI runs it)",
     TOUR: "tests/docs/test_docs.py::test_the_readme_tour_runs (with debug=tiny)",
     "python -m pipeline experiment=pretrained_vgg16": "tests/pipeline/test_pretrained_cli.py",
-    "python -m pipeline stages=[adversarial] model.from_run=<run id>": (
+    "python -m pipeline stages=[adversarial] model.source=<run id | models:/... | file.keras>": (
         "tests/pipeline/test_cli.py::test_an_earlier_run_is_looked_at_again_from_its_id"
+    ),
+    "python -m pipeline stages=[predict] model.source=<...> predict.input=<folder>": (
+        "tests/pipeline/test_sources.py::test_predict_reads_a_folder_as_the_photos_dataset_does_and_lists_what_it_cannot_read"
     ),
     "python -m pipeline -m model=lenet5,resnet20 tracking.uri=http://127.0.0.1:5000": "tests/sweeps/test_sweep.py",
     "python -m pipeline debug=tiny": "tests/pipeline/test_cli.py",

@@ -158,7 +158,7 @@ def test_a_logged_model_with_a_lambda_layer_is_refused(recorded, tfds_dir):
         mlflow.log_artifact(config)
         lambda_model = keras.Model(inputs, outputs)
         serving.log(recorded.client, run.info.run_id, lambda_model, np.zeros((2, 32, 32, 1), "float32"))
-    done = run_cli(recorded.folder, tfds_dir, f"model.from_run={run.info.run_id}", "stages=[visualize]")
+    done = run_cli(recorded.folder, tfds_dir, f"model.source={run.info.run_id}", "stages=[visualize]")
     assert done.returncode == 2, done.stdout[-3000:]
     [error] = [line for line in done.stdout.splitlines() if "[ERROR]" in line]
     assert "Lambda" in error and "safe" in error and "Traceback" not in done.stdout
@@ -216,7 +216,7 @@ def test_one_report_holds_every_stage(recorded):
 @pytest.mark.slow  # a second run or process: CI runs it with the slow tests
 def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     overrides = (
-        "model.from_run=" + recorded.run.info.run_id,
+        "model.source=" + recorded.run.info.run_id,
         "stages=[visualize,adversarial]",  # the README's "attack a model trained before", shrunk
         "debug=tiny",
         "tracking.experiment=cli",
@@ -224,7 +224,7 @@ def test_an_earlier_run_is_looked_at_again_from_its_id(recorded, tfds_dir):
     )
     again = run_cli(recorded.folder, tfds_dir, *overrides)
     assert again.returncode == 0, again.stdout[-3000:]
-    [later] = [r for r in all_runs(recorded.folder) if r.data.params.get("model.from_run") == recorded.run.info.run_id]
+    [later] = [r for r in all_runs(recorded.folder) if r.data.params.get("model.source") == recorded.run.info.run_id]
     assert later.info.status == "FINISHED"
     assert {a.path for a in recorded.client.list_artifacts(later.info.run_id, "visualize")} >= {
         "visualize/saliency.png"
@@ -267,8 +267,8 @@ def slow(*case):
         ),
         (("visualize.methods=[saliency,xray]",), 2, "unknown visualize.methods 'xray'; known: "),
         slow(("optimizer.schedule=linear",), 2, "unknown optimizer.schedule 'linear'; known: constant, cosine"),
-        slow(("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, set model.from_run"),
-        slow(("model.from_run=0123abc", "stages=[visualize]"), 2, "model.from_run=0123abc: no run with a config.yaml"),
+        slow(("stages=[visualize]",), 2, "stages=['visualize'] need a trained model: add train, set model.source"),
+        slow(("model.source=0123abc", "stages=[visualize]"), 2, "model.source=0123abc: not found in"),
         slow(("trainer.adversarial.attack=cw",), 2, "unknown trainer.adversarial.attack 'cw'; known: fgsm, pgd, bim"),
     ],
     ids=[
