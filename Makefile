@@ -48,7 +48,7 @@ format: $(STAMP) ## format and fix what ruff can fix by itself
 
 bench: $(STAMP) ## run every benchmark and record its tables for the docs (docs/benchmarks/); each prints ratios against a reference measured in the same run
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	for script in bench_layers bench_kernel_vjp bench_data bench_pipeline bench_peers bench_lenet_step bench_attacks bench_autoattack bench_visualize bench_tracking bench_distributed; do \
+	for script in bench_layers bench_kernel_vjp bench_data bench_pipeline bench_peers bench_lenet_step bench_attacks bench_autoattack bench_visualize bench_tracking bench_distributed bench_predict; do \
 		$(BIN)/python scripts/record_bench.py $$script || exit 1; \
 	done
 

@@ -96,7 +96,7 @@ def test_bad_interpolation_settings_exit_2(cli, overrides, message):
 
 
 @pytest.mark.slow
-def test_transfer_learning_beats_training_from_scratch(cli, tmp_path):
+def test_transfer_learning_beats_training_from_scratch(cli, tmp_path, tfds_dir):
     """A new head on the frozen hed-VGG16 base, unfrozen for the last epoch at a tenth of the rate, against the same
     VGG16 from scratch, at equal epochs on a slice of `shapes`."""
     common = [
@@ -111,14 +111,60 @@ def test_transfer_learning_beats_training_from_scratch(cli, tmp_path):
     ]
     scratch = cli(*common, "+model.options.head=gap", "tracking.run_name=scratch", timeout=900)
     assert scratch.returncode == 0, scratch.stdout[-3000:]
+    photos = shape_photos(tmp_path / "photos", tfds_dir)
     transfer = cli(
-        *common, "model.pretrained=hed", "model.freeze_base=true", "model.unfreeze_at=2", "tracking.run_name=transfer"
+        *common,
+        "model.pretrained=hed",
+        "model.freeze_base=true",
+        "model.unfreeze_at=2",
+        "tracking.run_name=transfer",
+        "stages=[train,predict]",
+        f"predict.input={tmp_path / 'photos'}",
     )
     assert transfer.returncode == 0, transfer.stdout[-3000:]
     assert "Unfroze the pretrained base" in transfer.stdout
     accuracy = {r.info.run_name: r.data.metrics["test_accuracy"] for r in all_runs(tmp_path)}
     (tmp_path / "accuracy.json").write_text(json.dumps(accuracy))
     assert accuracy["transfer"] > accuracy["scratch"] + 0.15, accuracy  # measured: 0.58 against 0.32 (chance)
+    predicted_as_the_model_does(tmp_path, photos)
+
+
+def shape_photos(folder, tfds_dir) -> dict[str, np.ndarray]:
+    """The first 24 test images of `shapes` as PNG files named by their class: {name: image}."""
+    from PIL import Image
+
+    from pipeline.data import load
+
+    folder.mkdir()
+    test, info = load("shapes", "test", batch_size=24, max_examples=24, data_dir=tfds_dir)
+    x, y = next(iter(test))
+    written = {}
+    for i, (image, label) in enumerate(zip(x.numpy(), y.numpy())):
+        name = f"{i:02d}_{info.class_names[label]}.png"
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(folder / name)
+        written[name] = image
+    return written
+
+
+def predicted_as_the_model_does(tmp_path, photos: dict[str, np.ndarray]) -> None:
+    """The predict stage's top classes of the files are the fine-tuned model's on the images
+    read back with PIL, and its contact sheet was logged."""
+    import csv
+
+    import keras
+    from PIL import Image
+
+    import pipeline.models  # noqa: F401  (registers the layers for loading)
+
+    [folder] = [p.parent for p in tmp_path.glob("outputs/*/*/predict")]
+    model = keras.saving.load_model(folder.parent / "model.keras")
+    names = sorted(photos)
+    read = np.stack([np.asarray(Image.open(tmp_path / "photos" / n), np.float32) / 255 for n in names])
+    expected = [("circle", "square", "triangle")[c] for c in np.argmax(model.predict(read, verbose=0), axis=-1)]
+    with open(folder / "predict" / "predictions.csv") as table:
+        found = {row["file"]: row["class_1"] for row in csv.DictReader(table)}
+    assert [found[n] for n in names] == expected
+    assert (folder / "predict" / "contact_sheet.png").exists()
 
 
 @pytest.mark.slow

@@ -133,18 +133,22 @@ def test_every_kind_of_source_names_the_same_logged_model(logged, tmp_path):
     )
 
 
-def test_a_registered_model_is_analysed_by_name_on_its_run_s_dataset(logged, tmp_path, run_with, caplog):
-    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((5, *SHAPE)).astype("float32"))
+@pytest.mark.parametrize(
+    "form", ["{run}", "runs:/{run}/model", "models:/digits_model/1", "models:/digits_model@champion", "models:/{model}"]
+)
+def test_each_source_form_goes_through_a_stage_on_its_run_s_dataset(form, logged, tmp_path, run_with, caplog):
+    run_id, model_id, model = logged
+    source = form.format(run=run_id, model=model_id)
+    x = np.random.default_rng(0).random((5, *SHAPE)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
     with caplog.at_level(logging.INFO):
-        code = run_with(
-            "model.source=models:/digits_model@champion", "stages=[predict]", f"predict.input={tmp_path / 'x.npy'}"
-        )
-    assert code == 0
-    assert "Using the model of models:/digits_model@champion: lenet5 on digits" in caplog.text
+        assert run_with(f"model.source={source}", "stages=[predict]", f"predict.input={tmp_path / 'x.npy'}") == 0
+    assert f"Using the model of {source}: lenet5 on digits" in caplog.text  # the logging run's config
     later = [r for r in runs(tmp_path) if r.data.params.get("model.source")]
     assert [r.info.status for r in later] == ["FINISHED"]
     rows = predictions(tmp_path)
     assert [row["file"] for row in rows] == [f"x.npy[{i}]" for i in range(5)]
+    assert [row["class_1"] for row in rows] == [str(c) for c in np.argmax(model(x), axis=-1)]
 
 
 def test_predict_reads_a_folder_as_the_photos_dataset_does_and_lists_what_it_cannot_read(
