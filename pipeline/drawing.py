@@ -4,11 +4,10 @@ publish it)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import sys
 
 import matplotlib
 

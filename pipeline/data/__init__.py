@@ -11,7 +11,7 @@ from pipeline.data.builders.canvas import BACKGROUND as CANVAS_BACKGROUND
 from pipeline.data.builders.canvas import canvases, iou
 from pipeline.data.load import DatasetInfo, load, load_arguments
 from pipeline.data.photos import NAME as PHOTOS
-from pipeline.data.photos import read_folder
+from pipeline.data.photos import image_files, read_folder, read_image
 from pipeline.data.samples import SAMPLE_IMAGES, sample_images
 from pipeline.data.source import REAL_DATASETS, DatasetNotPreparedError
 
@@ -24,10 +24,12 @@ __all__ = [
     "DatasetInfo",
     "DatasetNotPreparedError",
     "canvases",
+    "image_files",
     "iou",
     "load",
     "load_arguments",
     "read_folder",
+    "read_image",
     "sample_images",
     "triangle_sets",
 ]

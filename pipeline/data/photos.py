@@ -50,10 +50,15 @@ def read_folder(folder: str, input_shape: Sequence[int], max_examples: int | Non
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise ConfigError(f"{root} is not a folder of images.")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)[:max_examples]
+    files = image_files(root)[:max_examples]
     if not files:
         raise ConfigError(f"No images ({', '.join(sorted(SUFFIXES))}) in {root} or its sub-folders.")
     return np.stack([read_image(f, input_shape) for f in files])
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files (by suffix, any case) in `folder` and its sub-folders, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def _shape(image_size) -> tuple[int, int, int]:

@@ -1,6 +1,6 @@
 """A model on images of one's own: read a folder of image files or a `.npy` array as the model's
-input (each file read and fitted as the photos dataset reads its files: `pipeline.data.photos.
-read_image`), and its top classes with their probabilities.
+input (each file read and fitted as the photos dataset reads its files, by
+`pipeline.data.read_image`), and its top classes with their probabilities.
 
 >>> names, images, unreadable = read_inputs("my_photos/", model.input_shape[1:])
 >>> classes, probabilities = top_classes(model, images, k=5)
@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from pipeline.data.photos import SUFFIXES, read_image
+from pipeline.data import image_files, read_image
 from pipeline.errors import ConfigError
 from pipeline.inference import probabilities
 
@@ -28,9 +28,9 @@ def read_inputs(path: str | Path, input_shape: Sequence[int]) -> tuple[list[str]
         return _array_inputs(path, tuple(input_shape))
     if not path.is_dir():
         raise ConfigError(f"predict.input={path}: not a folder of images nor a .npy file.")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    files = image_files(path)
     if not files:
-        raise ConfigError(f"predict.input={path}: no images ({', '.join(sorted(SUFFIXES))}) in it or its sub-folders.")
+        raise ConfigError(f"predict.input={path}: no images (.png, .jpg, ...) in it or its sub-folders.")
     names, images, unreadable = [], [], []
     for file in files:
         name = str(file.relative_to(path))

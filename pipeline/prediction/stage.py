@@ -18,6 +18,7 @@ from pipeline.prediction import read_inputs, top_classes
 from pipeline.stages import report
 from pipeline.stages.context import StageContext
 from pipeline.stages.inputs import class_names, dataset_info
+from pipeline.visualize import grad_cam
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,6 @@ def write_csv(path: Path, names, classes, chances, labels: list[str], unreadable
 def contact_sheet(model: keras.Model, names, images: np.ndarray, top, chance, labels: list[str]):
     """The images in rows of `COLUMNS`, each under its top class's Grad-CAM map (the images alone
     for a model without a convolution whose map is at least 2x2)."""
-    from pipeline.visualize.grad_cam import grad_cam
-
     try:
         maps = grad_cam(model, images, class_index=top)
     except ValueError as error:
