@@ -43,7 +43,8 @@ class ModelMismatchError(ValueError, UserError):
 
 
 def kind(source: str) -> str:
-    """ "uri", "file" (a `.keras` path) or "run" (anything else: an MLflow run id)."""
+    """The kind of source: "uri", "file" (a `.keras` path, or any file) or "run" (anything else:
+    an MLflow run id)."""
     if source.startswith(URI_SCHEMES):
         return "uri"
     return "file" if source.endswith(KERAS_SUFFIX) or Path(source).expanduser().is_file() else "run"

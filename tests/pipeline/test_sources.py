@@ -75,9 +75,10 @@ def run_with(tmp_path, tfds_dir, composed):
     return run
 
 
-def predictions(tmp_path) -> list[dict]:
-    """The rows of the predictions.csv the run wrote."""
-    with open(next(tmp_path.glob("run*/predict/predictions.csv"))) as table:
+def predictions(folder) -> list[dict]:
+    """The rows of the predictions.csv a run wrote in `folder` (or in the one run under it)."""
+    [path] = list(folder.glob("predict/predictions.csv")) or list(folder.glob("run*/predict/predictions.csv"))
+    with open(path) as table:
         return list(csv.DictReader(table))
 
 
@@ -87,7 +88,11 @@ def runs(tmp_path) -> list:
     return store.search_runs([experiment.experiment_id]) if experiment else []
 
 
-@pytest.mark.parametrize("build", [sequential, nested, with_softmax])
+@pytest.mark.parametrize(
+    "build",
+    [pytest.param(sequential, marks=pytest.mark.slow), pytest.param(nested, marks=pytest.mark.slow), with_softmax],
+    ids=["sequential", "nested", "with_softmax"],
+)
 def test_any_keras_classifier_goes_through_visualize_and_adversarial(build, tmp_path, run_with, caplog):
     path = tmp_path / "model.keras"
     build().save(path)
@@ -133,22 +138,25 @@ def test_every_kind_of_source_names_the_same_logged_model(logged, tmp_path):
     )
 
 
-@pytest.mark.parametrize(
-    "form", ["{run}", "runs:/{run}/model", "models:/digits_model/1", "models:/digits_model@champion", "models:/{model}"]
-)
-def test_each_source_form_goes_through_a_stage_on_its_run_s_dataset(form, logged, tmp_path, run_with, caplog):
+FORMS = ["{run}", "runs:/{run}/model", "models:/digits_model/1", "models:/digits_model@champion", "models:/{model}"]
+
+
+def test_each_source_form_goes_through_a_stage_on_its_run_s_dataset(logged, tmp_path, run_with, caplog):
+    """Every form in one store (one logged model): each run reads the logging run's config."""
     run_id, model_id, model = logged
-    source = form.format(run=run_id, model=model_id)
     x = np.random.default_rng(0).random((5, *SHAPE)).astype("float32")
     np.save(tmp_path / "x.npy", x)
-    with caplog.at_level(logging.INFO):
-        assert run_with(f"model.source={source}", "stages=[predict]", f"predict.input={tmp_path / 'x.npy'}") == 0
-    assert f"Using the model of {source}: lenet5 on digits" in caplog.text  # the logging run's config
-    later = [r for r in runs(tmp_path) if r.data.params.get("model.source")]
-    assert [r.info.status for r in later] == ["FINISHED"]
-    rows = predictions(tmp_path)
-    assert [row["file"] for row in rows] == [f"x.npy[{i}]" for i in range(5)]
-    assert [row["class_1"] for row in rows] == [str(c) for c in np.argmax(model(x), axis=-1)]
+    for form in FORMS:
+        source = form.format(run=run_id, model=model_id)
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            assert run_with(f"model.source={source}", "stages=[predict]", f"predict.input={tmp_path / 'x.npy'}") == 0
+        assert f"Using the model of {source}: lenet5 on digits" in caplog.text, source
+        [later] = [r for r in runs(tmp_path) if r.data.params.get("model.source") == source]
+        assert later.info.status == "FINISHED", source
+        rows = predictions(max(tmp_path.glob("run*"), key=lambda p: int(p.name[3:])))
+        assert [row["file"] for row in rows] == [f"x.npy[{i}]" for i in range(5)], source
+        assert [row["class_1"] for row in rows] == [str(c) for c in np.argmax(model(x), axis=-1)], source
 
 
 def test_predict_reads_a_folder_as_the_photos_dataset_does_and_lists_what_it_cannot_read(
