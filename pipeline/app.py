@@ -150,27 +150,6 @@ def problems(cfg: DictConfig) -> list[tuple[bool, str]]:
             "tracking.registered_model_name",
         ),
         (
-            bool(cfg.model.source) and bool(cfg.model.pretrained),
-            "model.source and model.pretrained both name the model to analyse: set one",
-        ),
-        (
-            bool(cfg.model.source) and "train" in cfg.stages,
-            "model.source analyses a model trained before: leave train out of stages, e.g. stages=[visualize]",
-        ),
-        (
-            not cfg.model.source and not cfg.model.pretrained and "train" not in cfg.stages,
-            f"stages={list(cfg.stages)} need a trained model: add train, set model.source=<run id | models:/... | "
-            "file.keras>, or analyse pretrained weights (model.pretrained=imagenet|hed|<file>)",
-        ),
-        (
-            "predict" in cfg.stages and not cfg.predict.input,
-            "stages=[predict] needs predict.input=<folder of images | file.npy>",
-        ),
-        (
-            cfg.predict.top < 1 or cfg.predict.batch_size < 1,
-            f"predict.top and predict.batch_size must be >= 1, got {cfg.predict.top} and {cfg.predict.batch_size}",
-        ),
-        (
             t.seed is None and t.strategy == "multi_worker",
             "trainer.seed=null with trainer.strategy=multi_worker: set a seed every worker shares",
         ),
@@ -188,10 +167,42 @@ def problems(cfg: DictConfig) -> list[tuple[bool, str]]:
         ),
         (cfg.visualize.num_images < 1, f"visualize.num_images must be >= 1, got {cfg.visualize.num_images}"),
         *dataset_problems(cfg),
+        *source_problems(cfg),
         *transfer_problems(cfg.model, t.epochs),
         *interpolation_problems(cfg.visualize.interpolation),
         *autoattack_problems(cfg),
         *faithfulness_problems(cfg.visualize.faithfulness),
+    ]
+
+
+def source_problems(cfg: DictConfig) -> list[tuple[bool, str]]:
+    """Which model the stages read (trained here, `model.source`, pretrained), and what `predict` reads."""
+    return [
+        (
+            bool(cfg.model.source) and bool(cfg.model.pretrained),
+            "model.source and model.pretrained both name the model to analyse: set one",
+        ),
+        (
+            bool(cfg.model.source) and "train" in cfg.stages,
+            "model.source analyses a model trained before: leave train out of stages, e.g. stages=[visualize]",
+        ),
+        (
+            not cfg.model.source and not cfg.model.pretrained and "train" not in cfg.stages,
+            f"stages={list(cfg.stages)} need a trained model: add train, set model.source=<run id | models:/... | "
+            "file.keras>, or analyse pretrained weights (model.pretrained=imagenet|hed|<file>)",
+        ),
+        (
+            "predict" in cfg.stages and not cfg.predict.input,
+            "stages=[predict] needs predict.input=<folder of images | file.npy>",
+        ),
+        (
+            "predict" in cfg.stages and cfg.dataset.target != "label",
+            f"the predict stage ranks classes; this dataset's target is {cfg.dataset.target}",
+        ),
+        (
+            cfg.predict.top < 1 or cfg.predict.batch_size < 1,
+            f"predict.top and predict.batch_size must be >= 1, got {cfg.predict.top} and {cfg.predict.batch_size}",
+        ),
     ]
 
 

@@ -225,8 +225,25 @@ def _write(path, what: str):
         (("stages=[predict]",), None, "stages=[predict] needs predict.input"),
         (("predict.input={t}/empty",), ("empty/notes.txt", "text"), "no images"),
         (("predict.input={t}/bad",), ("bad/a.png", "broken"), "none of its 1 image files could be read"),
+        (("predict.input={t}/x", "predict.top=0"), None, "predict.top and predict.batch_size must be >= 1, got 0"),
+        (
+            ("predict.input={t}/x", "dataset.target=image"),
+            None,
+            "the predict stage ranks classes; this dataset's target",
+        ),
     ],
-    ids=["missing file", "unknown URI", "unsafe model", "shape", "classes", "no input", "empty folder", "unreadable"],
+    ids=[
+        "missing file",
+        "unknown URI",
+        "unsafe model",
+        "shape",
+        "classes",
+        "no input",
+        "empty folder",
+        "unreadable",
+        "top 0",
+        "not a classifier",
+    ],
 )
 def test_bad_inputs_end_in_one_line_with_exit_code_2_and_no_running_run(
     overrides, prepare, message, tmp_path, run_with, caplog
