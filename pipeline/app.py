@@ -45,6 +45,7 @@ HEADLINE = (
     "median_",
     "autoattack_robust_accuracy",
     "detection_map50",
+    "predict_",
 )  # the results the closing log line shows
 
 
