@@ -34,7 +34,13 @@ from pipeline.training import (
     make_strategy,
     resolve_seed,
 )
-from pipeline.visualize import ATTRIBUTIONS, FAITHFULNESS_BASELINES, METHODS
+from pipeline.visualize import (
+    ATTRIBUTIONS,
+    FAITHFULNESS_BASELINES,
+    FAITHFULNESS_CORRELATIONS,
+    FAITHFULNESS_SCORES,
+    METHODS,
+)
 
 log = logging.getLogger("pipeline")
 
@@ -287,7 +293,21 @@ def faithfulness_problems(f: DictConfig) -> list[tuple[bool, str]]:
     """visualize.faithfulness settings the metrics cannot use."""
     prefix, baselines = "visualize.faithfulness.", ", ".join(FAITHFULNESS_BASELINES)
     return [
-        (f.baseline not in FAITHFULNESS_BASELINES, f"{prefix}baseline must be one of {baselines}, got {f.baseline}"),
+        *[
+            (f[k] not in FAITHFULNESS_BASELINES, f"{prefix}{k} must be one of {baselines}, got {f[k]}")
+            for k in ("deletion_baseline", "insertion_baseline")
+        ],
+        *[
+            (
+                f[k] not in FAITHFULNESS_SCORES,
+                f"{prefix}{k} must be one of {', '.join(FAITHFULNESS_SCORES)}, got {f[k]}",
+            )
+            for k in ("curve_score", "mufidelity_score")
+        ],
+        (
+            f.correlation not in FAITHFULNESS_CORRELATIONS,
+            f"{prefix}correlation must be one of {', '.join(FAITHFULNESS_CORRELATIONS)}, got {f.correlation}",
+        ),
         *[(f[k] < 1, f"{prefix}{k} must be >= 1, got {f[k]}") for k in ("num_images", "steps", "grid", "batch_size")],
         (f.randomization_images < 1, f"{prefix}randomization_images must be >= 1, got {f.randomization_images}"),
         (f.samples < 2, f"{prefix}samples must be >= 2 (a correlation needs two), got {f.samples}"),

@@ -135,11 +135,15 @@ class FaithfulnessConfig:  # are the attribution maps about the model? (scores, 
         ]
     )  # fmt: skip  # names in pipeline.visualize.ATTRIBUTIONS
     num_images: int = 16  # test images scored (a random map on the same images is the floor)
-    baseline: str = "blur"  # what a removed pixel becomes: blur | mean | zero
+    deletion_baseline: str = "zero"  # what a removed pixel becomes (deletion, MuFidelity): blur | mean | zero
+    insertion_baseline: str = "blur"  # what insertion starts from: blur | mean | zero
     steps: int = 50  # points of the deletion and insertion curves (RISE)
-    grid: int = 9  # MuFidelity: the image cut into grid x grid cells
-    subset: float = 0.2  # MuFidelity: share of the cells removed per subset
+    curve_score: str = "probability"  # the class's score along the curves: probability | logit
+    grid: int = 8  # MuFidelity: the image cut into grid x grid equal cells
+    subset: float = 0.2  # MuFidelity: share of the cells removed per subset (always that many)
     samples: int = 200  # MuFidelity: random subsets per image
+    mufidelity_score: str = "logit"  # MuFidelity: the score whose drop is correlated: logit | probability
+    correlation: str = "pearson"  # MuFidelity: pearson | spearman
     randomization_images: int = 8  # images the randomization check explains (Adebayo et al. 2018)
     # rank correlation above this once every layer is random: the method is flagged
     randomization_threshold: float = 0.5

@@ -70,14 +70,32 @@ def index_batches(count: int, batch_size: int = BATCH) -> Iterator[np.ndarray]:
         yield np.arange(start, min(start + batch_size, count))
 
 
-def probabilities_of_copies(
-    model: keras.Model, build: Callable[[np.ndarray], np.ndarray], count: int, classes: np.ndarray, batch_size: int
+def logits(model: keras.Model, x: np.ndarray, batch_size: int = BATCH) -> np.ndarray:
+    """The model's outputs (the scores before any softmax) in float32, (N, classes)."""
+    return batched(traced(model, _logits), x, batch_size)
+
+
+def _logits(model: keras.Model, part: tf.Tensor) -> tf.Tensor:
+    return tf.cast(model(part, training=False), tf.float32)
+
+
+CLASS_SCORES = {"probability": probabilities, "logit": logits}  # what "a class's score" can mean
+
+
+def scores_of_copies(
+    model: keras.Model,
+    build: Callable[[np.ndarray], np.ndarray],
+    count: int,
+    classes: np.ndarray,
+    batch_size: int,
+    score: str = "probability",
 ) -> np.ndarray:
-    """(count,): the probability of `classes[i]` for the i-th of `count` images that `build(indices)`
-    makes (perturbed or masked copies), made and scored one batch at a time: never more than
-    `batch_size` copies in memory or in the model."""
+    """(count,): the score (`CLASS_SCORES`: probability or logit) of `classes[i]` for the i-th of
+    `count` images that `build(indices)` makes (perturbed or masked copies), made and scored one
+    batch at a time: never more than `batch_size` copies in memory or in the model."""
+    scores = CLASS_SCORES[score]
     parts = [
-        probabilities(model, build(index), batch_size)[np.arange(len(index)), classes[index]]
+        scores(model, build(index), batch_size)[np.arange(len(index)), classes[index]]
         for index in index_batches(count, batch_size)
     ]
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)

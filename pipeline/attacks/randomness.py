@@ -11,10 +11,12 @@ The hash is Wellons' `lowbias32` (an integer finaliser whose bits pass the usual
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import tensorflow as tf
+
+from pipeline.example_keys import content_keys
+
+__all__ = ["batch_keys", "content_keys", "derive", "mix", "normal", "uniform"]
 
 _M1, _M2 = 0x7FEB352D, 0x846CA68B
 _GOLDEN = 0x9E3779B9  # spreads consecutive counters before they are hashed
@@ -46,13 +48,6 @@ def batch_keys(seed: tf.Tensor, n) -> tf.Tensor:
     seed = _u32(seed)
     base = mix(tf.bitwise.bitwise_xor(mix(seed[0]), seed[1] * tf.constant(_GOLDEN, tf.uint32)))
     return derive(tf.fill([n], base), tf.range(n))
-
-
-def content_keys(seed: int, x: np.ndarray) -> np.ndarray:
-    """(N,) uint32 keys from `seed` and each example's pixels (CRC-32): the same image gets the same
-    randomness whatever batch, order or subset it is evaluated in."""
-    x = np.ascontiguousarray(np.asarray(x, np.float32))
-    return np.array([zlib.crc32(example.tobytes(), seed & 0xFFFFFFFF) for example in x], np.uint32)
 
 
 def uniform(keys: tf.Tensor, shape, counter=0, low: float = 0.0, high: float = 1.0) -> tf.Tensor:

@@ -14,6 +14,8 @@ from pipeline.visualize.deep_dream import deep_dream
 from pipeline.visualize.embedding import embedding
 from pipeline.visualize.equivariance import Equivariance, equivariance
 from pipeline.visualize.faithfulness import BASELINES as FAITHFULNESS_BASELINES
+from pipeline.visualize.faithfulness import CORRELATIONS as FAITHFULNESS_CORRELATIONS
+from pipeline.visualize.faithfulness import SCORES as FAITHFULNESS_SCORES
 from pipeline.visualize.faithfulness import faithfulness, random_maps
 from pipeline.visualize.feature_interpolation import feature_interpolation
 from pipeline.visualize.feature_maps import feature_maps
@@ -35,6 +37,8 @@ __all__ = [
     "MAX_STEPS_ENV",
     "ATTRIBUTIONS",
     "FAITHFULNESS_BASELINES",
+    "FAITHFULNESS_CORRELATIONS",
+    "FAITHFULNESS_SCORES",
     "METHODS",
     "SECTIONS",
     "PixelExplanation",

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from pipeline.drawing import Panel
-from pipeline.inference import probabilities, probabilities_of_copies
+from pipeline.inference import probabilities, scores_of_copies
 from pipeline.visualize.arrays import as_batch, class_indices
 from pipeline.visualize.methods import ATTRIBUTIONS, Context, heatmap_panel, method
 
@@ -46,7 +46,7 @@ def occlusion(
         return copies
 
     count = len(x) * len(positions)
-    probs = probabilities_of_copies(model, covered, count, np.repeat(classes, len(positions)), batch_size)
+    probs = scores_of_copies(model, covered, count, np.repeat(classes, len(positions)), batch_size)
     total, covers = np.zeros(x.shape[:3]), np.zeros((height, width))
     for (i, j), p in zip(positions, probs.reshape(len(x), len(positions)).T, strict=True):
         total[:, i : i + patch, j : j + patch] += p[:, None, None]

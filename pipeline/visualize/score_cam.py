@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.drawing import Panel
-from pipeline.inference import batched, probabilities_of_copies
+from pipeline.inference import batched, scores_of_copies
 from pipeline.visualize.arrays import as_batch, class_indices, float32, unit_range
 from pipeline.visualize.grad_cam import weighted_maps
 from pipeline.visualize.layer_graph import (
@@ -36,7 +36,7 @@ def score_cam(
         image, channel = index // count, index % count
         return images[image] * masks[image, :, :, channel][..., None]
 
-    weights = probabilities_of_copies(model, masked, len(images) * count, np.repeat(classes, count), batch_size)
+    weights = scores_of_copies(model, masked, len(images) * count, np.repeat(classes, count), batch_size)
     return weighted_maps(tf.constant(weights.reshape(len(images), 1, 1, count)), maps, x.shape[1:3])
 
 

@@ -181,7 +181,18 @@ def test_a_user_error_ends_in_one_line_and_a_bug_keeps_its_traceback(tiny_cfg, t
             {"adversarial.autoattack.settings": {"fab": {"steps": 2}}},
             r"settings names \['fab'\]; known: apgd-ce, apgd-t, fab-t, square",
         ),
-        ({"visualize.faithfulness.baseline": "grey"}, "baseline must be one of blur, mean, zero, got grey"),
+        (
+            {"visualize.faithfulness.deletion_baseline": "grey"},
+            "deletion_baseline must be one of blur, mean, zero, got grey",
+        ),
+        (
+            {"visualize.faithfulness.mufidelity_score": "odds"},
+            "mufidelity_score must be one of probability, logit, got odds",
+        ),
+        (
+            {"visualize.faithfulness.correlation": "kendall"},
+            "correlation must be one of pearson, spearman, got kendall",
+        ),
         ({"visualize.faithfulness.subset": 1.0}, r"subset must be in \(0, 1\), got 1.0"),
         ({"visualize.faithfulness.samples": 1}, "samples must be >= 2"),
         (
