@@ -157,7 +157,7 @@ def predicted_as_the_model_does(tmp_path, photos: dict[str, np.ndarray]) -> None
     import pipeline.models  # noqa: F401  (registers the layers for loading)
 
     [folder] = [p.parent for p in tmp_path.glob("outputs/*/*/predict")]
-    model = keras.saving.load_model(folder.parent / "model.keras")
+    model = keras.saving.load_model(folder / "model.keras")
     names = sorted(photos)
     read = np.stack([np.asarray(Image.open(tmp_path / "photos" / n), np.float32) / 255 for n in names])
     expected = [("circle", "square", "triangle")[c] for c in np.argmax(model.predict(read, verbose=0), axis=-1)]
