@@ -23,7 +23,6 @@ import argparse
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.tracking.server import free_ports
 
 log = logging.getLogger("bench_distributed")
 WARMUP_EPOCHS = 1  # the first epoch traces and compiles: timed, left out of the medians
@@ -41,16 +42,6 @@ TWO_DEVICES = (
     "tf.config.set_logical_device_configuration(tf.config.list_physical_devices('CPU')[0], "
     "[tf.config.LogicalDeviceConfiguration()] * 2); "
 )
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def cluster_envs(count: int) -> list[dict[str, str]]:

@@ -69,7 +69,8 @@ def load(
     max_examples: int | None = None,
     subset: int | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
-    """Load a split as `(image, target)` pairs, images float32 in [0, 1].
+    """Load a split: `(dataset, info)`, the `tf.data.Dataset` of `(image, target)` pairs (images
+    float32 in [0, 1]) and its `DatasetInfo`.
 
     Args:
         name: a TFDS name ("mnist", "cifar10", "cifar10:3.0.2", ...) or an offline dataset
@@ -81,25 +82,19 @@ def load(
         data_dir: where prepared TFDS data lives (default: TFDS's own, ~/tensorflow_datasets).
         shuffle_seed: seed of the shuffle and augmentation of training splits ("train..."),
             reshuffled every epoch; None keeps file order. Other splits are never shuffled.
-        augment: random crop with zero padding, plus a horizontal flip where a mirror keeps the
-            class; training splits only.
+        augment: random crop with zero padding, and a horizontal flip where a mirror keeps the class (training splits).
         image_size: an int (square), (height, width), or (height, width, channels) to resize.
-        target: "label" (integer class), "mask" (integer class per pixel, for datasets with
-            masks such as "shapes"), "image" (the input itself, for autoencoders) or "pair"
-            (`pipeline.data.pairs`: each image with a partner, (2, H, W, C), and 1 if they show
-            the same class; test splits pair only classes the other splits never show).
+        target: "label" (integer class), "mask" (a class per pixel, e.g. "shapes"), "image"
+            (the input, for autoencoders) or "pair" (`pipeline.data.pairs`: an image and a partner,
+            (2, H, W, C), 1 if same class; test splits pair only classes no other split shows).
         validation_fraction: share of train carved out as "validation" (0 keeps all of train).
         options: generator parameters of an offline dataset, e.g. {"image_size": 64} for bars.
         download: allow downloading a real dataset that is not prepared.
-        epochs, first_epoch: for training loops, epochs `first_epoch`..`epochs - 1` back to back,
-            each seeded by its number (resumable); None: one epoch, reshuffled per iteration.
-        subset: keep a random subset of this many of the split's examples, drawn with
-            `SUBSET_SEED` (the same on every machine), in the split's order; fixed over epochs.
-        max_examples: read only the first examples (of the subset, if any), cut before the
-            in-memory cache.
-
-    Returns:
-        `(dataset, info)`: the `tf.data.Dataset` and a `DatasetInfo`.
+        epochs, first_epoch: epochs `first_epoch`..`epochs - 1` back to back, each seeded by its
+            number (resumable); None: one epoch, reshuffled per iteration.
+        subset: a random subset of this many examples (`SUBSET_SEED`, the same everywhere), in
+            the split's order, fixed over epochs.
+        max_examples: only the first examples (of the subset, if any), cut before the cache.
 
     Raises:
         ValueError: an unknown name, split, target or option, or augmentation where none applies.
@@ -115,8 +110,12 @@ def load(
     shuffle = min(num_examples, SHUFFLE_BUFFER) if is_training(split) and shuffle_seed is not None else 0
     passes = _Passes(shuffle, batch_size or 1, _augmentation(dataset.name, augment, target), target)
     ds = passes.epochs(ds, shuffle_seed or 0, epochs, first_epoch)
-    ds = ds if batch_size else ds.unbatch()
-    return ds.prefetch(tf.data.AUTOTUNE), _info(name, split, dataset, keys, shape, num_examples, target)
+    return _batched(ds, batch_size), _info(name, split, dataset, keys, shape, num_examples, target)
+
+
+def _batched(ds: tf.data.Dataset, batch_size: int | None) -> tf.data.Dataset:
+    """Batches as `_Passes` made them, or single examples for `batch_size=None`; prefetched."""
+    return (ds if batch_size else ds.unbatch()).prefetch(tf.data.AUTOTUNE)
 
 
 def _cached_split(

@@ -192,11 +192,11 @@ def mufidelity(
     masks = cell_masks(*x.shape[1:3], grid)
     size = max(1, min(len(masks) - 1, round(subset * len(masks))))
     subsets = removed_subsets(x, len(masks), size, samples, seed)
-    removed = np.einsum("nsc,chw->nshw", subsets.astype(np.float32), masks.astype(np.float32)) > 0
 
-    def build(index: np.ndarray) -> np.ndarray:
+    def build(index: np.ndarray) -> np.ndarray:  # the removed pixels of one batch of draws only
         image, sample = index // samples, index % samples
-        return np.where(removed[image, sample][..., None], fill[image], x[image])
+        removed = np.einsum("bc,chw->bhw", subsets[image, sample].astype(np.float32), masks.astype(np.float32)) > 0
+        return np.where(removed[..., None], fill[image], x[image])
 
     clean = CLASS_SCORES[score](model, x, batch_size)[np.arange(len(x)), classes]
     perturbed = scores_of_copies(model, build, len(x) * samples, np.repeat(classes, samples), batch_size, score)

@@ -4,7 +4,6 @@ an MLflow run."""
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,8 @@ import numpy as np
 import pytest
 
 import pipeline.models  # noqa: F401  (registers the custom layers for loading)
+from pipeline.tracking.server import free_ports
 from tests.cli import all_runs, cli_env, mlflow_store
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def start_workers(tmp_path, tfds_dir, name: str, *overrides: str) -> list[subprocess.Popen]:
