@@ -30,6 +30,8 @@ from pipeline.training import (
     OPTIMIZERS,
     SCHEDULES,
     STRATEGIES,
+    default_metric,
+    headline,
     is_chief,
     make_strategy,
     resolve_seed,
@@ -46,13 +48,8 @@ log = logging.getLogger("pipeline")
 
 # Keys that may differ between a run and the command that resumes it.
 RESUME_KEYS = ("resume", "resume_dir")
-HEADLINE = (
-    "test_",
-    "median_",
-    "autoattack_robust_accuracy",
-    "detection_map50",
-    "predict_",
-)  # the results the closing log line shows
+# The results the closing log line shows besides the target's test metrics (`objectives.headline`).
+HEADLINE = ("median_", "autoattack_robust_accuracy", "detection_map50", "predict_")
 
 
 def main(cfg: DictConfig) -> float | None:
@@ -93,9 +90,7 @@ def run(cfg: DictConfig, output_dir: Path, overrides: list[str], sweep: bool = F
     except UserError as error:
         log.error("%s", error)
         sys.exit(2)
-    headline = {k: v for k, v in results.items() if k.startswith(HEADLINE) or k == cfg.optimized_metric}
-    numbers = "  ".join(f"{k} {v:.4f}" for k, v in headline.items())
-    log.info("Done%s. Outputs in %s", f": {numbers}" if numbers else "", folder)
+    log.info("Done%s. Outputs in %s", closing_numbers(cfg, results), folder)
     if cfg.trainer.strategy == "multi_worker":
         # A MultiWorkerMirroredStrategy process does not exit once done (TensorFlow's collective
         # runtime keeps non-daemon threads alive); everything is written, so leave now.
@@ -115,10 +110,24 @@ def resolved(cfg: DictConfig) -> DictConfig:
     return plain
 
 
+def closing_numbers(cfg: DictConfig, results: dict[str, float]) -> str:
+    """ ": name value  ..." for the closing line: the target's test metrics, each later stage's
+    headline and the optimised metric; empty when the run measured none of them."""
+    wanted = [*headline(cfg.dataset.target), optimized_metric(cfg)]
+    shown = {k: v for k, v in results.items() if k in wanted or k.startswith(HEADLINE)}
+    order = sorted(shown, key=lambda k: wanted.index(k) if k in wanted else len(wanted))
+    return ": " + "  ".join(f"{k} {shown[k]:.4f}" for k in order) if shown else ""
+
+
+def optimized_metric(cfg: DictConfig) -> str:
+    """`optimized_metric`, or the target's own first metric (`objectives.default_metric`)."""
+    return cfg.optimized_metric or default_metric(cfg.dataset.target)
+
+
 def objective(cfg: DictConfig, results: dict[str, float], sweep: bool) -> float | None:
     """`optimized_metric` among the run's results; a sweep that optimises a number the run does
     not measure is a user error."""
-    name = cfg.optimized_metric
+    name = optimized_metric(cfg)
     if name in results:
         return float(results[name])
     if sweep:

@@ -257,8 +257,9 @@ class Config:
     # with model.source=<run id | models:/... | file.keras>; null: the default stages of pipeline.stages.STAGES
     stages: Optional[List[str]] = None
     # what each job returns to the sweeper: any metric the run measures, e.g. val_accuracy, val_loss
-    # or robust_accuracy_pgd_eps_0.1
-    optimized_metric: str = "test_accuracy"
+    # or robust_accuracy_pgd_eps_0.1; null: the target's own, test_accuracy (label), test_mean_iou
+    # (mask), test_psnr (image), test_roc_auc (pair)
+    optimized_metric: Optional[str] = None
     sweep_plot: SweepPlotConfig = field(default_factory=SweepPlotConfig)
     # the command of a crashed multirun plus sweep_resume=true continues it: FINISHED jobs skipped,
     # the others resumed from their checkpoints

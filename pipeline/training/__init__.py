@@ -7,8 +7,8 @@ with checkpoints and resumption, schedules, optimizers and strategies by name, a
 """
 
 from pipeline.training.checkpoints import resolve_seed
-from pipeline.training.loop import NonFiniteLossError, Steps, correct_count, early_stop, evaluate, per_example_loss
-from pipeline.training.objectives import OBJECTIVES
+from pipeline.training.loop import NonFiniteLossError, Steps, early_stop, evaluate, per_example_loss, running_total
+from pipeline.training.objectives import OBJECTIVES, default_metric, headline
 from pipeline.training.optimizers import OPTIMIZERS, make_optimizer
 from pipeline.training.schedules import SCHEDULES, OneCycle, learning_rate
 from pipeline.training.strategies import STRATEGIES, is_chief, make_strategy
@@ -21,13 +21,15 @@ __all__ = [
     "NonFiniteLossError",
     "OneCycle",
     "Steps",
-    "correct_count",
+    "default_metric",
     "early_stop",
     "evaluate",
+    "headline",
     "is_chief",
     "learning_rate",
     "make_optimizer",
     "make_strategy",
     "per_example_loss",
     "resolve_seed",
+    "running_total",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.errors import UserError
-from pipeline.training.objectives import OBJECTIVES
+from pipeline.training.objectives import OBJECTIVES, Totals
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ class NonFiniteLossError(RuntimeError, UserError):
     """The training loss became NaN or infinite."""
 
 
-TOP_K = 5  # top-5 accuracy, ImageNet's other headline number
 # A model with several outputs predicts with the first; the others are auxiliary classifiers
 # (GoogLeNet's), each adding its loss to the first's with this weight (Szegedy et al. 2015, section 5).
 AUXILIARY_WEIGHT = 0.3
@@ -59,28 +58,15 @@ def per_example_loss(target: str, y, outputs) -> tf.Tensor:
     return OBJECTIVES[target].loss(y, tf.cast(outputs, tf.float32))
 
 
-def correct_count(target: str, y, outputs) -> tf.Tensor:
-    """Correct predictions (pixels for masks, as a fraction per example); 0 for reconstructions."""
-    hits = OBJECTIVES[target].hits
-    return tf.constant(0.0) if hits is None else tf.reduce_sum(hits(y, tf.cast(outputs, tf.float32)))
-
-
-def top_k_count(target: str, y, outputs, k: int = TOP_K) -> tf.Tensor:
-    """Examples whose label is among the `k` highest scores; 0 unless the target is a label from
-    more than `k` classes (`has_top_k`)."""
-    if not has_top_k(target, outputs.shape[-1], k):
-        return tf.constant(0.0)
-    hits = tf.math.in_top_k(tf.reshape(tf.cast(y, tf.int32), [-1]), tf.cast(outputs, tf.float32), k)
-    return tf.reduce_sum(tf.cast(hits, tf.float32))
+def running_total(target: str, y, outputs) -> tf.Tensor:
+    """The target's running metric (`Objective.running`: accuracy, pixel accuracy, PSNR) summed
+    over the batch's examples."""
+    return tf.reduce_sum(OBJECTIVES[target].per_example(y, tf.cast(outputs, tf.float32)))
 
 
 def sums(*values: tf.Tensor) -> tf.Tensor:
     """A replica's per-step sums as one float32 vector: one all-reduce for all of them."""
     return tf.stack([tf.cast(v, tf.float32) for v in values])
-
-
-def has_top_k(target: str, classes, k: int = TOP_K) -> bool:
-    return target == "label" and classes is not None and classes > k
 
 
 @dataclass
@@ -99,6 +85,7 @@ class Steps:
     jit_compile: bool = False
     adversary: Any = None
     adversarial_ratio: float = 0.5
+    class_names: tuple[str, ...] | None = None  # the target's classes (default: their indices)
     train_steps: Any = field(init=False)
     eval_step: Any = field(init=False)
     predictor: keras.Model = field(init=False)  # `main_model(model)`: what evaluation runs
@@ -132,10 +119,10 @@ class Steps:
         grads = tape.gradient(scaled, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         count = tf.cast(tf.shape(y)[0], tf.float32)
-        return sums(tf.reduce_sum(losses), correct_count(self.target, y, main), count)
+        return sums(tf.reduce_sum(losses), running_total(self.target, y, main), count)
 
     def _train_steps(self, iterator, count):
-        """`count` training steps in one call: per step, the summed loss, correct predictions and
+        """`count` training steps in one call: per step, the summed loss, running metric and
         examples, as a (count, 3) tensor (the host finds a non-finite step in it). The three sums
         are one all-reduce: each is a round trip between workers."""
         rows = tf.TensorArray(tf.float32, size=count)
@@ -145,29 +132,43 @@ class Steps:
         return rows.stack()
 
     def _replica_eval_step(self, x, y):
-        outputs = self.predictor(x, training=False)
+        outputs = tf.cast(self.predictor(x, training=False), tf.float32)
         losses = per_example_loss(self.target, y, outputs)
         count = tf.cast(tf.shape(y)[0], tf.float32)
-        return sums(
-            tf.reduce_sum(losses), correct_count(self.target, y, outputs), count, top_k_count(self.target, y, outputs)
-        )
+        tallies = OBJECTIVES[self.target].tallies(y, outputs)
+        return tf.concat([sums(tf.reduce_sum(losses), running_total(self.target, y, outputs), count), tallies], 0)
 
     def _eval_step(self, batch):
-        """The batch's summed loss, correct predictions, examples and top-k hits, one all-reduce."""
+        """The batch's summed loss, running metric, examples and the target's tallies, one
+        all-reduce."""
         return self.strategy.reduce("SUM", self.strategy.run(self._replica_eval_step, args=batch), axis=None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The class names the metrics use, one per output channel."""
+        return self.class_names or tuple(str(i) for i in range(self.predictor.output_shape[-1]))
+
+
+def totals(steps: Steps, dataset) -> Totals:
+    """The sums over a (distributed) dataset that its metrics come from."""
+    found = None
+    for batch in dataset:
+        row = steps.eval_step(batch).numpy().astype(np.float64)
+        found = row if found is None else found + row
+    if found is None:
+        raise ValueError("the split to evaluate is empty")
+    return Totals(found[0], found[1], found[2], found[3:])
 
 
 def evaluate(steps: Steps, dataset) -> dict[str, float]:
-    """Mean loss and accuracy over a (distributed) dataset, and top-5 accuracy for labels from
-    more than 5 classes."""
-    totals = np.zeros(4)
-    for batch in dataset:
-        totals += [float(v) for v in steps.eval_step(batch)]
-    n = max(totals[2], 1)
-    found = {"loss": totals[0] / n, "accuracy": totals[1] / n}
-    if has_top_k(steps.target, steps.predictor.output_shape[-1]):
-        found[f"top{TOP_K}_accuracy"] = totals[3] / n
-    return found
+    """The mean loss and the target's metrics over a (distributed) dataset (`Objective.summary`):
+    accuracy, top-5 accuracy, NLL and ECE for labels; pixel accuracy and IoU for masks; MSE, PSNR
+    and SSIM for images; accuracy for pairs."""
+    return summarize(steps, totals(steps, dataset))
+
+
+def summarize(steps: Steps, found: Totals) -> dict[str, float]:
+    return {"loss": found.mean(found.loss)} | OBJECTIVES[steps.target].summary(found, steps.names)
 
 
 def early_stop(history: list[dict], patience: int | None) -> bool:
@@ -212,25 +213,25 @@ def train_epoch(
 ) -> dict[str, float]:
     """One epoch with a progress bar; `train_steps` <= `num_steps` batches are trained on, `pace`
     steps per call."""
-    pace = pace or Pace()
-    bar = keras.utils.Progbar(train_steps, stateful_metrics=["loss", "accuracy"], unit_name="batch")
-    totals, start, step = np.zeros(3), time.perf_counter(), 0
+    pace, running = pace or Pace(), OBJECTIVES[steps.target].running
+    bar = keras.utils.Progbar(train_steps, stateful_metrics=["loss", running], unit_name="batch")
+    summed, start, step = np.zeros(3), time.perf_counter(), 0
     while step < train_steps:
         count, called = pace.next(train_steps - step), time.perf_counter()
         rows = steps.train_steps(iterator, tf.constant(count)).numpy()
         pace.observe(count, time.perf_counter() - called)
         for row in rows:
-            totals, step = totals + row, step + 1
-            check_finite(totals[0] / totals[2], epoch, step)
-        bar.update(step, [("loss", totals[0] / totals[2]), ("accuracy", totals[1] / totals[2])])
+            summed, step = summed + row, step + 1
+            check_finite(summed[0] / summed[2], epoch, step)
+        bar.update(step, [("loss", summed[0] / summed[2]), (running, summed[1] / summed[2])])
     for _ in range(num_steps - train_steps):
         next(iterator)  # keep the epoch's batches aligned with an uncapped run
     seconds = time.perf_counter() - start
     return {
-        "train_loss": totals[0] / totals[2],
-        "train_accuracy": totals[1] / totals[2],
+        "train_loss": summed[0] / summed[2],
+        f"train_{running}": summed[1] / summed[2],
         "epoch_time_s": seconds,
-        "examples_per_s": totals[2] / seconds,
+        "examples_per_s": summed[2] / seconds,
     }
 
 

@@ -1,4 +1,4 @@
-"""Figures of the train stage: training curves and the confusion matrix."""
+"""Figures of the train stage: training curves, the confusion matrix and ROC curves."""
 
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ from matplotlib.ticker import MaxNLocator
 
 import pipeline.drawing  # noqa: F401 - the non-interactive backend
 
+TITLES = {"mean_iou": "mean IoU", "psnr": "PSNR (dB)", "ssim": "SSIM", "nll": "NLL", "ece": "ECE"}
 
-def training_curves(history: Sequence[dict]) -> plt.Figure:
-    """Loss and accuracy per epoch, train against validation."""
+
+def training_curves(history: Sequence[dict], metrics: Sequence[str] = ("loss", "accuracy")) -> plt.Figure:
+    """`metrics` per epoch, train against validation (where each was measured)."""
     epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for axis, metric in zip(axes, ("loss", "accuracy")):
-        for split, style in (("train", "-o"), ("val", "--s")):
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+    for axis, metric in zip(axes[0], metrics):
+        for split, style, colour in (("train", "-o", "C0"), ("val", "--s", "C1")):
             values = [h.get(f"{split}_{metric}") for h in history]
             if any(v is not None for v in values):
-                axis.plot(epochs, values, style, markersize=3, label=split)
+                axis.plot(epochs, values, style, color=colour, markersize=3, label=split)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
-        axis.set_title(metric)
+        axis.set_title(TITLES.get(metric, metric.replace("_", " ")))
         axis.grid(alpha=0.3)
         axis.legend()
     fig.tight_layout()
@@ -30,26 +32,31 @@ def training_curves(history: Sequence[dict]) -> plt.Figure:
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, class_names: Sequence[str]) -> plt.Figure:
-    """Counts of (true class, predicted class), rows normalised in colour, counts written in."""
+    """Test images by (true class, predicted class)."""
     from sklearn.metrics import confusion_matrix as counts_of
 
+    counts = counts_of(labels, predictions, labels=list(range(len(class_names))))
+    return confusion_figure(counts, class_names, f"test accuracy {np.trace(counts) / max(counts.sum(), 1):.3f}")
+
+
+def confusion_figure(counts: np.ndarray, class_names: Sequence[str], title: str, shares: bool = False) -> plt.Figure:
+    """Counts of (true class, predicted class), rows normalised in colour, counts written in (or,
+    with `shares`, each row's percentages: for pixels, whose counts run to millions)."""
+    counts = np.asarray(counts).astype(np.int64)
     k = len(class_names)
-    counts = counts_of(labels, predictions, labels=list(range(k)))
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = min(12, 2 + 0.45 * k)
     fig, axis = plt.subplots(figsize=(size, size))
     axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
     if k <= 20:
         for (i, j), n in np.ndenumerate(counts):
-            axis.text(
-                j, i, str(n), ha="center", va="center", fontsize=7, color="white" if share[i, j] > 0.5 else "black"
-            )
+            text = f"{100 * share[i, j]:.1f}%" if shares else str(n)
+            axis.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if share[i, j] > 0.5 else "black")
         axis.set_xticks(range(k), class_names, rotation=90, fontsize=7)
         axis.set_yticks(range(k), class_names, fontsize=7)
-    accuracy = np.trace(counts) / max(counts.sum(), 1)
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
-    axis.set_title(f"test accuracy {accuracy:.3f}")
+    axis.set_title(title)
     fig.tight_layout()
     return fig
 

@@ -16,7 +16,6 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline import tracking
 from pipeline.attacks import make_attack
 from pipeline.drawing import Panel
-from pipeline.inference import predictions_and_labels
 from pipeline.models import build_model, flops
 from pipeline.stages import report
 from pipeline.stages.context import StageContext
@@ -24,6 +23,9 @@ from pipeline.stages.inputs import MODEL_FILE, sample_test_split
 from pipeline.training import loop, plots, transfer
 from pipeline.training.checkpoints import Checkpoints
 from pipeline.training.data import Datasets, datasets
+from pipeline.training.evaluation import Evaluation
+from pipeline.training.evaluation import panels as task_panels
+from pipeline.training.objectives import OBJECTIVES
 from pipeline.training.optimizers import current_lr, lr_factor, make_optimizer
 from pipeline.training.pairs import PairScores, pair_aucs, pair_scores, roc_panel
 from pipeline.training.strategies import gathering, lost_workers
@@ -42,16 +44,16 @@ def run_stage(context: StageContext) -> dict[str, float]:
     model, optimizer = build(cfg, data)
     with lost_workers(context.strategy):
         steps, history = fit(context, data, model, optimizer)
-        test = loop.evaluate(steps, data.test)
-    results = {f"test_{k}": v for k, v in test.items()}  # loss, accuracy (and top5_accuracy)
+        test = loop.totals(steps, data.test)
+    results = {f"test_{k}": v for k, v in loop.summarize(steps, test).items()}  # the target's metrics
     predictor = steps.predictor  # the model without auxiliary heads: what is counted, saved and used
     pairs = pair_scores(predictor, data.test_local) if cfg.dataset.target == "pair" else None
     if pairs is not None:
         results |= pair_aucs(pairs)
     predictor.save(context.run_dir / MODEL_FILE)
     if context.mlflow_run is not None:  # the chief
-        publish(context, predictor, history, data, results, pairs)
-    final = {k: history[-1][k] for k in ("val_loss", "val_accuracy")} if history else {}
+        publish(context, predictor, history, data, Evaluation(test, results, steps.names), pairs)
+    final = {k: v for k, v in history[-1].items() if k.startswith("val_")} if history else {}
     return results | final  # the last epoch's validation numbers too: sweeps may optimise them
 
 
@@ -64,7 +66,7 @@ def fit(
     checkpoints = Checkpoints(context.run_dir, model, optimizer, gather)
     with context.strategy.scope():  # restoring builds the optimizer's variables
         first_epoch, history = checkpoints.restore()
-    steps = make_steps(context, model, optimizer, first_epoch)
+    steps = make_steps(context, model, optimizer, first_epoch, data.test_info.class_names)
     predictor = steps.predictor
     tracking.log_metrics({"parameters": predictor.count_params(), "flops": flops(predictor)})  # MACs per example
     train_steps = min(data.steps_per_epoch, t.steps_per_epoch or data.steps_per_epoch)
@@ -79,14 +81,11 @@ def fit(
     for epoch in range(first_epoch, t.epochs):
         log.info("Epoch %d/%d", epoch + 1, t.epochs)
         if epoch and epoch == cfg.model.unfreeze_at:
-            steps = make_steps(context, model, optimizer, epoch)
+            steps = make_steps(context, model, optimizer, epoch, data.test_info.class_names)
         metrics = loop.train_epoch(steps, iterator, epoch, data.steps_per_epoch, train_steps, pace)
         validation = loop.evaluate(steps, data.validation)
-        metrics |= {
-            "val_loss": validation["loss"],
-            "val_accuracy": validation["accuracy"],
-            "learning_rate": current_lr(optimizer),
-        }
+        metrics |= {f"val_{k}": v for k, v in validation.items() if "/" not in k}  # per class: the test split's
+        metrics["learning_rate"] = current_lr(optimizer)
         history.append({"epoch": epoch + 1, **metrics})
         log.info("  " + "  ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
         tracking.log_metrics(metrics, step=epoch + 1)
@@ -119,7 +118,9 @@ def build(cfg: DictConfig, data: Datasets) -> tuple[keras.Model, keras.optimizer
     return model, optimizer
 
 
-def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int) -> loop.Steps:
+def make_steps(
+    context: StageContext, model: keras.Model, optimizer, epoch: int, class_names: tuple[str, ...]
+) -> loop.Steps:
     """The compiled steps for `epoch`: the base frozen or not (a change needs a retrace)."""
     cfg, t = context.cfg, context.cfg.trainer
     if cfg.model.freeze_base:
@@ -136,6 +137,7 @@ def make_steps(context: StageContext, model: keras.Model, optimizer, epoch: int)
         t.jit_compile,
         adversary(t, loop.main_model(model)),
         t.adversarial.ratio,
+        tuple(class_names),
     )
 
 
@@ -163,31 +165,27 @@ def publish(
     model: keras.Model,
     history: list,
     data: Datasets,
-    results: dict,
+    evaluation: Evaluation,
     pairs: PairScores | None = None,
 ) -> None:
-    """Log the config, the training figures and the test metrics; log the model when asked."""
+    """Log the config, the training figures, the test split's figures and metrics; log the model
+    when asked."""
     cfg = context.cfg
+    target = cfg.dataset.target
     tracking.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    objective = OBJECTIVES[target]
+    curves = list(dict.fromkeys(["loss", objective.running, objective.headline[0]]))
     panels = [
         Panel(
             "training_curves",
-            plots.training_curves(history),
-            "Loss and accuracy per epoch on the training batches and the validation split.",
-        )
+            plots.training_curves(history, [m for m in curves if any(f"val_{m}" in h for h in history)]),
+            "The loss and the task's metrics per epoch on the training batches and the validation split.",
+        ),
+        *task_panels(target, model, data.test_local, evaluation, context.run_dir / STAGE),
     ]
-    if cfg.dataset.target == "label":
-        predictions, labels = predictions_and_labels(model, data.test_local)
-        panels.append(
-            Panel(
-                "confusion_matrix",
-                plots.confusion_matrix(labels, predictions, data.test_info.class_names),
-                "Test images by true class (rows) and predicted class (columns).",
-            )
-        )
     if pairs is not None:
         panels.append(roc_panel(pairs))
-    report.publish(context.run_dir, STAGE, panels, results)
+    report.publish(context.run_dir, STAGE, panels, evaluation.results)
     if cfg.tracking.log_model:
         x_example = sample_test_split(cfg, 4)[0]
         tracking.log_model(

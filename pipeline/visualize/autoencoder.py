@@ -77,21 +77,10 @@ def interpolate(model: keras.Model, x_a, x_b, code_layer: str, steps: int = 8) -
 
 @method("autoencoder", "representation", autoencoder=True)
 def autoencoder_panel(c: Context) -> list[Panel]:
-    shown = c.shown
-    rebuilt = reconstructions(c.model, shown)
-    line = interpolate(c.model, shown[0], shown[1], c.code_layer, steps=8)
-    c.metrics["reconstruction_mse"] = float(np.mean((rebuilt - shown) ** 2))
+    """The latent space between two test images (the train stage shows the reconstructions of the
+    test split with their PSNR)."""
+    line = interpolate(c.model, c.shown[0], c.shown[1], c.code_layer, steps=8)
     return [
-        Panel(
-            "reconstructions",
-            images_figure(
-                [*shown, *rebuilt],
-                ["input"] * len(shown) + ["reconstruction"] * len(shown),
-                "Inputs and reconstructions",
-                cols=len(shown),
-            ),
-            "Top: test images; bottom: what the decoder rebuilds from the code.",
-        ),
         Panel(
             "interpolation",
             images_figure(

@@ -39,25 +39,32 @@ def pixel_model(model: keras.Model, row: int, col: int) -> keras.Model:
 
 @dataclass(frozen=True)
 class PixelExplanation:
-    output: np.ndarray  # (H, W): edge probability, or the top class probability per pixel
+    output: np.ndarray  # (H, W): edge probability, or the predicted class's probability per pixel
     row: int
     col: int
+    channel: int  # the class explained (0 for an edge map)
     saliency: np.ndarray  # (H, W)
     grad_cam: np.ndarray  # (H, W) in [0, 1]
 
 
 def pixel_explanations(model: keras.Model, image: np.ndarray, layer: str) -> PixelExplanation:
     """The output map of one image, its strongest pixel, and saliency and Grad-CAM (at `layer`) of
-    that pixel's strongest channel."""
+    that pixel's strongest channel. For a segmentation (several classes, class 0 the background),
+    the strongest pixel predicted as an object when there is one: the background's certainty
+    explains little."""
     output = probabilities(model, image[None])[0]
     strength = output[..., 0] if output.shape[-1] == 1 else output.max(axis=-1)
-    row, col = np.unravel_index(int(np.argmax(strength)), strength.shape)
+    candidates = strength
+    if output.shape[-1] > 1 and (output.argmax(axis=-1) > 0).any():
+        candidates = np.where(output.argmax(axis=-1) > 0, strength, -1.0)
+    row, col = np.unravel_index(int(np.argmax(candidates)), strength.shape)
     channel = int(np.argmax(output[row, col])) if output.shape[-1] > 1 else 0
     probe = pixel_model(model, int(row), int(col))
     return PixelExplanation(
         strength,
         int(row),
         int(col),
+        channel,
         saliency(probe, image[None], channel)[0],
         grad_cam(probe, image[None], layer, channel)[0],
     )
@@ -66,14 +73,18 @@ def pixel_explanations(model: keras.Model, image: np.ndarray, layer: str) -> Pix
 @method("edges", "attribution", dense=True, conv=True)
 def edges_panel(c: Context) -> list[Panel]:
     found = [pixel_explanations(c.model, image, c.layers[-1]) for image in c.shown]
-    captions = [f"strongest at ({f.row}, {f.col}): {f.output[f.row, f.col]:.2f}" for f in found]
-    what = "edge probability" if c.model.output_shape[-1] == 1 else "top class probability"
+    edges = c.model.output_shape[-1] == 1
+    what = "edge probability" if edges else "probability of the predicted class"
+    captions = [
+        f"{'edge' if edges else c.class_names[f.channel]} at ({f.row}, {f.col}): {f.output[f.row, f.col]:.2f}"
+        for f in found
+    ]
     figures = [
         ("edges", [f.output for f in found], f"The model's output: {what} per pixel", what, "gray_r", False),
         (
             "edge_saliency",
             [f.saliency for f in found],
-            "Saliency of the strongest pixel",
+            "Saliency of the pixel explained",
             "|gradient|",
             "inferno",
             False,
@@ -81,16 +92,17 @@ def edges_panel(c: Context) -> list[Panel]:
         (
             "edge_grad_cam",
             [f.grad_cam for f in found],
-            f"Grad-CAM at {c.layers[-1]}, strongest pixel",
+            f"Grad-CAM at {c.layers[-1]}, pixel explained",
             "heat",
             "inferno",
             True,
         ),
     ]
+    pixel = "the strongest pixel" if edges else "the most confident pixel of an object (captions: its class)"
     captions_of = {
         "edges": f"What the network outputs at every pixel ({what}).",
-        "edge_saliency": "Which input pixels move the output at the strongest pixel: its local neighbourhood.",
-        "edge_grad_cam": f"Where {c.layers[-1]}'s maps carry evidence for the output at the strongest pixel.",
+        "edge_saliency": f"Which input pixels move the output at {pixel}: its local neighbourhood.",
+        "edge_grad_cam": f"Where {c.layers[-1]}'s maps carry evidence for the output at {pixel}.",
     }
     return [
         Panel(

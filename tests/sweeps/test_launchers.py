@@ -8,7 +8,7 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from tests.cli import all_runs, sweep_runs
+from tests.cli import all_runs, mlflow_store, sweep_runs
 
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the sweeps extra: pip install -e '.[sweeps]'")
 
@@ -76,6 +76,39 @@ def test_optuna_searches_lr_and_width_against_the_optimized_metric(cli, tmp_path
     # The objective is each job's last validation accuracy, as the run logged it.
     assert best == pytest.approx(max(c.data.metrics["val_accuracy"] for c in children))
     assert "'optimizer.lr'" in done.stdout and "'+model.options.width'" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_segmentation_sweep_optimises_the_mean_iou(cli, tmp_path):
+    """Optuna over the learning rate of the U-Net on the shapes' masks, against test_mean_iou;
+    each job also records the IoU per class, its mask figures and, of the per-pixel
+    explanations, the class of the pixel explained."""
+    done = cli(
+        "-m",
+        "experiment=unet_shapes",
+        "hydra/sweeper=optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.direction=maximize",
+        "optimizer.lr=interval(0.001,0.01)",
+        "optimized_metric=test_mean_iou",
+        "+model.options.filters=4",
+        "debug=tiny",
+        "stages=[train,visualize]",
+        "visualize.methods=[filters,edges]",
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    parent, children = sweep_runs(tmp_path)
+    assert len(children) == 2 and parent.info.status == "FINISHED"
+    best = float(re.search(r"Best value: ([0-9.e-]+)", done.stdout).group(1))
+    assert best == pytest.approx(max(c.data.metrics["test_mean_iou"] for c in children))
+    child = children[0]
+    assert "test_iou/background" in child.data.metrics and "test_accuracy" not in child.data.metrics
+    assert {"test_pixel_accuracy", "val_mean_iou", "train_pixel_accuracy"} <= set(child.data.metrics)
+    store = mlflow_store(tmp_path)
+    files = {a.path for folder in ("train", "visualize") for a in store.list_artifacts(child.info.run_id, folder)}
+    assert {"train/segmentation.png", "train/pixel_confusion.png", "train/per_class.csv"} <= files
+    assert "visualize/edges.png" in files
 
 
 @pytest.mark.slow

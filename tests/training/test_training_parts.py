@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from pipeline.training import Steps, correct_count, early_stop, evaluate, learning_rate, per_example_loss
+from pipeline.training import Steps, early_stop, evaluate, learning_rate, per_example_loss, running_total
 from pipeline.training.stage import adversary
 
 
@@ -53,10 +53,10 @@ def test_losses_and_accuracy_by_target():
     labels = tf.constant([0, 0])
     expected = [math.log(1 + math.exp(-2.0)), math.log(1 + math.exp(1.0))]
     np.testing.assert_allclose(per_example_loss("label", labels, logits), expected, rtol=1e-6)
-    assert float(correct_count("label", labels, logits)) == 1.0
+    assert float(running_total("label", labels, logits)) == 1.0
     masks = tf.constant([[[0, 1], [1, 1]]])  # one 2x2 example, 3 of 4 pixels predicted right
     pixel_logits = tf.constant([[[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]]])
-    assert float(correct_count("mask", masks, pixel_logits)) == pytest.approx(0.75)
+    assert float(running_total("mask", masks, pixel_logits)) == pytest.approx(0.75)
     images = tf.ones((2, 2, 2, 1))
     np.testing.assert_allclose(per_example_loss("image", images, images * 0.5), [0.25, 0.25])
 
@@ -141,7 +141,9 @@ def test_steps_per_call_change_nothing_but_the_host_round_trips():
 def test_a_non_finite_loss_names_its_batch_inside_a_call():
     from pipeline.training.loop import NonFiniteLossError, Pace, train_epoch
 
-    class Rows:  # per step (loss sum, correct, examples), as Steps.train_steps returns them
+    class Rows:  # per step (loss sum, running metric, examples), as Steps.train_steps returns them
+        target = "label"
+
         def train_steps(self, iterator, count):
             return tf.constant([[next(iterator), 1.0, 1.0] for _ in range(int(count))])
 
