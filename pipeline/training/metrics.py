@@ -33,7 +33,7 @@ def psnr(y, outputs) -> tf.Tensor:
 
 def ssim(y, outputs) -> tf.Tensor:
     """Structural similarity of each reconstruction, averaged over its pixels and channels, (N,)."""
-    window = min(SSIM_WINDOW, *y.shape[1:3])
+    window = min(SSIM_WINDOW, *(n or SSIM_WINDOW for n in y.shape[1:3]))
     window -= 1 - window % 2  # odd
     return tf.image.ssim(_clipped(y), _clipped(outputs), DATA_RANGE, filter_size=window, filter_sigma=SSIM_SIGMA)
 

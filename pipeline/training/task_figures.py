@@ -136,23 +136,23 @@ def reliability_figure(bins: np.ndarray) -> plt.Figure:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(4.8, 5.4), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     filled = count > 0
     top.bar(centres[filled], accuracy[filled], width, edgecolor="black", color="tab:blue", label="accuracy")
-    top.bar(
+    top.bar(  # hatched between each bin's accuracy and its mean confidence, over or under the bar
         centres[filled],
         confidence[filled] - accuracy[filled],
         width,
         bottom=accuracy[filled],
-        color="tab:red",
-        alpha=0.3,
+        fill=False,
+        edgecolor="tab:red",
         hatch="//",
         label="gap to confidence",
     )
     top.plot([0, 1], [0, 1], "k--", label="calibrated")
     ece = metrics.expected_calibration_error(bins)
     top.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=f"Reliability: ECE {ece:.3f} ({metrics.ECE_BINS} bins)")
-    top.legend(loc="upper left", fontsize=8)
+    top.legend(loc="upper left", fontsize=7, framealpha=0.9)
     bottom.bar(centres, count, width, edgecolor="black", color="grey")
     for x, n in zip(centres[filled], count[filled], strict=True):
         bottom.annotate(f"{int(n)}", (x, n), ha="center", va="bottom", fontsize=6)
-    bottom.set(xlabel="confidence (top softmax probability)", ylabel="examples")
+    bottom.set(xlabel="confidence (top softmax probability)", ylabel="examples", ylim=(0, 1.25 * max(count.max(), 1)))
     fig.tight_layout()
     return fig

@@ -80,7 +80,14 @@ def edges_panel(c: Context) -> list[Panel]:
         for f in found
     ]
     figures = [
-        ("edges", [f.output for f in found], f"The model's output: {what} per pixel", what, "gray_r", False),
+        (
+            "edges",
+            [f.output for f in found],
+            f"The model's output: {what} per pixel",
+            "edge probability" if edges else "confidence",
+            "gray_r",
+            False,
+        ),
         (
             "edge_saliency",
             [f.saliency for f in found],

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.models import build_model, flops
 from pipeline.training import per_example_loss
-from pipeline.training.loop import correct_count
+from pipeline.training.loop import running_total
 
 
 @pytest.mark.parametrize("impl", ["custom", "keras"])
@@ -47,7 +47,7 @@ def test_the_pair_loss_is_binary_cross_entropy_of_the_same_logit():
     p = 1 / (1 + np.exp(-logits[:, 0]))
     expected = -(same * np.log(p) + (1 - same) * np.log(1 - p))
     np.testing.assert_allclose(per_example_loss("pair", same, logits), expected, rtol=1e-5)
-    assert float(correct_count("pair", same, logits)) == 2.0
+    assert float(running_total("pair", same, logits)) == 2.0
 
 
 def test_a_tower_that_is_itself_siamese_is_refused():

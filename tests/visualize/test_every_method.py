@@ -40,7 +40,7 @@ def test_autoencoder_panels(impl):
     context = context_of(model, target="image", code_layer=ARCHITECTURES["autoencoder"].code_layer)
     assert METHODS["saliency"].skip_reason(context) and not METHODS["autoencoder"].skip_reason(context)
     names = [p.name for p in METHODS["autoencoder"].panels(context)]
-    assert names == ["reconstructions", "interpolation"] and context.metrics["reconstruction_mse"] > 0
+    assert names == ["interpolation"]  # the reconstructions: the train stage, over the test split
 
 
 def test_methods_that_do_not_fit_say_why():
