@@ -28,54 +28,61 @@ class Evaluation(NamedTuple):
 
 def panels(target: str, model: keras.Model, test, evaluation: Evaluation, folder: Path) -> list[Panel]:
     """The target's figures of the test split (`test`: batches of NumPy-convertible pairs); the
-    per-class table goes to `folder`."""
+    per-class table goes to `folder`. Pairs have their ROC curves (`pairs.roc_panel`)."""
+    draw = {"label": label_panels, "mask": mask_panels, "image": image_panels}.get(target)
+    return draw(model, test, evaluation, folder) if draw else []
+
+
+def label_panels(model: keras.Model, test, evaluation: Evaluation, folder: Path) -> list[Panel]:
     names = evaluation.class_names
-    if target == "label":
-        predictions, labels = predictions_and_labels(model, test)
-        write_rows(folder, class_report(labels, predictions, names))
-        return [
-            Panel(
-                "confusion_matrix",
-                plots.confusion_matrix(labels, predictions, names),
-                "Test images by true class (rows) and predicted class (columns).",
-            ),
-            Panel(
-                "reliability",
-                task_figures.reliability_figure(evaluation.totals.tallies[1:]),
-                "Whether the confidences can be trusted: the accuracy of the test images in each "
-                "confidence bin against the bin's mean confidence, and how many fall in each bin.",
-            ),
-        ]
-    if target == "mask":
-        counts = evaluation.totals.tallies.reshape(len(names), len(names))
-        write_rows(folder, iou_report(counts, names))
-        picked = task_figures.first_and_worst(model, test, task_figures.image_iou)
-        return [
-            Panel(
-                "segmentation",
-                task_figures.segmentation_figure(picked, names),
-                "Test images, their true masks and the predicted ones in class colours; the first "
-                "examples, then the worst by their own mean IoU.",
-            ),
-            Panel(
-                "pixel_confusion",
-                plots.confusion_figure(
-                    counts, names, f"test pixels: mean IoU {evaluation.results['test_mean_iou']:.3f}", shares=True
-                ),
-                "Every test pixel by true class (rows) and predicted class (columns), as a share of its row.",
-            ),
-        ]
-    if target == "image":
-        picked = task_figures.first_and_worst(model, test, task_figures.image_psnr)
-        return [
-            Panel(
-                "reconstructions",
-                task_figures.reconstructions_figure(picked),
-                "Test images over what the autoencoder rebuilds from its code, with each one's PSNR "
-                "(higher is closer); the first examples, then the worst.",
-            )
-        ]
-    return []
+    predictions, labels = predictions_and_labels(model, test)
+    write_rows(folder, class_report(labels, predictions, names))
+    return [
+        Panel(
+            "confusion_matrix",
+            plots.confusion_matrix(labels, predictions, names),
+            "Test images by true class (rows) and predicted class (columns).",
+        ),
+        Panel(
+            "reliability",
+            task_figures.reliability_figure(evaluation.totals.tallies[1:]),
+            "Whether the confidences can be trusted: the accuracy of the test images in each "
+            "confidence bin against the bin's mean confidence, and how many fall in each bin.",
+        ),
+    ]
+
+
+def mask_panels(model: keras.Model, test, evaluation: Evaluation, folder: Path) -> list[Panel]:
+    names = evaluation.class_names
+    counts = evaluation.totals.tallies.reshape(len(names), len(names))
+    write_rows(folder, iou_report(counts, names))
+    picked = task_figures.first_and_worst(model, test, task_figures.image_iou)
+    title = f"test pixels: mean IoU {evaluation.results['test_mean_iou']:.3f}"
+    return [
+        Panel(
+            "segmentation",
+            task_figures.segmentation_figure(picked, names),
+            "Test images, their true masks and the predicted ones in class colours; the first "
+            "examples, then the worst by their own mean IoU.",
+        ),
+        Panel(
+            "pixel_confusion",
+            plots.confusion_figure(counts, names, title, shares=True),
+            "Every test pixel by true class (rows) and predicted class (columns), as a share of its row.",
+        ),
+    ]
+
+
+def image_panels(model: keras.Model, test, evaluation: Evaluation, folder: Path) -> list[Panel]:
+    picked = task_figures.first_and_worst(model, test, task_figures.image_psnr)
+    return [
+        Panel(
+            "reconstructions",
+            task_figures.reconstructions_figure(picked),
+            "Test images over what the autoencoder rebuilds from its code, with each one's PSNR "
+            "(higher is closer); the first examples, then the worst.",
+        )
+    ]
 
 
 def class_report(labels: np.ndarray, predictions: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:

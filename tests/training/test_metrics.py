@@ -148,3 +148,34 @@ def test_each_target_has_its_headline_and_default_sweep_metric():
     assert headline("mask")[0] == default_metric("mask") == "test_mean_iou"
     assert default_metric("label") == "test_accuracy" and default_metric("pair") == "test_roc_auc"
     assert not any("accuracy" in name for name in headline("image"))
+
+
+@pytest.mark.parametrize("target", ["label", "mask", "image"])
+def test_each_target_draws_its_figures_of_the_test_split(target, tmp_path):
+    """What the train stage publishes per target, on a model that outputs its input."""
+    from pipeline.training import loop
+    from pipeline.training.evaluation import PER_CLASS_FILE, Evaluation, panels
+
+    rng = np.random.default_rng(0)
+    if target == "mask":
+        names, x, y = ("background", "circle", "square"), one_hot_logits(PREDICTED, 3), TRUE
+    elif target == "image":
+        names, y = ("0",), rng.random((10, 16, 16, 1)).astype(np.float32)
+        x = np.clip(y + rng.normal(0, 0.1, y.shape), 0, 1).astype(np.float32)
+    else:
+        names, x, y = ("a", "b", "c"), rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 3, 20)
+    steps = identity_steps(target, x.shape[1:], names)
+    test = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+    totals = loop.totals(steps, test)
+    results = {f"test_{k}": v for k, v in loop.summarize(steps, totals).items()}
+    drawn = panels(target, steps.predictor, test, Evaluation(totals, results, names), tmp_path)
+    expected = {
+        "label": ["confusion_matrix", "reliability"],
+        "mask": ["segmentation", "pixel_confusion"],
+        "image": ["reconstructions"],
+    }
+    assert [p.name for p in drawn] == expected[target]
+    for panel in drawn:
+        panel.save(tmp_path)
+        assert (tmp_path / f"{panel.name}.png").stat().st_size > 0
+    assert (tmp_path / PER_CLASS_FILE).exists() == (target != "image")
