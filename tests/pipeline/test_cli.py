@@ -217,6 +217,36 @@ def test_one_report_holds_every_stage(recorded):
     report = (recorded.output_dir / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 20 and "gallery pgd" in report
     assert "training curves" in report and "robust_accuracy_pgd_eps_0.1" in report
+    assert report.index("training curves") < report.index("saliency") < report.index("robustness")
+
+
+def test_autoattack_adds_up_and_the_leaderboard_reads_the_run(recorded):
+    import mlflow
+
+    from pipeline.tracking import leaderboard
+
+    metrics, tags = recorded.run.data.metrics, recorded.run.data.tags
+    broken = sum(metrics[f"autoattack_broken_by_{name}"] for name in ("apgd_ce", "apgd_t", "square"))
+    assert metrics["autoattack_examples"] == 16 and metrics["autoattack_eps"] == pytest.approx(0.1)  # digits' budget
+    assert metrics["autoattack_robust_accuracy"] * 16 == pytest.approx(
+        metrics["autoattack_clean_accuracy"] * 16 - broken
+    )
+    low, high = metrics["autoattack_robust_accuracy_low"], metrics["autoattack_robust_accuracy_high"]
+    assert low <= metrics["autoattack_robust_accuracy"] <= high
+    assert tags["autoattack"] == "fast Linf eps 0.1" and "sanity_failed" in tags
+    failed = [name for name in tags["sanity_failed"].split(",") if name != "none"]
+    report = (recorded.output_dir / "report.html").read_text()
+    assert all(f"sanity check {name} FAILED" in report for name in failed)
+    mlflow.set_tracking_uri(f"sqlite:///{recorded.folder / 'mlflow.db'}")
+    [row] = leaderboard.table(mlflow.search_runs(experiment_names=["cli"])).to_dict("records")
+    assert (row["dataset"], row["norm"], row["eps"], row["model"], row["layers"]) == (
+        "digits",
+        "inf",
+        0.1,
+        "lenet5",
+        "custom",
+    )
+    assert row["robust"] == metrics["autoattack_robust_accuracy"] and row["adversarial_training"] == "none"
 
 
 @pytest.mark.slow  # a second run or process: CI runs it with the slow tests
