@@ -75,6 +75,7 @@ def test_a_run_through_the_server_on_postgresql(database, cli, tmp_path):
     client = mlflow.MlflowClient(database)
     (run,) = client.search_runs([client.get_experiment_by_name("debug").experiment_id])
     assert run.info.status == "FINISHED"
-    assert sorted(p.name for p in artifacts.rglob("*.png")) == ["confusion_matrix.png", "training_curves.png"]
+    pictures = sorted(p.name for p in artifacts.rglob("*.png"))
+    assert pictures == ["confusion_matrix.png", "reliability.png", "training_curves.png"]
     [model] = client.search_logged_models([run.info.experiment_id])
     assert model.source_run_id == run.info.run_id and len(list(artifacts.rglob("MLmodel"))) == 1
